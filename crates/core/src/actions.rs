@@ -1,0 +1,156 @@
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{BounceType, CoreError};
+
+/// What happens to a subscriber once a bounce type's count is reached
+/// (listmonk's `bounce.actions.*.action`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    #[default]
+    None,
+    Unsubscribe,
+    Blocklist,
+    Delete,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::None => "none",
+            Action::Unsubscribe => "unsubscribe",
+            Action::Blocklist => "blocklist",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+/// One bounce type's rule: after `count` bounces (within `window`, when set),
+/// apply `action`. `window` goes beyond listmonk ("3 soft bounces in 7 days");
+/// without it every bounce ever recorded counts, as in listmonk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionRule {
+    pub count: u32,
+    pub action: Action,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_duration")]
+    pub window: Option<Duration>,
+}
+
+impl ActionRule {
+    pub const fn new(count: u32, action: Action) -> Self {
+        ActionRule { count, action, window: None }
+    }
+}
+
+/// `bounce.actions`: the rule per bounce type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BounceActions {
+    pub soft: ActionRule,
+    pub hard: ActionRule,
+    pub complaint: ActionRule,
+}
+
+impl Default for BounceActions {
+    /// listmonk's defaults, which are also the SES recipe's rules.
+    fn default() -> Self {
+        BounceActions {
+            soft: ActionRule::new(2, Action::None),
+            hard: ActionRule::new(1, Action::Blocklist),
+            complaint: ActionRule::new(1, Action::Blocklist),
+        }
+    }
+}
+
+impl BounceActions {
+    pub fn rule(&self, t: BounceType) -> &ActionRule {
+        match t {
+            BounceType::Soft => &self.soft,
+            BounceType::Hard => &self.hard,
+            BounceType::Complaint => &self.complaint,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), CoreError> {
+        for t in BounceType::ALL {
+            let r = self.rule(t);
+            if r.count == 0 {
+                return Err(CoreError::invalid(format!(
+                    "bounce.actions.{t}.count must be at least 1"
+                )));
+            }
+            if r.window.is_some_and(|w| w.is_zero()) {
+                return Err(CoreError::invalid(format!(
+                    "bounce.actions.{t}.window must be longer than zero"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Durations as operators write them ("15m", "7d"), parsed by humantime.
+pub(crate) mod opt_duration {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_str(&humantime::format_duration(*d).to_string()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(s) if s.trim().is_empty() => Ok(None),
+            Some(s) => humantime::parse_duration(s.trim())
+                .map(Some)
+                .map_err(|e| serde::de::Error::custom(format!("invalid duration {s:?}: {e}"))),
+        }
+    }
+}
+
+pub(crate) mod duration {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_duration(s.trim())
+            .map_err(|e| serde::de::Error::custom(format!("invalid duration {s:?}: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listmonk_shape_parses() {
+        let a: BounceActions = serde_json::from_str(
+            r#"{"soft":{"count":2,"action":"none"},"hard":{"count":1,"action":"blocklist"},
+                "complaint":{"count":1,"action":"blocklist"}}"#,
+        )
+        .unwrap();
+        assert_eq!(a, BounceActions::default());
+        let back = serde_json::to_value(&a).unwrap();
+        assert_eq!(back["soft"], serde_json::json!({"count": 2, "action": "none"}));
+    }
+
+    #[test]
+    fn window_is_a_human_duration() {
+        let r: ActionRule =
+            serde_json::from_str(r#"{"count":3,"action":"unsubscribe","window":"7d"}"#).unwrap();
+        assert_eq!(r.window, Some(Duration::from_secs(7 * 86400)));
+        assert!(serde_json::from_str::<ActionRule>(r#"{"count":3,"action":"zap"}"#).is_err());
+    }
+}

@@ -1,0 +1,601 @@
+//! Settings with listmonk's keys and JSON shapes. `Settings` serialises to the
+//! flat object GET /api/settings returns (`{"bounce.enabled": false, ...}`) and
+//! is stored one key per row in the `settings` table.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::actions::duration;
+use crate::{BounceActions, CoreError, Secret};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Master switch: while off, mailboxes are not scanned and webhooks answer 503.
+    #[serde(rename = "bounce.enabled")]
+    pub bounce_enabled: bool,
+    #[serde(rename = "bounce.webhooks_enabled")]
+    pub webhooks_enabled: bool,
+    #[serde(rename = "bounce.actions")]
+    pub actions: BounceActions,
+    /// How parsed bounce e-mails are typed (beyond listmonk).
+    #[serde(rename = "bounce.classification")]
+    pub classification: Classification,
+    /// How old a signed webhook timestamp may be before it is refused as a replay.
+    #[serde(rename = "bounce.webhook_tolerance", with = "duration")]
+    pub webhook_tolerance: Duration,
+
+    #[serde(rename = "bounce.ses_enabled")]
+    pub ses_enabled: bool,
+    /// Beyond listmonk: the SNS topics whose notifications are accepted; empty accepts any.
+    #[serde(rename = "bounce.ses_topic_arns")]
+    pub ses_topic_arns: Vec<String>,
+    #[serde(rename = "bounce.sendgrid_enabled")]
+    pub sendgrid_enabled: bool,
+    /// SendGrid's verification key (base64 DER public key).
+    #[serde(rename = "bounce.sendgrid_key")]
+    pub sendgrid_key: Secret,
+    #[serde(rename = "bounce.postmark")]
+    pub postmark: BasicAuthProvider,
+    #[serde(rename = "bounce.forwardemail")]
+    pub forwardemail: KeyProvider,
+    #[serde(rename = "bounce.azure")]
+    pub azure: AzureProvider,
+    #[serde(rename = "bounce.lettermint")]
+    pub lettermint: KeyProvider,
+    #[serde(rename = "bounce.mailgun")]
+    pub mailgun: KeyProvider,
+    /// Resend signs with Svix; `key` is the `whsec_...` signing secret.
+    #[serde(rename = "bounce.resend")]
+    pub resend: KeyProvider,
+    #[serde(rename = "bounce.brevo")]
+    pub brevo: BasicAuthProvider,
+    #[serde(rename = "bounce.mailjet")]
+    pub mailjet: BasicAuthProvider,
+    #[serde(rename = "bounce.sparkpost")]
+    pub sparkpost: BasicAuthProvider,
+    #[serde(rename = "bounce.postal")]
+    pub postal: PostalProvider,
+
+    #[serde(rename = "bounce.mailboxes")]
+    pub mailboxes: Vec<MailboxSettings>,
+    #[serde(rename = "bounce.verp")]
+    pub verp: VerpSettings,
+    #[serde(rename = "smtp")]
+    pub smtp: Vec<SmtpServer>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            bounce_enabled: false,
+            webhooks_enabled: false,
+            actions: BounceActions::default(),
+            classification: Classification::Reason,
+            webhook_tolerance: Duration::from_secs(300),
+            ses_enabled: false,
+            ses_topic_arns: Vec::new(),
+            sendgrid_enabled: false,
+            sendgrid_key: Secret::default(),
+            postmark: BasicAuthProvider::default(),
+            forwardemail: KeyProvider::default(),
+            azure: AzureProvider::default(),
+            lettermint: KeyProvider::default(),
+            mailgun: KeyProvider::default(),
+            resend: KeyProvider::default(),
+            brevo: BasicAuthProvider::default(),
+            mailjet: BasicAuthProvider::default(),
+            sparkpost: BasicAuthProvider::default(),
+            postal: PostalProvider::default(),
+            mailboxes: Vec::new(),
+            verp: VerpSettings::default(),
+            smtp: vec![SmtpServer::default()],
+        }
+    }
+}
+
+/// How a parsed bounce e-mail becomes hard or soft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Classification {
+    /// Hard only when the address can never work (user unknown, host unknown,
+    /// moved); a full mailbox or a policy block stays soft even with a 5.x.x.
+    #[default]
+    Reason,
+    /// listmonk's rule: 5.x.x is hard, 4.x.x is soft.
+    Permanent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct KeyProvider {
+    pub enabled: bool,
+    pub key: Secret,
+}
+
+/// Providers that authenticate with HTTP basic credentials in the webhook URL;
+/// `token` (beyond listmonk) accepts `Authorization: Bearer <token>` instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct BasicAuthProvider {
+    pub enabled: bool,
+    pub username: String,
+    pub password: Secret,
+    #[serde(skip_serializing_if = "Secret::is_empty")]
+    pub token: Secret,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AzureProvider {
+    pub enabled: bool,
+    pub shared_secret: Secret,
+    /// Header that carries the secret; the `code` query parameter is accepted too.
+    pub shared_secret_header: String,
+}
+
+impl Default for AzureProvider {
+    fn default() -> Self {
+        AzureProvider {
+            enabled: false,
+            shared_secret: Secret::default(),
+            shared_secret_header: "X-Azure-Secret".to_string(),
+        }
+    }
+}
+
+/// Postal signs with RSA; the public key is not a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct PostalProvider {
+    pub enabled: bool,
+    /// PEM (SPKI) or the base64 key Postal shows in its DNS record / JWKS.
+    pub public_key: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MailboxKind {
+    #[default]
+    Pop,
+    Imap,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MailboxAuth {
+    None,
+    #[default]
+    Userpass,
+}
+
+/// What an IMAP scanner does with a message once its outcome is durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AfterProcessing {
+    #[default]
+    Delete,
+    Move,
+}
+
+/// One entry of `bounce.mailboxes` (listmonk's shape, plus IMAP and limits).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MailboxSettings {
+    /// Stable id: names the mailbox in the status API and keeps its password
+    /// when the masked settings come back. Assigned on save when missing.
+    pub uuid: Option<Uuid>,
+    pub enabled: bool,
+    #[serde(rename = "type")]
+    pub kind: MailboxKind,
+    pub host: String,
+    pub port: u16,
+    pub auth_protocol: MailboxAuth,
+    pub username: String,
+    pub password: Secret,
+    pub return_path: String,
+    #[serde(with = "duration")]
+    pub scan_interval: Duration,
+    /// Implicit TLS (POP3S 995, IMAPS 993).
+    pub tls_enabled: bool,
+    /// Upgrade a plain connection with STLS / STARTTLS (when tls_enabled is off).
+    pub starttls: bool,
+    pub tls_skip_verify: bool,
+    /// IMAP folder to scan.
+    pub folder: String,
+    pub after_processing: AfterProcessing,
+    /// IMAP folder processed messages move to when `after_processing` is "move".
+    pub move_to: String,
+    /// At most this many messages per scan (listmonk: 1000).
+    pub max_messages: u32,
+    /// Messages larger than this are kept on the server and reported, not fetched.
+    pub max_message_size: u64,
+}
+
+impl Default for MailboxSettings {
+    fn default() -> Self {
+        MailboxSettings {
+            uuid: None,
+            enabled: false,
+            kind: MailboxKind::Pop,
+            host: String::new(),
+            port: 995,
+            auth_protocol: MailboxAuth::Userpass,
+            username: String::new(),
+            password: Secret::default(),
+            return_path: String::new(),
+            scan_interval: Duration::from_secs(15 * 60),
+            tls_enabled: true,
+            starttls: false,
+            tls_skip_verify: false,
+            folder: "INBOX".to_string(),
+            after_processing: AfterProcessing::Delete,
+            move_to: String::new(),
+            max_messages: 1000,
+            max_message_size: 10 * 1024 * 1024,
+        }
+    }
+}
+
+impl MailboxSettings {
+    /// A readable name for logs and the status API.
+    pub fn label(&self) -> String {
+        format!("{}@{}:{}", self.username, self.host, self.port)
+    }
+}
+
+/// `bounce.verp`: encode subscriber and campaign in the envelope sender.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct VerpSettings {
+    pub enabled: bool,
+    /// e.g. "bounces+{subscriber_uuid}.{campaign_uuid}@site.com"
+    pub address: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum SmtpAuth {
+    #[default]
+    #[serde(rename = "none")]
+    None,
+    #[serde(rename = "plain")]
+    Plain,
+    #[serde(rename = "login")]
+    Login,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum SmtpTls {
+    #[default]
+    #[serde(rename = "none")]
+    None,
+    #[serde(rename = "STARTTLS")]
+    StartTls,
+    #[serde(rename = "TLS")]
+    Tls,
+}
+
+/// One entry of `smtp` (listmonk's shape).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SmtpServer {
+    pub uuid: Option<Uuid>,
+    pub enabled: bool,
+    pub host: String,
+    pub hello_hostname: String,
+    pub port: u16,
+    pub auth_protocol: SmtpAuth,
+    pub username: String,
+    pub password: Secret,
+    /// Custom headers added to every message, e.g. [{"Return-Path": "bounces@site.com"}].
+    /// A Return-Path here also becomes the envelope sender (MAIL FROM).
+    pub email_headers: Vec<BTreeMap<String, String>>,
+    pub max_conns: u32,
+    pub max_msg_retries: u32,
+    #[serde(with = "duration")]
+    pub idle_timeout: Duration,
+    #[serde(with = "duration")]
+    pub wait_timeout: Duration,
+    pub tls_type: SmtpTls,
+    pub tls_skip_verify: bool,
+}
+
+impl Default for SmtpServer {
+    fn default() -> Self {
+        SmtpServer {
+            uuid: None,
+            enabled: true,
+            host: "localhost".to_string(),
+            hello_hostname: String::new(),
+            port: 25,
+            auth_protocol: SmtpAuth::None,
+            username: String::new(),
+            password: Secret::default(),
+            email_headers: Vec::new(),
+            max_conns: 10,
+            max_msg_retries: 2,
+            idle_timeout: Duration::from_secs(15),
+            wait_timeout: Duration::from_secs(5),
+            tls_type: SmtpTls::None,
+            tls_skip_verify: false,
+        }
+    }
+}
+
+impl SmtpServer {
+    /// The custom header `name` (case-insensitive), if configured.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.email_headers
+            .iter()
+            .flat_map(|h| h.iter())
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl Settings {
+    /// Every key this type knows, in the flat form.
+    pub fn keys() -> Vec<String> {
+        match serde_json::to_value(Settings::default()) {
+            Ok(Value::Object(m)) => m.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Builds settings from stored rows; keys missing from the map take their defaults.
+    pub fn from_map(map: &BTreeMap<String, Value>) -> Result<Settings, CoreError> {
+        let obj: Map<String, Value> = map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let s: Settings = deserialize_named(Value::Object(obj))?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// The flat key -> JSON value form stored in the `settings` table.
+    pub fn to_map(&self) -> BTreeMap<String, Value> {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(m)) => m.into_iter().collect(),
+            _ => BTreeMap::new(),
+        }
+    }
+
+    /// A PUT /api/settings body applied to the current settings: keys present
+    /// replace the current values, missing keys stay, secrets sent back as the
+    /// placeholder keep their stored value. Unknown `bounce.*` keys are refused
+    /// (a typo must not be silently ignored); other listmonk keys are ignored so
+    /// listmonk clients that send their whole settings object still work.
+    pub fn apply_update(&self, update: &Map<String, Value>) -> Result<Settings, CoreError> {
+        let known = Settings::keys();
+        let mut merged = match serde_json::to_value(self) {
+            Ok(Value::Object(m)) => m,
+            _ => Map::new(),
+        };
+        for (k, v) in update {
+            if known.iter().any(|n| n == k) {
+                merged.insert(k.clone(), v.clone());
+            } else if k.starts_with("bounce.") || k == "smtp" {
+                return Err(CoreError::invalid(format!("unknown setting {k:?}")));
+            }
+        }
+        let mut next: Settings = deserialize_named(Value::Object(merged))?;
+        next.keep_secrets_from(self);
+        next.assign_ids();
+        next.validate()?;
+        Ok(next)
+    }
+
+    pub fn validate(&self) -> Result<(), CoreError> {
+        self.actions.validate()?;
+        for (i, m) in self.mailboxes.iter().enumerate() {
+            if m.enabled && m.host.trim().is_empty() {
+                return Err(CoreError::invalid(format!("bounce.mailboxes[{i}].host is required")));
+            }
+            if m.enabled && m.port == 0 {
+                return Err(CoreError::invalid(format!("bounce.mailboxes[{i}].port is required")));
+            }
+            if m.scan_interval < Duration::from_secs(1) {
+                return Err(CoreError::invalid(format!(
+                    "bounce.mailboxes[{i}].scan_interval must be at least 1s"
+                )));
+            }
+            if m.after_processing == AfterProcessing::Move && m.move_to.trim().is_empty() {
+                return Err(CoreError::invalid(format!(
+                    "bounce.mailboxes[{i}].move_to is required when after_processing is \"move\""
+                )));
+            }
+        }
+        for (i, s) in self.smtp.iter().enumerate() {
+            if s.enabled && s.host.trim().is_empty() {
+                return Err(CoreError::invalid(format!("smtp[{i}].host is required")));
+            }
+        }
+        if self.verp.enabled && !self.verp.address.contains("{subscriber_uuid}") {
+            return Err(CoreError::invalid(
+                "bounce.verp.address must contain {subscriber_uuid}",
+            ));
+        }
+        Ok(())
+    }
+
+    /// A copy safe to show: every secret replaced by the placeholder.
+    pub fn masked(&self) -> Settings {
+        let mut s = self.clone();
+        for secret in s.secrets_mut() {
+            *secret = secret.masked();
+        }
+        for m in &mut s.mailboxes {
+            m.password = m.password.masked();
+        }
+        for m in &mut s.smtp {
+            m.password = m.password.masked();
+        }
+        s
+    }
+
+    fn secrets_mut(&mut self) -> [&mut Secret; 14] {
+        [
+            &mut self.sendgrid_key,
+            &mut self.postmark.password,
+            &mut self.postmark.token,
+            &mut self.forwardemail.key,
+            &mut self.azure.shared_secret,
+            &mut self.lettermint.key,
+            &mut self.mailgun.key,
+            &mut self.resend.key,
+            &mut self.brevo.password,
+            &mut self.brevo.token,
+            &mut self.mailjet.password,
+            &mut self.mailjet.token,
+            &mut self.sparkpost.password,
+            &mut self.sparkpost.token,
+        ]
+    }
+
+    fn keep_secrets_from(&mut self, old: &Settings) {
+        let mut old = old.clone();
+        for (new, old) in self.secrets_mut().into_iter().zip(old.secrets_mut()) {
+            new.keep_unless_changed(old);
+        }
+        // List entries are matched by uuid (listmonk does the same), else by position.
+        for (i, m) in self.mailboxes.iter_mut().enumerate() {
+            let prev = m
+                .uuid
+                .and_then(|u| old.mailboxes.iter().find(|o| o.uuid == Some(u)))
+                .or_else(|| old.mailboxes.get(i).filter(|_| m.uuid.is_none()));
+            match prev {
+                Some(p) => m.password.keep_unless_changed(&p.password),
+                None => m.password.keep_unless_changed(&Secret::default()),
+            }
+        }
+        for (i, m) in self.smtp.iter_mut().enumerate() {
+            let prev = m
+                .uuid
+                .and_then(|u| old.smtp.iter().find(|o| o.uuid == Some(u)))
+                .or_else(|| old.smtp.get(i).filter(|_| m.uuid.is_none()));
+            match prev {
+                Some(p) => m.password.keep_unless_changed(&p.password),
+                None => m.password.keep_unless_changed(&Secret::default()),
+            }
+        }
+    }
+
+    /// Gives every mailbox and SMTP server a uuid so later updates can find it.
+    pub fn assign_ids(&mut self) {
+        for m in &mut self.mailboxes {
+            m.uuid.get_or_insert_with(Uuid::new_v4);
+        }
+        for s in &mut self.smtp {
+            s.uuid.get_or_insert_with(Uuid::new_v4);
+        }
+    }
+}
+
+/// Deserialises settings and says which key was wrong, because a bare serde
+/// message ("invalid type: string, expected u32") does not tell an operator where.
+fn deserialize_named(v: Value) -> Result<Settings, CoreError> {
+    if let Value::Object(m) = &v {
+        let defaults = Settings::default().to_map();
+        for (k, val) in m.iter().filter(|(k, _)| defaults.contains_key(*k)) {
+            let mut probe: Map<String, Value> = defaults.clone().into_iter().collect();
+            probe.insert(k.clone(), val.clone());
+            if let Err(e) = serde_json::from_value::<Settings>(Value::Object(probe)) {
+                return Err(CoreError::invalid(format!("invalid value for {k}: {e}")));
+            }
+        }
+    }
+    serde_json::from_value(v).map_err(|e| CoreError::invalid(format!("invalid settings: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn defaults_are_listmonks() {
+        let m = Settings::default().to_map();
+        assert_eq!(m["bounce.enabled"], json!(false));
+        assert_eq!(m["bounce.webhooks_enabled"], json!(false));
+        assert_eq!(m["bounce.actions"]["soft"], json!({"count": 2, "action": "none"}));
+        assert_eq!(m["bounce.actions"]["hard"], json!({"count": 1, "action": "blocklist"}));
+        assert_eq!(m["bounce.actions"]["complaint"], json!({"count": 1, "action": "blocklist"}));
+        assert_eq!(m["bounce.postmark"], json!({"enabled": false, "username": "", "password": ""}));
+        assert_eq!(m["bounce.sendgrid_key"], json!(""));
+        assert!(m["bounce.mailboxes"].as_array().unwrap().is_empty());
+    }
+
+    #[test]
+    fn secrets_are_masked_and_kept() {
+        let mut s = Settings::default();
+        s.sendgrid_key = Secret::new("MFkwEw-key");
+        s.postmark.password = Secret::new("pm-pass");
+        s.mailboxes.push(MailboxSettings {
+            enabled: true,
+            host: "pop.example.com".into(),
+            password: Secret::new("mbox-pass"),
+            ..Default::default()
+        });
+        s.assign_ids();
+        let shown = serde_json::to_value(s.masked()).unwrap();
+        let text = shown.to_string();
+        assert!(!text.contains("MFkwEw-key") && !text.contains("pm-pass") && !text.contains("mbox-pass"));
+
+        // The client sends the masked object back with one change.
+        let mut back = shown.as_object().unwrap().clone();
+        back.insert("bounce.enabled".into(), json!(true));
+        let next = s.apply_update(&back).unwrap();
+        assert!(next.bounce_enabled);
+        assert_eq!(next.sendgrid_key.expose(), "MFkwEw-key");
+        assert_eq!(next.postmark.password.expose(), "pm-pass");
+        assert_eq!(next.mailboxes[0].password.expose(), "mbox-pass");
+
+        // A new value replaces the secret.
+        let mut upd = Map::new();
+        upd.insert("bounce.sendgrid_key".into(), json!("new-key"));
+        assert_eq!(s.apply_update(&upd).unwrap().sendgrid_key.expose(), "new-key");
+    }
+
+    #[test]
+    fn bad_updates_name_the_key() {
+        let s = Settings::default();
+        let mut upd = Map::new();
+        upd.insert("bounce.actions".into(), json!({"soft": {"count": "two", "action": "none"}}));
+        let err = s.apply_update(&upd).unwrap_err().to_string();
+        assert!(err.contains("bounce.actions"), "{err}");
+
+        let mut upd = Map::new();
+        upd.insert("bounce.enabeld".into(), json!(true));
+        assert!(s.apply_update(&upd).unwrap_err().to_string().contains("bounce.enabeld"));
+
+        let mut upd = Map::new();
+        upd.insert("app.root_url".into(), json!("http://x"));
+        assert_eq!(s.apply_update(&upd).unwrap().bounce_enabled, false);
+    }
+
+    #[test]
+    fn mailbox_listmonk_shape() {
+        let m: MailboxSettings = serde_json::from_value(json!({
+            "enabled": true, "type": "pop", "host": "pop.gmail.com", "port": 995,
+            "auth_protocol": "userpass", "username": "u", "password": "p",
+            "return_path": "bounce@site.com", "scan_interval": "15m",
+            "tls_enabled": true, "tls_skip_verify": false
+        }))
+        .unwrap();
+        assert_eq!(m.scan_interval, Duration::from_secs(900));
+        assert_eq!(m.max_messages, 1000);
+    }
+
+    #[test]
+    fn smtp_return_path_header() {
+        let s: SmtpServer = serde_json::from_value(json!({
+            "host": "smtp.site.com", "port": 587, "tls_type": "STARTTLS",
+            "email_headers": [{"Return-Path": "bounces@site.com"}]
+        }))
+        .unwrap();
+        assert_eq!(s.header("return-path"), Some("bounces@site.com"));
+        assert_eq!(s.tls_type, SmtpTls::StartTls);
+    }
+}
