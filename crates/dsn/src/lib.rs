@@ -1,0 +1,1 @@
+//! Bounce-message parsing (work in progress).
