@@ -1,0 +1,419 @@
+//! The parse pipeline: MIME walk, then the first of these that applies:
+//! ARF complaint, RFC 3464 fields, auto-reply, plain-text notice, and last a
+//! bounce forwarded whole inside another message.
+
+use std::borrow::Cow;
+
+use mail_parser::MessageParser;
+use uuid::Uuid;
+
+use crate::classify::{self, Evidence};
+use crate::fields::{self, RecipientFields};
+use crate::mime::{self, Doc, Original};
+use crate::reason::Reason;
+use crate::{Action, Attribution, NotBounce, NotBounceKind, ParseOptions, Parsed, Recipient, Report, ReportKind, address, arf, codes, text, verp};
+
+/// Bounces forwarded inside bounces are followed this deep.
+const MAX_NESTING: usize = 3;
+
+/// Longest diagnostic kept in a report.
+const MAX_DIAGNOSTIC: usize = 1000;
+
+pub(crate) fn analyze(raw: &[u8], opts: &ParseOptions, depth: usize) -> Parsed {
+    let truncated = raw.len() > opts.max_size;
+    let raw = &raw[..raw.len().min(opts.max_size)];
+    let Some(msg) = MessageParser::new().parse(raw) else {
+        return not_bounce(NotBounceKind::Unparseable, Attribution::default());
+    };
+    let doc = mime::build(&msg);
+    let notice_full: Cow<'_, str> = if !doc.notice.is_empty() {
+        join(&doc.notice)
+    } else {
+        Cow::Owned(doc.html.join("\n"))
+    };
+    let (notice, pasted) = text::notice_part(&notice_full);
+    let mut originals = doc.originals.clone();
+    if !pasted.is_empty() {
+        originals.push(mime::original_from_text(pasted));
+    }
+    let attribution = attribution(&doc, &originals, &notice_full, opts);
+    let cx = Cx { doc: &doc, notice, notice_full: &notice_full, originals: &originals, attribution, truncated, opts };
+
+    if cx.doc.top.report_type == "feedback-report" || !cx.doc.feedback.is_empty() {
+        if let Some(p) = feedback(&cx) {
+            return p;
+        }
+    }
+    if let Some(p) = dsn(&cx) {
+        return p;
+    }
+    let bouncy = looks_like_bounce(&cx);
+    if !bouncy && is_auto_reply(&cx.doc.top) {
+        return not_bounce(NotBounceKind::AutoReply, cx.attribution);
+    }
+    if bouncy {
+        if let Some(p) = text_bounce(&cx) {
+            return p;
+        }
+    }
+    if depth < MAX_NESTING {
+        for inner in &doc.attached {
+            if let Parsed::Bounce(mut r) = analyze(inner.raw_message(), opts, depth + 1) {
+                merge_attribution(&mut r.attribution, &cx.attribution);
+                return Parsed::Bounce(r);
+            }
+        }
+    }
+    not_bounce(if is_auto_reply(&cx.doc.top) { NotBounceKind::AutoReply } else { NotBounceKind::Other }, cx.attribution)
+}
+
+struct Cx<'a> {
+    doc: &'a Doc<'a>,
+    /// Notice text without the pasted original.
+    notice: &'a str,
+    notice_full: &'a str,
+    originals: &'a [Original],
+    attribution: Attribution,
+    truncated: bool,
+    opts: &'a ParseOptions,
+}
+
+fn join<'a>(parts: &[Cow<'a, str>]) -> Cow<'a, str> {
+    if parts.len() == 1 {
+        return parts[0].clone();
+    }
+    Cow::Owned(parts.iter().map(|p| p.as_ref()).collect::<Vec<_>>().join("\n"))
+}
+
+fn not_bounce(why: NotBounceKind, attribution: Attribution) -> Parsed {
+    Parsed::NotBounce(NotBounce { why, attribution })
+}
+
+fn merge_attribution(into: &mut Attribution, outer: &Attribution) {
+    into.subscriber_uuid = into.subscriber_uuid.or(outer.subscriber_uuid);
+    into.campaign_uuid = into.campaign_uuid.or(outer.campaign_uuid);
+    if into.original_message_id.is_none() {
+        into.original_message_id.clone_from(&outer.original_message_id);
+    }
+    into.verp = into.verp.or(outer.verp);
+}
+
+fn parse_uuid(v: &str) -> Option<Uuid> {
+    Uuid::try_parse(v.trim().trim_matches(['<', '>', '"', '\''])).ok()
+}
+
+/// X-Listmonk headers of the original (attached, as headers, or pasted),
+/// then VERP ids of the bounce's own addressee.
+fn attribution(doc: &Doc<'_>, originals: &[Original], notice_full: &str, opts: &ParseOptions) -> Attribution {
+    let mut a = Attribution::default();
+    for o in originals {
+        a.subscriber_uuid = a.subscriber_uuid.or_else(|| o.subscriber.as_deref().and_then(parse_uuid));
+        a.campaign_uuid = a.campaign_uuid.or_else(|| o.campaign.as_deref().and_then(parse_uuid));
+        if a.original_message_id.is_none() {
+            a.original_message_id = o.message_id.as_ref().map(|m| m.trim().to_string());
+        }
+    }
+    if a.subscriber_uuid.is_none() && contains_ci(notice_full, "x-listmonk-") {
+        // Headers quoted somewhere in the notice ("pasted as text").
+        let o = mime::original_from_text(notice_full);
+        a.subscriber_uuid = o.subscriber.as_deref().and_then(parse_uuid);
+        a.campaign_uuid = a.campaign_uuid.or_else(|| o.campaign.as_deref().and_then(parse_uuid));
+    }
+    let top = &doc.top;
+    for v in top.to.iter().chain(&top.delivered_to).chain(&top.x_original_to) {
+        for f in address::find_all(v) {
+            let ids = match &opts.verp_template {
+                Some(t) => verp::decode(t, f.addr).or_else(|| verp::decode_plus(f.addr)),
+                None => verp::decode_plus(f.addr),
+            };
+            if ids.is_some() {
+                a.verp = ids;
+                break;
+            }
+        }
+        if a.verp.is_some() {
+            break;
+        }
+    }
+    if let Some(v) = a.verp {
+        a.subscriber_uuid = a.subscriber_uuid.or(Some(v.subscriber_uuid));
+        a.campaign_uuid = a.campaign_uuid.or(v.campaign_uuid);
+    }
+    a
+}
+
+pub(crate) fn contains_ci(hay: &str, needle: &str) -> bool {
+    let n = needle.as_bytes();
+    let first = n[0];
+    let h = hay.as_bytes();
+    let mut i = 0;
+    while let Some(off) = memchr::memchr2(first.to_ascii_lowercase(), first.to_ascii_uppercase(), &h[i..]) {
+        let s = i + off;
+        if h.len() - s >= n.len() && h[s..s + n.len()].eq_ignore_ascii_case(n) {
+            return true;
+        }
+        i = s + 1;
+    }
+    false
+}
+
+/// Addresses that are the sender side of the bounce, never a failed
+/// recipient: the bounce's own addressee and the original's sender.
+fn excluded(cx: &Cx<'_>) -> Vec<String> {
+    let top = &cx.doc.top;
+    let mut out: Vec<String> = Vec::new();
+    for v in top.to.iter().chain(&top.delivered_to).chain(&top.x_original_to).chain(std::iter::once(&top.return_path)).chain(std::iter::once(&top.from)) {
+        out.extend(address::find_all(v).map(|f| address::normalize(f.addr)));
+    }
+    for o in cx.originals {
+        if let Some(f) = &o.from {
+            out.extend(address::find_all(f).map(|f| address::normalize(f.addr)));
+        }
+    }
+    out
+}
+
+fn clip(s: &str) -> String {
+    let s = s.trim();
+    if s.len() <= MAX_DIAGNOSTIC {
+        return s.to_string();
+    }
+    let mut end = MAX_DIAGNOSTIC;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+fn report(cx: &Cx<'_>, kind: ReportKind, recipients: Vec<Recipient>, reporting_mta: Option<String>, feedback_type: Option<String>) -> Parsed {
+    Parsed::Bounce(Report {
+        kind,
+        recipients,
+        attribution: cx.attribution.clone(),
+        reporting_mta,
+        date: cx.doc.top.date.clone(),
+        feedback_type,
+        truncated: cx.truncated,
+    })
+}
+
+/// RFC 5965 complaint.
+fn feedback(cx: &Cx<'_>) -> Option<Parsed> {
+    let body = if cx.doc.feedback.is_empty() { Cow::Borrowed(cx.notice_full) } else { join(&cx.doc.feedback) };
+    let f = arf::parse(&body);
+    if f.feedback_type.is_none() && cx.doc.feedback.is_empty() {
+        return None;
+    }
+    let mut addrs: Vec<String> = f.original_rcpt_to.iter().chain(&f.removal_recipient).filter_map(|v| address::first(v)).collect();
+    if addrs.is_empty() {
+        for o in cx.originals {
+            addrs.extend(o.to.iter().filter_map(|v| address::first(v)));
+            if !addrs.is_empty() {
+                break;
+            }
+        }
+    }
+    addrs.dedup();
+    let date = f.arrival_date.clone().or_else(|| cx.doc.top.date.clone());
+    let recipients = addrs
+        .into_iter()
+        .map(|a| Recipient {
+            address: a,
+            original_address: None,
+            action: None,
+            status: None,
+            reply_code: None,
+            diagnostic: Some(clip(cx.notice)).filter(|d| !d.is_empty()),
+            remote_mta: f.source_ip.clone(),
+            reporting_mta: f.reporting_mta.clone(),
+            reason: Reason::Feedback,
+            bounce_type: rebound_core::BounceType::Complaint,
+            date: date.clone(),
+        })
+        .collect();
+    Some(report(cx, ReportKind::Feedback, recipients, f.reporting_mta.clone(), f.feedback_type.or(Some("abuse".into()))))
+}
+
+/// RFC 3464 per-recipient fields, from `message/delivery-status` parts or,
+/// for broken MIME, from the notice text.
+fn dsn(cx: &Cx<'_>) -> Option<Parsed> {
+    let mut msgf = fields::MessageFields::default();
+    let mut rcpts: Vec<RecipientFields> = Vec::new();
+    for ds in &cx.doc.delivery_status {
+        let (m, r) = fields::delivery_status(ds);
+        msgf.reporting_mta = msgf.reporting_mta.or(m.reporting_mta);
+        msgf.arrival_date = msgf.arrival_date.or(m.arrival_date);
+        rcpts.extend(r);
+    }
+    if rcpts.is_empty() && (contains_ci(cx.notice_full, "final-recipient:") || contains_ci(cx.notice_full, "original-recipient:")) {
+        let (m, r) = fields::delivery_status(cx.notice_full);
+        msgf = m;
+        rcpts = r.into_iter().filter(|r| r.action.is_some() || r.status.is_some()).collect();
+    }
+    if rcpts.is_empty() {
+        return None;
+    }
+    let exclude = excluded(cx);
+    let scanned = text::scan_recipients(cx.notice, &exclude);
+    let mut out: Vec<Recipient> = Vec::new();
+    let (mut delayed, mut delivered) = (0, 0);
+    for r in rcpts {
+        let fin = r.final_recipient.as_deref().and_then(address::first);
+        let orig = r.original_recipient.as_deref().and_then(address::first);
+        let Some(addr) = fin.clone().or_else(|| orig.clone()) else { continue };
+        let diag = r.diagnostic.clone().unwrap_or_default();
+        let from_text = scanned.iter().find(|s| s.address == addr || Some(&s.address) == orig.as_ref()).map(|s| s.diagnostic.as_str()).unwrap_or("");
+        let status = classify::best_status(r.status.as_deref(), &diag).or_else(|| codes::find_status(from_text));
+        let reply = codes::find_reply(&diag).or_else(|| codes::find_reply(from_text));
+        let mut action = r.action.as_deref().and_then(Action::parse).unwrap_or(match status.as_deref().map(|s| s.as_bytes()[0]) {
+            Some(b'2') => Action::Delivered,
+            Some(b'4') => Action::Delayed,
+            _ => Action::Failed,
+        });
+        if status.as_deref().is_some_and(|s| s.starts_with('2')) && action == Action::Failed {
+            action = Action::Delivered;
+        }
+        match action {
+            Action::Delivered | Action::Relayed | Action::Expanded => {
+                delivered += 1;
+                continue;
+            }
+            Action::Delayed => {
+                let final_words = text::says_final(&diag) || text::says_final(cx.notice) || text::says_final(&cx.doc.top.subject);
+                let delay_words = text::says_delayed(&diag) || text::says_delayed(cx.notice) || text::says_delayed(&cx.doc.top.subject);
+                if !final_words || delay_words {
+                    delayed += 1;
+                    continue;
+                }
+            }
+            Action::Failed => {}
+        }
+        let combined;
+        let diagnostic: &str = if from_text.is_empty() || diag.contains(from_text) {
+            &diag
+        } else if diag.is_empty() {
+            from_text
+        } else {
+            combined = format!("{diag} {from_text}");
+            &combined
+        };
+        let mut reason = classify::reason(&Evidence { status: status.as_deref(), reply, diagnostic, context: cx.notice });
+        if action == Action::Delayed && matches!(reason, Reason::OnHold | Reason::Undefined | Reason::NetworkError) {
+            reason = Reason::Expired;
+        }
+        let bounce_type = classify::bounce_type(reason, status.as_deref(), reply, cx.opts.classification);
+        out.push(Recipient {
+            original_address: orig.filter(|o| *o != addr),
+            address: addr,
+            action: Some(Action::Failed),
+            status,
+            reply_code: reply,
+            diagnostic: Some(clip(if diag.is_empty() { diagnostic } else { &diag })).filter(|d| !d.is_empty()),
+            remote_mta: r.remote_mta.clone(),
+            reporting_mta: msgf.reporting_mta.clone(),
+            reason,
+            bounce_type,
+            date: r.last_attempt.clone().or_else(|| msgf.arrival_date.clone()).or_else(|| cx.doc.top.date.clone()),
+        });
+    }
+    if out.is_empty() {
+        let why = if delayed > 0 {
+            NotBounceKind::Delayed
+        } else if delivered > 0 {
+            NotBounceKind::Delivered
+        } else {
+            return None;
+        };
+        return Some(not_bounce(why, cx.attribution.clone()));
+    }
+    dedup(&mut out);
+    Some(report(cx, ReportKind::Dsn, out, msgf.reporting_mta.clone(), None))
+}
+
+fn dedup(out: &mut Vec<Recipient>) {
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|r| seen.insert(r.address.clone()));
+}
+
+/// RFC 3834 §5 auto-replies and the vacation notices that predate it.
+fn is_auto_reply(top: &mime::TopHeaders) -> bool {
+    const VACATION: &[&str] = &["out of office", "out of the office", "automatic reply", "auto reply", "autoreply", "auto-reply", "auto:", "vacation", "away from", "away until", "abwesenheit", "absence", "on leave", "réponse automatique", "respuesta automática", "autosvar", "automatische antwort"];
+    let subject = top.subject.to_lowercase();
+    top.auto_submitted.starts_with("auto-replied")
+        || top.autoreply
+        || top.precedence == "auto_reply"
+        || VACATION.iter().any(|v| subject.contains(v))
+}
+
+fn looks_like_bounce(cx: &Cx<'_>) -> bool {
+    let top = &cx.doc.top;
+    !top.failed_recipients.is_empty()
+        || text::sender_says_bounce(&top.from)
+        || text::subject_says_bounce(&top.subject)
+        || (top.return_path.trim() == "<>" && text::body_says_bounce(cx.notice))
+        || top.report_type == "delivery-status"
+}
+
+/// A notice without RFC 3464 fields.
+fn text_bounce(cx: &Cx<'_>) -> Option<Parsed> {
+    let exclude = excluded(cx);
+    let top = &cx.doc.top;
+    let mut found = text::scan_recipients(cx.notice, &exclude);
+    if !top.failed_recipients.is_empty() {
+        // Exim names the failed recipients in a header: trust it over the
+        // scan, keeping the scanned explanation for each.
+        let mut listed = Vec::new();
+        for v in &top.failed_recipients {
+            let Some(a) = address::first(v) else { continue };
+            let diag = found.iter().find(|r| r.address == a).map(|r| r.diagnostic.clone()).unwrap_or_default();
+            listed.push(text::TextRecipient { address: a, diagnostic: diag, strength: 3 });
+        }
+        if !listed.is_empty() {
+            found = listed;
+        }
+    }
+    if found.is_empty() {
+        // Last resort: the returned original's To, when it names one address.
+        for o in cx.originals {
+            let to: Vec<String> = o.to.iter().flat_map(|v| address::find_all(v).map(|f| address::normalize(f.addr)).collect::<Vec<_>>()).filter(|a| !exclude.contains(a)).collect();
+            if to.len() == 1 {
+                found.push(text::TextRecipient { address: to[0].clone(), diagnostic: String::new(), strength: 0 });
+                break;
+            }
+        }
+    }
+    if found.is_empty() {
+        return None;
+    }
+    let subject = &top.subject;
+    if (text::says_delayed(cx.notice) || text::says_delayed(subject)) && !(text::says_final(cx.notice) || text::says_final(subject)) {
+        return Some(not_bounce(NotBounceKind::Delayed, cx.attribution.clone()));
+    }
+    let mut out = Vec::new();
+    for r in found {
+        let status = codes::find_status(&r.diagnostic).or_else(|| codes::find_status(cx.notice));
+        let reply = codes::find_reply(&r.diagnostic);
+        let reason = classify::reason(&Evidence { status: status.as_deref(), reply, diagnostic: &r.diagnostic, context: cx.notice });
+        let reason = if matches!(reason, Reason::OnHold) { reason_from_subject(subject).unwrap_or(reason) } else { reason };
+        let bounce_type = classify::bounce_type(reason, status.as_deref(), reply, cx.opts.classification);
+        out.push(Recipient {
+            address: r.address,
+            original_address: None,
+            action: Some(Action::Failed),
+            status,
+            reply_code: reply,
+            diagnostic: Some(clip(&r.diagnostic)).filter(|d| !d.is_empty()),
+            remote_mta: None,
+            reporting_mta: None,
+            reason,
+            bounce_type,
+            date: top.date.clone(),
+        });
+    }
+    dedup(&mut out);
+    Some(report(cx, ReportKind::Text, out, None, None))
+}
+
+fn reason_from_subject(subject: &str) -> Option<Reason> {
+    crate::reason::from_text(subject)
+}

@@ -1,0 +1,118 @@
+//! From status, reply code and text to a [`Reason`], and from a reason to a
+//! [`BounceType`].
+
+use rebound_core::BounceType;
+use rebound_core::settings::Classification;
+
+use crate::codes;
+use crate::reason::{self, Reason};
+
+/// Evidence about one failed recipient.
+pub(crate) struct Evidence<'a> {
+    pub status: Option<&'a str>,
+    pub reply: Option<u16>,
+    /// The recipient's own diagnostic (Diagnostic-Code or its text block).
+    pub diagnostic: &'a str,
+    /// The whole notice, consulted when the diagnostic names no cause.
+    pub context: &'a str,
+}
+
+/// The reason, by the order of the tables: an exact status code that
+/// names an address failure is trusted, then the recipient's diagnostic
+/// text, then the rest of the status table, the reply code, and last the
+/// notice text around it.
+pub(crate) fn reason(e: &Evidence<'_>) -> Reason {
+    let strong = e.status.and_then(|s| reason::from_status(s, true));
+    let text = reason::from_text(e.diagnostic);
+    match (strong, text) {
+        // "550 5.1.1 ... rejected" is an unknown user; the phrase "rejected"
+        // must not override an exact address-failure code.
+        (Some(s), Some(t)) if s.is_permanent_address_failure() && !t.is_permanent_address_failure() && !overrides_address(t) => return s,
+        (_, Some(t)) => return t,
+        (Some(s), None) => return s,
+        (None, None) => {}
+    }
+    if let Some(r) = e.status.and_then(|s| reason::from_status(s, false)) {
+        if !matches!(r, Reason::Blocked | Reason::SecurityError | Reason::SyntaxError | Reason::NetworkError | Reason::SystemError) {
+            return r;
+        }
+        if let Some(t) = reason::from_text(e.context) {
+            return t;
+        }
+        return r;
+    }
+    if let Some(r) = e.reply.and_then(reason::from_reply) {
+        return r;
+    }
+    if let Some(t) = reason::from_text(e.context) {
+        return t;
+    }
+    if e.status.is_some() || e.reply.is_some() {
+        Reason::Undefined
+    } else {
+        Reason::OnHold
+    }
+}
+
+/// Reasons whose text beats a 5.1.x code: MTAs use 5.1.1 loosely for full
+/// or disabled mailboxes.
+fn overrides_address(t: Reason) -> bool {
+    matches!(t, Reason::MailboxFull | Reason::Suspend | Reason::HasMoved | Reason::Expired)
+}
+
+/// Hard, soft or complaint for a reason (see the crate docs).
+pub fn bounce_type(reason: Reason, status: Option<&str>, reply: Option<u16>, mode: Classification) -> BounceType {
+    if reason == Reason::Feedback {
+        return BounceType::Complaint;
+    }
+    let class = status.and_then(|s| s.bytes().next()).or_else(|| reply.map(|r| if r >= 500 { b'5' } else { b'4' }));
+    match mode {
+        Classification::Permanent => match class {
+            Some(b'5') => BounceType::Hard,
+            Some(_) => BounceType::Soft,
+            None if reason.is_permanent_address_failure() => BounceType::Hard,
+            None => BounceType::Soft,
+        },
+        Classification::Reason => {
+            if reason.is_permanent_address_failure() || (reason == Reason::NotAccept && class != Some(b'4')) {
+                BounceType::Hard
+            } else {
+                BounceType::Soft
+            }
+        }
+    }
+}
+
+/// The status to report: the Status field, unless it is the catch-all
+/// `x.0.0` and the diagnostic carries a more precise code of the same class.
+pub(crate) fn best_status(field: Option<&str>, diagnostic: &str) -> Option<String> {
+    let field = field.and_then(codes::find_status);
+    let diag = codes::find_status(diagnostic);
+    match (field, diag) {
+        (Some(f), Some(d)) if f.ends_with(".0.0") && d.as_bytes()[0] == f.as_bytes()[0] && !d.ends_with(".0.0") => Some(d),
+        (Some(f), _) => Some(f),
+        (None, d) => d,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_blocks_stay_soft() {
+        let t = bounce_type(Reason::Blocked, Some("5.7.1"), Some(550), Classification::Reason);
+        assert_eq!(t, BounceType::Soft);
+        let t = bounce_type(Reason::Blocked, Some("5.7.1"), Some(550), Classification::Permanent);
+        assert_eq!(t, BounceType::Hard);
+        assert_eq!(bounce_type(Reason::UserUnknown, Some("4.1.1"), None, Classification::Reason), BounceType::Hard);
+        assert_eq!(bounce_type(Reason::NotAccept, Some("4.3.2"), None, Classification::Reason), BounceType::Soft);
+    }
+
+    #[test]
+    fn precise_status_from_diagnostic() {
+        assert_eq!(best_status(Some("5.0.0"), "550 5.1.1 unknown").as_deref(), Some("5.1.1"));
+        assert_eq!(best_status(Some("5.2.2"), "550 5.1.1 unknown").as_deref(), Some("5.2.2"));
+        assert_eq!(best_status(None, "said: 550 5.1.1 unknown").as_deref(), Some("5.1.1"));
+    }
+}

@@ -1,0 +1,119 @@
+//! D.S.N status codes (RFC 3463 §2: `class.subject.detail`) and SMTP reply
+//! codes (RFC 5321 §4.2) found in free text such as a Diagnostic-Code.
+
+/// The first enhanced status code (`5.1.1`, `4.7.25`) in `text`, normalised
+/// without leading zeros. An IP address or version number ("192.0.2.1",
+/// "8.14.4") is not mistaken for one.
+pub(crate) fn find_status(text: &str) -> Option<String> {
+    find_status_all(text).next()
+}
+
+pub(crate) fn find_status_all(text: &str) -> impl Iterator<Item = String> + '_ {
+    let b = text.as_bytes();
+    let mut i = 0usize;
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            let c = *b.get(i)?;
+            let start = i;
+            i += 1;
+            if !matches!(c, b'2' | b'4' | b'5') || b.get(start + 1) != Some(&b'.') {
+                continue;
+            }
+            if start > 0 && (b[start - 1].is_ascii_alphanumeric() || b[start - 1] == b'.') {
+                continue;
+            }
+            let (subject, p) = digits(b, start + 2);
+            if subject.is_none() || b.get(p) != Some(&b'.') {
+                continue;
+            }
+            let (detail, q) = digits(b, p + 1);
+            let (Some(s), Some(d)) = (subject, detail) else { continue };
+            // Reject "5.1.1.3" (a version or an IP address) and "5.1.1a".
+            if let Some(&n) = b.get(q) {
+                if n.is_ascii_alphanumeric() || (n == b'.' && b.get(q + 1).is_some_and(u8::is_ascii_digit)) {
+                    continue;
+                }
+            }
+            i = q;
+            return Some(format!("{}.{}.{}", c as char, s, d));
+        }
+        None
+    })
+}
+
+fn digits(b: &[u8], from: usize) -> (Option<u32>, usize) {
+    let mut p = from;
+    let mut v: u32 = 0;
+    while p < b.len() && b[p].is_ascii_digit() && p - from < 3 {
+        v = v * 10 + u32::from(b[p] - b'0');
+        p += 1;
+    }
+    if p == from || (p < b.len() && b[p].is_ascii_digit()) {
+        (None, p)
+    } else {
+        (Some(v), p)
+    }
+}
+
+/// The SMTP reply code in a diagnostic: a `4xx`/`5xx` token at the start,
+/// after a colon or "said", or right before an enhanced status code.
+pub(crate) fn find_reply(text: &str) -> Option<u16> {
+    let b = text.as_bytes();
+    let mut first_loose = None;
+    let mut i = 0usize;
+    while i + 3 <= b.len() {
+        let c = b[i];
+        if !(c == b'4' || c == b'5') || !b[i + 1].is_ascii_digit() || !b[i + 2].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let before_ok = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || matches!(b[i - 1], b'.' | b':' | b'-' | b'/' | b'#' | b'[' | b'='));
+        let after = b.get(i + 3).copied();
+        let after_ok = matches!(after, None | Some(b' ' | b'-' | b'\t' | b'\r' | b'\n' | b')' | b',' | b'>' | b'"' | b'\''));
+        if before_ok && after_ok {
+            let code = u16::from(c - b'0') * 100 + u16::from(b[i + 1] - b'0') * 10 + u16::from(b[i + 2] - b'0');
+            // Reply codes have a second digit 0-5 (RFC 5321 §4.2.1).
+            if b[i + 1] <= b'5' {
+                let rest = text.get(i + 4..).unwrap_or("");
+                let prefix = text[..i].trim_end();
+                let anchored = prefix.is_empty()
+                    || prefix.ends_with(':')
+                    || prefix.ends_with(';')
+                    || prefix.ends_with("said")
+                    || prefix.ends_with("<<<")
+                    || prefix.ends_with('(')
+                    || prefix.ends_with('\'')
+                    || prefix.ends_with('"');
+                let before_status = rest.starts_with(['4', '5']) && find_status(rest).is_some_and(|s| rest.starts_with(s.as_str()));
+                if anchored || before_status {
+                    return Some(code);
+                }
+                if first_loose.is_none() {
+                    first_loose = Some(code);
+                }
+            }
+        }
+        i += 3;
+    }
+    first_loose
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_codes() {
+        assert_eq!(find_status("smtp; 550 5.1.1 <a@b>... User unknown").as_deref(), Some("5.1.1"));
+        assert_eq!(find_status("host 192.0.2.1 said (#5.05.001)").as_deref(), Some("5.5.1"));
+        assert_eq!(find_status("Sendmail 8.14.4/8.14.4; 4.7.25 x").as_deref(), Some("4.7.25"));
+        assert_eq!(find_status("no code here 1.2.3"), None);
+    }
+
+    #[test]
+    fn reply_codes() {
+        assert_eq!(find_reply("smtp; 550 5.1.1 User unknown"), Some(550));
+        assert_eq!(find_reply("host mx.example.jp [192.0.2.20]: 421 busy"), Some(421));
+        assert_eq!(find_reply("port 25 is closed"), None);
+    }
+}

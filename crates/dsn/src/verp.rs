@@ -1,0 +1,286 @@
+//! VERP (variable envelope return path) encoding of listmonk/rebound ids.
+//!
+//! The sender puts the subscriber's (and optionally the campaign's) uuid in
+//! the envelope sender, so a bounce comes back to an address that names them
+//! even when the remote MTA strips every header of the original message.
+//!
+//! The template is the `bounce.verp.address` setting, e.g.
+//! `bounces+{subscriber_uuid}.{campaign_uuid}@site.com`. Two placeholders are
+//! recognised: `{subscriber_uuid}` and `{campaign_uuid}`. Without a campaign
+//! (a test or transactional send), [`encode`] drops `{campaign_uuid}`
+//! together with the one separator character (`.`, `-`, `_`, `=` or `+`)
+//! just before it.
+//!
+//! ## Forms
+//!
+//! * [`encode`]: uuids in lower-case hyphenated form (36 characters each).
+//!   Readable, but two of them plus a prefix exceed the 64-octet local-part
+//!   limit of RFC 5321 §4.5.3.1.1, which some MTAs enforce.
+//! * [`encode_compact`]: each uuid as 26 characters of lower-case RFC 4648
+//!   base32 without padding (the 128 bits, then two zero bits). Two ids plus
+//!   `bounces+` and a separator take 61 octets. Only `a-z2-7` are used, so
+//!   case-folding MTAs and `recipient_delimiter=+` do not damage it.
+//!
+//! [`decode`] accepts either form (and 32-digit hex), always returning the
+//! uuids themselves, so the sender may switch forms without breaking
+//! attribution of bounces still in flight.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub const SUBSCRIBER_PLACEHOLDER: &str = "{subscriber_uuid}";
+pub const CAMPAIGN_PLACEHOLDER: &str = "{campaign_uuid}";
+
+/// Ids recovered from a VERP address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct VerpIds {
+    pub subscriber_uuid: Uuid,
+    pub campaign_uuid: Option<Uuid>,
+}
+
+/// Fill the template with hyphenated lower-case uuids.
+pub fn encode(template: &str, subscriber_uuid: Uuid, campaign_uuid: Option<Uuid>) -> String {
+    fill(template, &subscriber_uuid.hyphenated().to_string(), campaign_uuid.map(|c| c.hyphenated().to_string()))
+}
+
+/// Fill the template with 26-character base32 uuids (see the module docs).
+pub fn encode_compact(template: &str, subscriber_uuid: Uuid, campaign_uuid: Option<Uuid>) -> String {
+    fill(template, &base32(subscriber_uuid), campaign_uuid.map(base32))
+}
+
+fn fill(template: &str, subscriber: &str, campaign: Option<String>) -> String {
+    let mut t = template.replace(SUBSCRIBER_PLACEHOLDER, subscriber);
+    match campaign {
+        Some(c) => t = t.replace(CAMPAIGN_PLACEHOLDER, &c),
+        None => {
+            while let Some(i) = t.find(CAMPAIGN_PLACEHOLDER) {
+                let mut start = i;
+                if let Some(prev) = t[..i].chars().next_back() {
+                    if matches!(prev, '.' | '-' | '_' | '=' | '+') {
+                        start -= 1;
+                    }
+                }
+                t.replace_range(start..i + CAMPAIGN_PLACEHOLDER.len(), "");
+            }
+        }
+    }
+    t
+}
+
+/// Recover the ids from `address` using the template it was made from.
+/// Literal parts of the template are compared case-insensitively (domains
+/// are case-insensitive, and some MTAs lower-case local parts too).
+pub fn decode(template: &str, address: &str) -> Option<VerpIds> {
+    let address = address.trim().trim_matches(['<', '>']);
+    // Split the template into literal pieces around the placeholders.
+    let mut pieces: Vec<(&str, Option<bool>)> = Vec::new(); // (literal before, placeholder is subscriber?)
+    let mut rest = template;
+    loop {
+        let s = rest.find(SUBSCRIBER_PLACEHOLDER);
+        let c = rest.find(CAMPAIGN_PLACEHOLDER);
+        let (at, is_sub, len) = match (s, c) {
+            (Some(s), Some(c)) if s < c => (s, true, SUBSCRIBER_PLACEHOLDER.len()),
+            (Some(_), Some(c)) => (c, false, CAMPAIGN_PLACEHOLDER.len()),
+            (Some(s), None) => (s, true, SUBSCRIBER_PLACEHOLDER.len()),
+            (None, Some(c)) => (c, false, CAMPAIGN_PLACEHOLDER.len()),
+            (None, None) => break,
+        };
+        pieces.push((&rest[..at], Some(is_sub)));
+        rest = &rest[at + len..];
+    }
+    pieces.push((rest, None));
+    if pieces.len() < 2 {
+        return None;
+    }
+    let mut sub = None;
+    let mut camp = None;
+    let mut pos = 0usize;
+    let lower = address.to_ascii_lowercase();
+    for (i, (lit, ph)) in pieces.iter().enumerate() {
+        let lit_l = lit.to_ascii_lowercase();
+        if !lower[pos..].starts_with(&lit_l) {
+            // The campaign part may be missing together with its separator.
+            let sep_dropped = lit_l.len() == 1 && i > 0 && *ph == Some(false);
+            if sep_dropped {
+                continue;
+            }
+            return None;
+        }
+        pos += lit_l.len();
+        let Some(is_sub) = ph else {
+            if pos != lower.len() {
+                return None;
+            }
+            break;
+        };
+        // Try the three id forms, longest first.
+        let mut got = None;
+        for len in [36usize, 32, 26] {
+            if let Some(tok) = lower.get(pos..pos + len) {
+                if let Some(u) = parse_id(tok) {
+                    got = Some((u, len));
+                    break;
+                }
+            }
+        }
+        match got {
+            Some((u, len)) => {
+                pos += len;
+                if *is_sub {
+                    sub = Some(u);
+                } else {
+                    camp = Some(u);
+                }
+            }
+            None if !is_sub => {
+                // No campaign id: the template's separator before it was
+                // dropped by `encode`; step back over it if we consumed it.
+                let prev = lit_l.chars().next_back();
+                if prev.is_some_and(|p| matches!(p, '.' | '-' | '_' | '=' | '+')) {
+                    pos -= 1;
+                }
+            }
+            None => return None,
+        }
+    }
+    sub.map(|s| VerpIds { subscriber_uuid: s, campaign_uuid: camp })
+}
+
+/// Template-free fallback: the ids after the first `+` of the local part
+/// (the sub-address of Postfix's `recipient_delimiter = +`), separated by
+/// any non-id character. The first id is the subscriber, the second the
+/// campaign.
+pub fn decode_plus(address: &str) -> Option<VerpIds> {
+    let address = address.trim().trim_matches(['<', '>']);
+    let at = address.rfind('@')?;
+    let local = &address[..at];
+    let plus = local.find('+')?;
+    let tag = local[plus + 1..].to_ascii_lowercase();
+    let ids = ids_in(&tag);
+    let mut it = ids.into_iter();
+    let subscriber_uuid = it.next()?;
+    Some(VerpIds { subscriber_uuid, campaign_uuid: it.next() })
+}
+
+/// Uuids in a VERP tag, hyphenated, hex or base32, in order.
+fn ids_in(tag: &str) -> Vec<Uuid> {
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    while pos < tag.len() && out.len() < 2 {
+        let mut hit = None;
+        for len in [36usize, 32, 26] {
+            let Some(tok) = tag.get(pos..pos + len) else { continue };
+            let end_ok = tag[pos + len..].chars().next().is_none_or(|c| !c.is_ascii_alphanumeric());
+            if end_ok {
+                if let Some(u) = parse_id(tok) {
+                    hit = Some((u, len));
+                    break;
+                }
+            }
+        }
+        match hit {
+            Some((u, len)) => {
+                out.push(u);
+                pos += len;
+            }
+            None => {
+                // Skip to the next token.
+                let next = tag[pos..].find(|c: char| !c.is_ascii_alphanumeric() && c != '-').map_or(tag.len(), |i| pos + i + 1);
+                pos = if next > pos { next } else { pos + 1 };
+            }
+        }
+    }
+    out
+}
+
+fn parse_id(tok: &str) -> Option<Uuid> {
+    match tok.len() {
+        36 => Uuid::try_parse(tok).ok(),
+        32 if tok.bytes().all(|c| c.is_ascii_hexdigit()) => Uuid::try_parse(tok).ok(),
+        26 => unbase32(tok),
+        _ => None,
+    }
+}
+
+const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+
+fn base32(u: Uuid) -> String {
+    let v = u.as_u128();
+    // 130 bits: the uuid followed by two zero bits, in 26 groups of five.
+    (0..26)
+        .map(|i| {
+            let shift = 125i32 - 5 * i;
+            let idx = if shift >= 0 { (v >> shift) & 31 } else { (v << -shift) & 31 };
+            ALPHABET[idx as usize] as char
+        })
+        .collect()
+}
+
+fn unbase32(tok: &str) -> Option<Uuid> {
+    let mut v: u128 = 0;
+    let bytes = tok.as_bytes();
+    for (i, &c) in bytes.iter().enumerate() {
+        let d = ALPHABET.iter().position(|&a| a == c.to_ascii_lowercase())? as u128;
+        if i < 25 {
+            v = (v << 5) | d;
+        } else {
+            // The last group holds the final three bits and two zero bits.
+            if d & 3 != 0 {
+                return None;
+            }
+            v = (v << 3) | (d >> 2);
+        }
+    }
+    Some(Uuid::from_u128(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: &str = "bounces+{subscriber_uuid}.{campaign_uuid}@site.com";
+
+    fn ids() -> (Uuid, Uuid) {
+        (Uuid::parse_str("5f7b2c5e-6a0e-4d43-9b8e-2d7c1f3a9e10").unwrap(), Uuid::parse_str("0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9").unwrap())
+    }
+
+    #[test]
+    fn round_trip_hyphenated() {
+        let (s, c) = ids();
+        let a = encode(T, s, Some(c));
+        assert_eq!(a, "bounces+5f7b2c5e-6a0e-4d43-9b8e-2d7c1f3a9e10.0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9@site.com");
+        assert_eq!(decode(T, &a), Some(VerpIds { subscriber_uuid: s, campaign_uuid: Some(c) }));
+        assert_eq!(decode(T, &a.to_uppercase()), Some(VerpIds { subscriber_uuid: s, campaign_uuid: Some(c) }));
+        assert_eq!(decode_plus(&a), Some(VerpIds { subscriber_uuid: s, campaign_uuid: Some(c) }));
+    }
+
+    #[test]
+    fn round_trip_without_campaign() {
+        let (s, _) = ids();
+        let a = encode(T, s, None);
+        assert_eq!(a, "bounces+5f7b2c5e-6a0e-4d43-9b8e-2d7c1f3a9e10@site.com");
+        assert_eq!(decode(T, &a), Some(VerpIds { subscriber_uuid: s, campaign_uuid: None }));
+        assert_eq!(decode_plus(&a), Some(VerpIds { subscriber_uuid: s, campaign_uuid: None }));
+    }
+
+    #[test]
+    fn round_trip_compact() {
+        let (s, c) = ids();
+        let a = encode_compact(T, s, Some(c));
+        let local = a.split('@').next().unwrap();
+        assert!(local.len() <= 64, "{local}");
+        assert_eq!(decode(T, &a), Some(VerpIds { subscriber_uuid: s, campaign_uuid: Some(c) }));
+        assert_eq!(decode_plus(&a), Some(VerpIds { subscriber_uuid: s, campaign_uuid: Some(c) }));
+        for u in [Uuid::nil(), Uuid::max(), s, c] {
+            assert_eq!(unbase32(&base32(u)), Some(u));
+        }
+    }
+
+    #[test]
+    fn rejects_foreign_addresses() {
+        assert_eq!(decode(T, "someone@site.com"), None);
+        assert_eq!(decode(T, "bounces+nothing@site.com"), None);
+        assert_eq!(decode_plus("bounce+xxxx=yyyyyy.net@zzzzzzzz.net"), None);
+        assert_eq!(decode_plus("plain@example.com"), None);
+    }
+}
