@@ -76,9 +76,7 @@ impl BounceActions {
         for t in BounceType::ALL {
             let r = self.rule(t);
             if r.count == 0 {
-                return Err(CoreError::invalid(format!(
-                    "bounce.actions.{t}.count must be at least 1"
-                )));
+                return Err(CoreError::invalid(format!("bounce.actions.{t}.count must be at least 1")));
             }
             if r.window.is_some_and(|w| w.is_zero()) {
                 return Err(CoreError::invalid(format!(

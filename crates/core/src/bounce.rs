@@ -45,6 +45,13 @@ impl std::str::FromStr for BounceType {
     }
 }
 
+impl TryFrom<String> for BounceType {
+    type Error = CoreError;
+    fn try_from(s: String) -> Result<Self, CoreError> {
+        s.parse()
+    }
+}
+
 /// Who a bounce is about. A bounce mailbox may know both the uuid (from the
 /// returned X-Listmonk-Subscriber header) and the failed recipient's address;
 /// the uuid wins and the address is the fallback, as SPEC.md orders it.
@@ -57,9 +64,7 @@ pub struct SubscriberRef {
 impl SubscriberRef {
     pub fn new(uuid: Option<Uuid>, email: Option<EmailAddress>) -> Result<Self, CoreError> {
         if uuid.is_none() && email.is_none() {
-            return Err(CoreError::invalid(
-                "either subscriber_uuid or email is required",
-            ));
+            return Err(CoreError::invalid("either subscriber_uuid or email is required"));
         }
         Ok(SubscriberRef { uuid, email })
     }

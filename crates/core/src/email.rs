@@ -30,9 +30,7 @@ impl EmailAddress {
             return Err(CoreError::invalid(format!("invalid e-mail address {s:?}")));
         }
         if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(CoreError::invalid(format!(
-                "invalid e-mail address {s:?}: contains whitespace"
-            )));
+            return Err(CoreError::invalid(format!("invalid e-mail address {s:?}: contains whitespace")));
         }
         Ok(EmailAddress(s.to_lowercase()))
     }

@@ -33,11 +33,7 @@ impl Secret {
     }
 
     pub(crate) fn masked(&self) -> Secret {
-        if self.0.is_empty() {
-            Secret::default()
-        } else {
-            Secret(SECRET_PLACEHOLDER.to_string())
-        }
+        if self.0.is_empty() { Secret::default() } else { Secret(SECRET_PLACEHOLDER.to_string()) }
     }
 
     /// Keep `old` when the client sent the placeholder back.

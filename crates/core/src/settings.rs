@@ -413,9 +413,7 @@ impl Settings {
             }
         }
         if self.verp.enabled && !self.verp.address.contains("{subscriber_uuid}") {
-            return Err(CoreError::invalid(
-                "bounce.verp.address must contain {subscriber_uuid}",
-            ));
+            return Err(CoreError::invalid("bounce.verp.address must contain {subscriber_uuid}"));
         }
         Ok(())
     }

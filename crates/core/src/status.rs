@@ -67,3 +67,17 @@ impl std::str::FromStr for SubscriptionStatus {
         }
     }
 }
+
+impl TryFrom<String> for SubscriberStatus {
+    type Error = CoreError;
+    fn try_from(s: String) -> Result<Self, CoreError> {
+        s.parse()
+    }
+}
+
+impl TryFrom<String> for SubscriptionStatus {
+    type Error = CoreError;
+    fn try_from(s: String) -> Result<Self, CoreError> {
+        s.parse()
+    }
+}

@@ -1,0 +1,158 @@
+//! rebound's storage. One [`Store`] interface, two real backends: SQLite
+//! (embedded, the default) and PostgreSQL (for scale and several instances),
+//! chosen by the database URL's scheme. Both create listmonk's tables, so SQL
+//! written for listmonk runs on either.
+
+mod error;
+pub mod models;
+mod postgres;
+pub mod record;
+mod sqlite;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rebound_core::{BounceActions, BounceEvent, SubscriberRef};
+use serde_json::Value;
+
+pub use error::{Result, StoreError};
+pub use models::*;
+pub use postgres::PgStore;
+pub use record::RecordOutcome;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Opens the database named by `url` (`sqlite://PATH` or `postgres://...`),
+/// creating a SQLite file if it does not exist. Does not migrate.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::connect(url).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else {
+        Err(StoreError::Invalid(format!(
+            "unsupported database URL {:?}: use sqlite://PATH or postgres://...",
+            redact_url(url)
+        )))
+    }
+}
+
+/// The URL with its password replaced, for logs and errors.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:****{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Everything rebound keeps. Split by resource so each backend implements it
+/// in small files; `Store` is the sum.
+#[async_trait]
+pub trait Store:
+    SettingsStore + UserStore + SubscriberStore + ListStore + CampaignStore + BounceStore
+{
+    fn backend(&self) -> Backend;
+    /// Applies pending migrations (idempotent; safe with several instances).
+    async fn migrate(&self) -> Result<()>;
+    /// Answers when the database does.
+    async fn ping(&self) -> Result<()>;
+}
+
+#[async_trait]
+pub trait SettingsStore: Send + Sync {
+    async fn load_settings(&self) -> Result<BTreeMap<String, Value>>;
+    /// Writes the given keys (others stay) in one transaction.
+    async fn save_settings(&self, values: &BTreeMap<String, Value>) -> Result<()>;
+    /// Changes whenever settings are saved; lets other instances notice cheaply.
+    async fn settings_version(&self) -> Result<Option<DateTime<Utc>>>;
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn count_users(&self) -> Result<i64>;
+    async fn create_user(&self, user: NewUser) -> Result<User>;
+    async fn find_user(&self, username: &str) -> Result<Option<User>>;
+    async fn list_users(&self) -> Result<Vec<User>>;
+    async fn delete_user(&self, id: i64) -> Result<()>;
+}
+
+#[async_trait]
+pub trait SubscriberStore: Send + Sync {
+    async fn create_subscriber(&self, new: NewSubscriber) -> Result<Subscriber>;
+    /// With its lists and their subscription status.
+    async fn get_subscriber(&self, id: i64) -> Result<Subscriber>;
+    async fn find_subscriber(&self, key: &SubscriberRef) -> Result<Option<Subscriber>>;
+    async fn query_subscribers(&self, q: &SubscriberQuery) -> Result<Paged<Subscriber>>;
+    async fn update_subscriber(&self, id: i64, update: SubscriberUpdate) -> Result<Subscriber>;
+    async fn delete_subscribers(&self, ids: &[i64]) -> Result<u64>;
+}
+
+#[async_trait]
+pub trait ListStore: Send + Sync {
+    async fn create_list(&self, new: NewList) -> Result<List>;
+    async fn get_list(&self, id: i64) -> Result<List>;
+    async fn query_lists(&self, pagination: Pagination) -> Result<Paged<List>>;
+    async fn delete_list(&self, id: i64) -> Result<()>;
+}
+
+#[async_trait]
+pub trait CampaignStore: Send + Sync {
+    async fn create_campaign(&self, new: NewCampaign) -> Result<Campaign>;
+    async fn get_campaign(&self, id: i64) -> Result<Campaign>;
+    async fn query_campaigns(&self, pagination: Pagination) -> Result<Paged<Campaign>>;
+}
+
+#[async_trait]
+pub trait BounceStore: Send + Sync {
+    /// Records a batch of events in ONE transaction (group commit), applying
+    /// `actions` as SPEC.md "Recording a bounce" says; returns one outcome per
+    /// event, in order, once the transaction is durable.
+    async fn record_bounces(
+        &self,
+        events: &[BounceEvent],
+        actions: &BounceActions,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RecordOutcome>>;
+    async fn query_bounces(&self, q: &BounceQuery) -> Result<Paged<Bounce>>;
+    /// Up to `limit` bounces with id > `after_id`, in id order: the export
+    /// streams these pages instead of holding every row.
+    async fn bounces_after(&self, filter: &BounceFilter, after_id: i64, limit: u32) -> Result<Vec<Bounce>>;
+    async fn get_bounce(&self, id: i64) -> Result<Bounce>;
+    async fn delete_bounces(&self, selection: &Selection) -> Result<u64>;
+    async fn delete_subscriber_bounces(&self, subscriber_id: i64) -> Result<u64>;
+    /// Blocklists every subscriber that has bounces (and unsubscribes them from their lists).
+    async fn blocklist_bounced_subscribers(&self) -> Result<u64>;
+
+    async fn query_unmatched(&self, pagination: Pagination) -> Result<Paged<UnmatchedBounce>>;
+    async fn delete_unmatched(&self, selection: &Selection) -> Result<u64>;
+    /// Tries to match unmatched bounces again (e.g. after the subscriber was
+    /// added); matched ones are recorded and leave the unmatched table.
+    async fn retry_unmatched(
+        &self,
+        selection: &Selection,
+        actions: &BounceActions,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RecordOutcome>>;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_password() {
+        assert_eq!(super::redact_url("postgres://u:secret@localhost/db"), "postgres://u:****@localhost/db");
+        assert_eq!(super::redact_url("sqlite://rebound.db"), "sqlite://rebound.db");
+    }
+}

@@ -1,0 +1,371 @@
+//! Rows as the API shows them (listmonk's JSON shapes) and the inputs that create them.
+
+use chrono::{DateTime, Utc};
+use rebound_core::{BounceType, EmailAddress, SubscriberStatus, SubscriptionStatus};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Subscriber {
+    pub id: i64,
+    pub uuid: String,
+    pub email: String,
+    pub name: String,
+    #[sqlx(json)]
+    pub attribs: Value,
+    #[sqlx(try_from = "String")]
+    pub status: SubscriberStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[sqlx(skip)]
+    pub lists: Vec<SubscriberList>,
+}
+
+/// A list as seen from one subscriber, with that subscriber's subscription status.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct SubscriberList {
+    #[serde(skip)]
+    pub subscriber_id: i64,
+    pub id: i64,
+    pub uuid: String,
+    pub name: String,
+    #[sqlx(rename = "type")]
+    #[serde(rename = "type")]
+    pub list_type: String,
+    pub optin: String,
+    #[sqlx(try_from = "String")]
+    pub subscription_status: SubscriptionStatus,
+    pub subscription_created_at: DateTime<Utc>,
+    pub subscription_updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct List {
+    pub id: i64,
+    pub uuid: String,
+    pub name: String,
+    #[sqlx(rename = "type")]
+    #[serde(rename = "type")]
+    pub list_type: String,
+    pub optin: String,
+    #[sqlx(json)]
+    pub tags: Vec<String>,
+    pub description: String,
+    pub subscriber_count: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Campaign {
+    pub id: i64,
+    pub uuid: String,
+    pub name: String,
+    pub subject: String,
+    pub from_email: String,
+    pub body: String,
+    pub content_type: String,
+    #[sqlx(json)]
+    pub headers: Value,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[sqlx(json)]
+    pub lists: Value,
+}
+
+/// The id and name of a bounce's campaign, as listmonk nests it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CampaignRef {
+    pub id: i64,
+    pub name: String,
+}
+
+/// A recorded bounce joined with its subscriber and campaign (GET /api/bounces).
+#[derive(Debug, Clone, Serialize)]
+pub struct Bounce {
+    pub id: i64,
+    #[serde(rename = "type")]
+    pub bounce_type: BounceType,
+    pub source: String,
+    pub meta: Value,
+    pub created_at: DateTime<Utc>,
+    pub email: String,
+    pub subscriber_uuid: String,
+    pub subscriber_id: i64,
+    pub subscriber_status: SubscriberStatus,
+    pub campaign: Option<CampaignRef>,
+}
+
+/// The flat row both backends select; `Bounce` nests the campaign.
+#[derive(sqlx::FromRow)]
+pub(crate) struct BounceRow {
+    id: i64,
+    #[sqlx(try_from = "String")]
+    bounce_type: BounceType,
+    source: String,
+    #[sqlx(json)]
+    meta: Value,
+    created_at: DateTime<Utc>,
+    email: String,
+    subscriber_uuid: String,
+    subscriber_id: i64,
+    #[sqlx(try_from = "String")]
+    subscriber_status: SubscriberStatus,
+    campaign_id: Option<i64>,
+    campaign_name: Option<String>,
+}
+
+impl From<BounceRow> for Bounce {
+    fn from(r: BounceRow) -> Self {
+        Bounce {
+            id: r.id,
+            bounce_type: r.bounce_type,
+            source: r.source,
+            meta: r.meta,
+            created_at: r.created_at,
+            email: r.email,
+            subscriber_uuid: r.subscriber_uuid,
+            subscriber_id: r.subscriber_id,
+            subscriber_status: r.subscriber_status,
+            campaign: r.campaign_id.map(|id| CampaignRef { id, name: r.campaign_name.unwrap_or_default() }),
+        }
+    }
+}
+
+/// A bounce no subscriber matched, kept for the operator.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct UnmatchedBounce {
+    pub id: i64,
+    pub email: String,
+    pub subscriber_uuid: Option<String>,
+    pub campaign_uuid: Option<String>,
+    #[sqlx(try_from = "String")]
+    #[serde(rename = "type")]
+    pub bounce_type: BounceType,
+    pub source: String,
+    #[sqlx(json)]
+    pub meta: Value,
+    pub event_id: Option<String>,
+    /// Why it is unmatched ("no subscriber with this e-mail or uuid", ...).
+    pub reason: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UserType {
+    /// A person: logs in to the UI with a password.
+    User,
+    /// A script: authenticates with an access token.
+    Api,
+}
+
+impl UserType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserType::User => "user",
+            UserType::Api => "api",
+        }
+    }
+}
+
+impl TryFrom<String> for UserType {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "user" => Ok(UserType::User),
+            "api" => Ok(UserType::Api),
+            other => Err(format!("invalid user type {other:?}")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub name: String,
+    #[sqlx(rename = "type", try_from = "String")]
+    #[serde(rename = "type")]
+    pub user_type: UserType,
+    /// argon2id PHC string; never serialised.
+    #[serde(skip)]
+    pub password_hash: String,
+    #[sqlx(json)]
+    pub permissions: Vec<String>,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub struct NewUser {
+    pub username: String,
+    pub name: String,
+    pub user_type: UserType,
+    pub password_hash: String,
+    pub permissions: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSubscriber {
+    pub email: EmailAddress,
+    pub name: String,
+    pub attribs: Value,
+    pub status: SubscriberStatus,
+    pub lists: Vec<i64>,
+    /// Subscribe to double opt-in lists as confirmed right away.
+    pub preconfirm: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SubscriberUpdate {
+    pub email: Option<EmailAddress>,
+    pub name: Option<String>,
+    pub attribs: Option<Value>,
+    pub status: Option<SubscriberStatus>,
+    /// Replaces the subscriber's lists when given.
+    pub lists: Option<Vec<i64>>,
+    pub preconfirm: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewList {
+    pub name: String,
+    pub list_type: String,
+    pub optin: String,
+    pub tags: Vec<String>,
+    pub description: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCampaign {
+    pub name: String,
+    pub subject: String,
+    pub from_email: String,
+    pub body: String,
+    pub content_type: String,
+    pub headers: Value,
+    pub lists: Vec<i64>,
+}
+
+/// One page of a listing, in listmonk's envelope.
+#[derive(Debug, Clone, Serialize)]
+pub struct Paged<T> {
+    pub results: Vec<T>,
+    pub total: i64,
+    pub per_page: PerPage,
+    pub page: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PerPage {
+    All,
+    Count(u32),
+}
+
+impl Serialize for PerPage {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            // listmonk reports per_page 0 when everything was asked for.
+            PerPage::All => s.serialize_u32(0),
+            PerPage::Count(n) => s.serialize_u32(*n),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pagination {
+    pub page: u32,
+    pub per_page: PerPage,
+}
+
+impl Default for Pagination {
+    fn default() -> Self {
+        Pagination { page: 1, per_page: PerPage::Count(20) }
+    }
+}
+
+impl Pagination {
+    /// LIMIT (None: no limit) and OFFSET.
+    pub fn limit_offset(&self) -> (Option<i64>, i64) {
+        match self.per_page {
+            PerPage::All => (None, 0),
+            PerPage::Count(n) => {
+                let n = i64::from(n.max(1));
+                (Some(n), i64::from(self.page.max(1) - 1) * n)
+            }
+        }
+    }
+
+    pub fn paged<T>(&self, results: Vec<T>, total: i64) -> Paged<T> {
+        Paged { results, total, per_page: self.per_page, page: self.page.max(1) }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BounceOrder {
+    Email,
+    CampaignName,
+    Source,
+    #[default]
+    CreatedAt,
+    Type,
+}
+
+impl BounceOrder {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "email" => BounceOrder::Email,
+            "campaign_name" => BounceOrder::CampaignName,
+            "source" => BounceOrder::Source,
+            "created_at" => BounceOrder::CreatedAt,
+            "type" => BounceOrder::Type,
+            _ => return None,
+        })
+    }
+
+    /// The ORDER BY expression; both backends select the same aliases.
+    pub(crate) fn column(self) -> &'static str {
+        match self {
+            BounceOrder::Email => "subscribers.email",
+            BounceOrder::CampaignName => "campaigns.name",
+            BounceOrder::Source => "bounces.source",
+            BounceOrder::CreatedAt => "bounces.created_at",
+            BounceOrder::Type => "bounces.type",
+        }
+    }
+}
+
+/// Which bounces a listing, export or deletion is about.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BounceFilter {
+    pub campaign_id: Option<i64>,
+    pub subscriber_id: Option<i64>,
+    pub source: Option<String>,
+    pub bounce_type: Option<BounceType>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BounceQuery {
+    pub filter: BounceFilter,
+    pub order_by: BounceOrder,
+    pub desc: bool,
+    pub pagination: Pagination,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SubscriberQuery {
+    /// Matches e-mail or name, case-insensitively.
+    pub search: Option<String>,
+    pub list_id: Option<i64>,
+    pub status: Option<SubscriberStatus>,
+    pub pagination: Pagination,
+}
+
+/// Which rows a delete applies to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    Ids(Vec<i64>),
+    All,
+}

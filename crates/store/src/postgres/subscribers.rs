@@ -1,0 +1,188 @@
+use async_trait::async_trait;
+use rebound_core::{SubscriberRef, SubscriberStatus};
+use sqlx::types::Json;
+use sqlx::{PgConnection, Postgres, Transaction};
+use uuid::Uuid;
+
+use super::PgStore;
+use crate::{
+    NewSubscriber, Paged, Result, StoreError, Subscriber, SubscriberList, SubscriberQuery, SubscriberStore,
+    SubscriberUpdate,
+};
+
+/// Casts make PostgreSQL's column types decode into the same Rust types as SQLite's.
+pub(super) const SUB_COLUMNS: &str =
+    "subscribers.id::int8 AS id, subscribers.uuid::text AS uuid, email, name,
+    attribs, status::text AS status, created_at, updated_at";
+
+#[async_trait]
+impl SubscriberStore for PgStore {
+    async fn create_subscriber(&self, new: NewSubscriber) -> Result<Subscriber> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!(
+            "INSERT INTO subscribers (uuid, email, name, attribs, status)
+             VALUES ($1, $2, $3, $4, $5::subscriber_status) RETURNING {SUB_COLUMNS}"
+        );
+        let mut sub: Subscriber = sqlx::query_as(&sql)
+            .bind(Uuid::new_v4())
+            .bind(new.email.as_str())
+            .bind(&new.name)
+            .bind(Json(&new.attribs))
+            .bind(new.status.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| StoreError::from_unique(e, &format!("subscriber {}", new.email)))?;
+        add_lists(&mut tx, sub.id, &new.lists, new.status, new.preconfirm).await?;
+        sub.lists = lists_of(&mut tx, &[sub.id]).await?;
+        tx.commit().await?;
+        Ok(sub)
+    }
+
+    async fn get_subscriber(&self, id: i64) -> Result<Subscriber> {
+        let mut conn = self.pool.acquire().await?;
+        let sql = format!("SELECT {SUB_COLUMNS} FROM subscribers WHERE id = $1");
+        let mut sub: Subscriber = sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| StoreError::not_found(format!("subscriber {id}")))?;
+        sub.lists = lists_of(&mut conn, &[id]).await?;
+        Ok(sub)
+    }
+
+    async fn find_subscriber(&self, key: &SubscriberRef) -> Result<Option<Subscriber>> {
+        let sql = format!(
+            "SELECT {SUB_COLUMNS} FROM subscribers WHERE uuid = $1 OR LOWER(email) = $2
+             ORDER BY (uuid = $1) IS TRUE DESC LIMIT 1"
+        );
+        let found: Option<Subscriber> = sqlx::query_as(&sql)
+            .bind(key.uuid)
+            .bind(key.email.as_ref().map(|e| e.as_str()))
+            .fetch_optional(&self.pool)
+            .await?;
+        match found {
+            Some(s) => Ok(Some(self.get_subscriber(s.id).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn query_subscribers(&self, q: &SubscriberQuery) -> Result<Paged<Subscriber>> {
+        let mut conn = self.pool.acquire().await?;
+        let pattern = q.search.as_ref().map(|s| format!("%{}%", s.trim()));
+        let filter = "($1::text IS NULL OR email ILIKE $1 OR name ILIKE $1)
+             AND ($2::int8 IS NULL OR id IN (SELECT subscriber_id FROM subscriber_lists WHERE list_id = $2))
+             AND ($3::text IS NULL OR status = $3::subscriber_status)";
+        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM subscribers WHERE {filter}"))
+            .bind(&pattern)
+            .bind(q.list_id)
+            .bind(q.status.map(|s| s.as_str()))
+            .fetch_one(&mut *conn)
+            .await?;
+        let (limit, offset) = q.pagination.limit_offset();
+        let sql =
+            format!("SELECT {SUB_COLUMNS} FROM subscribers WHERE {filter} ORDER BY id LIMIT $4 OFFSET $5");
+        let mut subs: Vec<Subscriber> = sqlx::query_as(&sql)
+            .bind(&pattern)
+            .bind(q.list_id)
+            .bind(q.status.map(|s| s.as_str()))
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&mut *conn)
+            .await?;
+        let ids: Vec<i64> = subs.iter().map(|s| s.id).collect();
+        let mut lists = lists_of(&mut conn, &ids).await?;
+        for s in &mut subs {
+            s.lists = lists.extract_if(.., |l| l.subscriber_id == s.id).collect();
+        }
+        Ok(q.pagination.paged(subs, total))
+    }
+
+    async fn update_subscriber(&self, id: i64, u: SubscriberUpdate) -> Result<Subscriber> {
+        let mut tx = self.pool.begin().await?;
+        let status: Option<String> = sqlx::query_scalar(
+            "UPDATE subscribers SET email = COALESCE($1, email), name = COALESCE($2, name),
+             attribs = COALESCE($3, attribs), status = COALESCE($4::subscriber_status, status), updated_at = NOW()
+             WHERE id = $5 RETURNING status::text",
+        )
+        .bind(u.email.as_ref().map(|e| e.as_str()))
+        .bind(&u.name)
+        .bind(u.attribs.as_ref().map(Json))
+        .bind(u.status.map(|s| s.as_str()))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| StoreError::from_unique(e, "a subscriber with this e-mail"))?;
+        let status: SubscriberStatus = status
+            .ok_or_else(|| StoreError::not_found(format!("subscriber {id}")))?
+            .parse()
+            .map_err(|e| StoreError::Invalid(format!("{e}")))?;
+        if let Some(lists) = &u.lists {
+            sqlx::query("DELETE FROM subscriber_lists WHERE subscriber_id = $1 AND NOT (list_id = ANY($2))")
+                .bind(id)
+                .bind(lists)
+                .execute(&mut *tx)
+                .await?;
+            add_lists(&mut tx, id, lists, status, u.preconfirm).await?;
+        }
+        if status == SubscriberStatus::Blocklisted {
+            sqlx::query(
+                "UPDATE subscriber_lists SET status = 'unsubscribed', updated_at = NOW()
+                 WHERE subscriber_id = $1 AND status <> 'unsubscribed'",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        self.get_subscriber(id).await
+    }
+
+    async fn delete_subscribers(&self, ids: &[i64]) -> Result<u64> {
+        let r =
+            sqlx::query("DELETE FROM subscribers WHERE id = ANY($1)").bind(ids).execute(&self.pool).await?;
+        Ok(r.rows_affected())
+    }
+}
+
+/// Subscribes to lists that exist (unknown ids are ignored, as listmonk does).
+async fn add_lists(
+    tx: &mut Transaction<'static, Postgres>,
+    sub_id: i64,
+    lists: &[i64],
+    status: SubscriberStatus,
+    preconfirm: bool,
+) -> Result<()> {
+    if lists.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO subscriber_lists (subscriber_id, list_id, status)
+         SELECT $1, id,
+           (CASE WHEN $3 = 'blocklisted' THEN 'unsubscribed'
+                 WHEN optin = 'double' AND NOT $4 THEN 'unconfirmed'
+                 ELSE 'confirmed' END)::subscription_status
+         FROM lists WHERE id = ANY($2)
+         ON CONFLICT (subscriber_id, list_id) DO NOTHING",
+    )
+    .bind(sub_id)
+    .bind(lists)
+    .bind(status.as_str())
+    .bind(preconfirm)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn lists_of(conn: &mut PgConnection, sub_ids: &[i64]) -> Result<Vec<SubscriberList>> {
+    Ok(sqlx::query_as(
+        "SELECT sl.subscriber_id::int8 AS subscriber_id, l.id::int8 AS id, l.uuid::text AS uuid, l.name,
+                l.type::text AS type, l.optin::text AS optin, sl.status::text AS subscription_status,
+                sl.created_at AS subscription_created_at, sl.updated_at AS subscription_updated_at
+         FROM subscriber_lists sl JOIN lists l ON l.id = sl.list_id
+         WHERE sl.subscriber_id = ANY($1)
+         ORDER BY sl.subscriber_id, l.id",
+    )
+    .bind(sub_ids)
+    .fetch_all(conn)
+    .await?)
+}

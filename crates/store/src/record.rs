@@ -1,0 +1,276 @@
+//! Recording semantics (SPEC.md "Recording a bounce"), decided in one place.
+//!
+//! A backend loads, inside its write transaction and with the subscribers
+//! locked, the state a batch of events needs: which event ids are new, the
+//! matched subscribers, their bounce counts, the campaigns. [`plan`] then
+//! decides everything in memory, in event order, and the backend writes the
+//! plan in bulk. Both backends therefore share the rules, and a batch of N
+//! events costs a handful of statements instead of N round trips.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use rebound_core::{Action, BounceActions, BounceEvent, BounceType, SubscriberStatus};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+/// What recording one event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RecordOutcome {
+    /// Inserted as the subscriber's `count`-th bounce of its type; `action`
+    /// is the rule this bounce triggered, if any.
+    Recorded { subscriber_id: i64, count: u32, action: Option<Action> },
+    /// The subscriber is already blocklisted: not inserted (listmonk behaviour).
+    Blocklisted { subscriber_id: i64 },
+    /// The (source, event id) was seen before: acknowledged, not counted again.
+    Duplicate,
+    /// No subscriber matched: kept in the unmatched-bounces table.
+    Unmatched,
+}
+
+impl RecordOutcome {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RecordOutcome::Recorded { .. } => "recorded",
+            RecordOutcome::Blocklisted { .. } => "blocklisted",
+            RecordOutcome::Duplicate => "duplicate",
+            RecordOutcome::Unmatched => "unmatched",
+        }
+    }
+}
+
+/// A subscriber as the planner needs it.
+#[derive(Debug, Clone)]
+pub struct SubscriberState {
+    pub id: i64,
+    pub uuid: String,
+    pub email: String,
+    pub status: SubscriberStatus,
+}
+
+/// What the backend loaded for a batch.
+pub struct PlanInput<'a> {
+    pub events: &'a [BounceEvent],
+    /// (source, event id) pairs this transaction inserted, i.e. not seen before.
+    pub new_event_ids: &'a HashSet<(String, String)>,
+    pub subscribers: &'a [SubscriberState],
+    /// Bounces per (subscriber, type) already stored, within each type's window.
+    pub counts: &'a HashMap<(i64, BounceType), u32>,
+    pub campaigns: &'a HashMap<Uuid, i64>,
+    pub actions: &'a BounceActions,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BounceRowInsert {
+    pub subscriber_id: i64,
+    pub campaign_id: Option<i64>,
+    pub bounce_type: BounceType,
+    pub source: String,
+    pub meta: Value,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnmatchedInsert {
+    pub email: String,
+    pub subscriber_uuid: Option<Uuid>,
+    pub campaign_uuid: Option<Uuid>,
+    pub bounce_type: BounceType,
+    pub source: String,
+    pub meta: Value,
+    pub event_id: Option<String>,
+    pub reason: &'static str,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Everything a batch writes, and what each event's caller is told.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub bounces: Vec<BounceRowInsert>,
+    pub unmatched: Vec<UnmatchedInsert>,
+    pub unsubscribe: Vec<i64>,
+    pub blocklist: Vec<i64>,
+    pub delete: Vec<i64>,
+    pub outcomes: Vec<RecordOutcome>,
+}
+
+/// Applies the recording rules to a batch, in event order.
+pub fn plan(input: &PlanInput<'_>) -> Plan {
+    let mut plan = Plan::default();
+    let mut claimed: HashSet<(&str, &str)> = HashSet::new();
+    let mut counts = input.counts.clone();
+    let mut status: HashMap<i64, Option<SubscriberStatus>> =
+        input.subscribers.iter().map(|s| (s.id, Some(s.status))).collect();
+
+    for ev in input.events {
+        if let Some(id) = &ev.event_id {
+            let key = (ev.source.clone(), id.clone());
+            // Only the first event of the batch with a new id may use it.
+            if !input.new_event_ids.contains(&key) || !claimed.insert((&ev.source, id)) {
+                plan.outcomes.push(RecordOutcome::Duplicate);
+                continue;
+            }
+        }
+        let created_at = ev.created_at.unwrap_or(input.now);
+        let sub = find_subscriber(input.subscribers, ev);
+        let current = sub.and_then(|s| status.get(&s.id).copied().flatten());
+        let (Some(sub), Some(current)) = (sub, current) else {
+            plan.unmatched.push(UnmatchedInsert {
+                email: ev.subscriber.email.as_ref().map(|e| e.to_string()).unwrap_or_default(),
+                subscriber_uuid: ev.subscriber.uuid,
+                campaign_uuid: ev.campaign_uuid,
+                bounce_type: ev.bounce_type,
+                source: ev.source.clone(),
+                meta: ev.meta.clone(),
+                event_id: ev.event_id.clone(),
+                reason: if sub.is_some() {
+                    "subscriber deleted by an earlier bounce"
+                } else {
+                    "no subscriber with this e-mail or uuid"
+                },
+                created_at,
+            });
+            plan.outcomes.push(RecordOutcome::Unmatched);
+            continue;
+        };
+        if current == SubscriberStatus::Blocklisted {
+            plan.outcomes.push(RecordOutcome::Blocklisted { subscriber_id: sub.id });
+            continue;
+        }
+        let n = counts.entry((sub.id, ev.bounce_type)).or_insert(0);
+        *n += 1;
+        let count = *n;
+        plan.bounces.push(BounceRowInsert {
+            subscriber_id: sub.id,
+            campaign_id: ev.campaign_uuid.and_then(|u| input.campaigns.get(&u).copied()),
+            bounce_type: ev.bounce_type,
+            source: ev.source.clone(),
+            meta: ev.meta.clone(),
+            created_at,
+        });
+        let rule = input.actions.rule(ev.bounce_type);
+        let action = (count >= rule.count && rule.action != Action::None).then_some(rule.action);
+        match action {
+            Some(Action::Unsubscribe) => plan.unsubscribe.push(sub.id),
+            Some(Action::Blocklist) => {
+                plan.blocklist.push(sub.id);
+                status.insert(sub.id, Some(SubscriberStatus::Blocklisted));
+            }
+            Some(Action::Delete) => {
+                plan.delete.push(sub.id);
+                status.insert(sub.id, None);
+            }
+            Some(Action::None) | None => {}
+        }
+        plan.outcomes.push(RecordOutcome::Recorded { subscriber_id: sub.id, count, action });
+    }
+    // Rows of deleted subscribers go with them (ON DELETE CASCADE); inserting
+    // them first and deleting after keeps the statements simple and correct.
+    plan.unsubscribe.sort_unstable();
+    plan.unsubscribe.dedup();
+    plan.blocklist.sort_unstable();
+    plan.blocklist.dedup();
+    plan.delete.sort_unstable();
+    plan.delete.dedup();
+    plan
+}
+
+/// The uuid wins; the e-mail is the fallback (SPEC.md step 1).
+fn find_subscriber<'a>(subs: &'a [SubscriberState], ev: &BounceEvent) -> Option<&'a SubscriberState> {
+    let by_uuid = ev.subscriber.uuid.and_then(|u| {
+        let u = u.to_string();
+        subs.iter().find(|s| s.uuid.eq_ignore_ascii_case(&u))
+    });
+    by_uuid.or_else(|| {
+        let email = ev.subscriber.email.as_ref()?;
+        subs.iter().find(|s| s.email.eq_ignore_ascii_case(email.as_str()))
+    })
+}
+
+/// The earliest `created_at` a bounce of each type may have to count, given
+/// each rule's window; `None` counts every bounce.
+pub fn count_since(actions: &BounceActions, now: DateTime<Utc>) -> [(BounceType, Option<DateTime<Utc>>); 3] {
+    BounceType::ALL.map(|t| {
+        let since = actions
+            .rule(t)
+            .window
+            .and_then(|w| chrono::Duration::from_std(w).ok())
+            .and_then(|w| now.checked_sub_signed(w));
+        (t, since)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rebound_core::{ActionRule, EmailAddress, SubscriberRef};
+
+    fn sub(id: i64, email: &str, status: SubscriberStatus) -> SubscriberState {
+        SubscriberState { id, uuid: Uuid::new_v4().to_string(), email: email.into(), status }
+    }
+
+    fn ev(email: &str, t: BounceType, id: Option<&str>) -> BounceEvent {
+        let mut e = BounceEvent::new(SubscriberRef::by_email(EmailAddress::parse(email).unwrap()), t, "api");
+        e.event_id = id.map(str::to_string);
+        e
+    }
+
+    fn run(events: &[BounceEvent], subs: &[SubscriberState], actions: &BounceActions) -> Plan {
+        let new_ids =
+            events.iter().filter_map(|e| e.event_id.clone().map(|i| (e.source.clone(), i))).collect();
+        plan(&PlanInput {
+            events,
+            new_event_ids: &new_ids,
+            subscribers: subs,
+            counts: &HashMap::new(),
+            campaigns: &HashMap::new(),
+            actions,
+            now: Utc::now(),
+        })
+    }
+
+    #[test]
+    fn threshold_fires_once_then_blocklisted_bounces_are_skipped() {
+        let actions = BounceActions { hard: ActionRule::new(3, Action::Blocklist), ..Default::default() };
+        let subs = [sub(1, "a@x.org", SubscriberStatus::Enabled)];
+        let events: Vec<_> = (0..5).map(|_| ev("a@x.org", BounceType::Hard, None)).collect();
+        let p = run(&events, &subs, &actions);
+        assert_eq!(p.bounces.len(), 3);
+        assert_eq!(p.blocklist, vec![1]);
+        assert_eq!(
+            p.outcomes[2],
+            RecordOutcome::Recorded { subscriber_id: 1, count: 3, action: Some(Action::Blocklist) }
+        );
+        assert_eq!(p.outcomes[3], RecordOutcome::Blocklisted { subscriber_id: 1 });
+    }
+
+    #[test]
+    fn same_event_id_twice_in_a_batch_counts_once() {
+        let subs = [sub(1, "a@x.org", SubscriberStatus::Enabled)];
+        let events =
+            [ev("a@x.org", BounceType::Soft, Some("e1")), ev("a@x.org", BounceType::Soft, Some("e1"))];
+        let p = run(&events, &subs, &BounceActions::default());
+        assert_eq!(p.bounces.len(), 1);
+        assert_eq!(p.outcomes[1], RecordOutcome::Duplicate);
+    }
+
+    #[test]
+    fn unknown_subscriber_is_kept_unmatched() {
+        let p = run(&[ev("nobody@x.org", BounceType::Hard, None)], &[], &BounceActions::default());
+        assert_eq!(p.outcomes, vec![RecordOutcome::Unmatched]);
+        assert_eq!(p.unmatched[0].email, "nobody@x.org");
+    }
+
+    #[test]
+    fn delete_action_sends_later_bounces_to_unmatched() {
+        let actions = BounceActions { hard: ActionRule::new(1, Action::Delete), ..Default::default() };
+        let subs = [sub(7, "a@x.org", SubscriberStatus::Enabled)];
+        let events = [ev("a@x.org", BounceType::Hard, None), ev("a@x.org", BounceType::Hard, None)];
+        let p = run(&events, &subs, &actions);
+        assert_eq!(p.delete, vec![7]);
+        assert_eq!(p.outcomes[1], RecordOutcome::Unmatched);
+    }
+}

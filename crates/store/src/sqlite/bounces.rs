@@ -1,0 +1,393 @@
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rebound_core::{BounceActions, BounceEvent, BounceType, EmailAddress, SubscriberRef, SubscriberStatus};
+use sqlx::SqliteConnection;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::{SqliteStore, json_list, ts};
+use crate::models::BounceRow;
+use crate::record::{self, Plan, PlanInput, SubscriberState};
+use crate::{
+    Bounce, BounceFilter, BounceQuery, BounceStore, Paged, Pagination, RecordOutcome, Result, Selection,
+    StoreError, UnmatchedBounce,
+};
+
+const BOUNCE_SELECT: &str = "SELECT bounces.id, bounces.type AS bounce_type, bounces.source, bounces.meta,
+    bounces.created_at, subscribers.email, subscribers.uuid AS subscriber_uuid, bounces.subscriber_id,
+    subscribers.status AS subscriber_status, bounces.campaign_id, campaigns.name AS campaign_name
+  FROM bounces JOIN subscribers ON subscribers.id = bounces.subscriber_id
+  LEFT JOIN campaigns ON campaigns.id = bounces.campaign_id";
+
+/// Parameters ?1..?4 of every filtered bounce query.
+const BOUNCE_FILTER: &str = "(?1 IS NULL OR bounces.campaign_id = ?1)
+  AND (?2 IS NULL OR bounces.subscriber_id = ?2)
+  AND (?3 IS NULL OR bounces.source = ?3)
+  AND (?4 IS NULL OR bounces.type = ?4)";
+
+const UNMATCHED_COLUMNS: &str = "id, email, subscriber_uuid, campaign_uuid, type AS bounce_type, source, meta, event_id, reason, created_at";
+
+macro_rules! bind_filter {
+    ($q:expr, $f:expr) => {
+        $q.bind($f.campaign_id)
+            .bind($f.subscriber_id)
+            .bind($f.source.as_deref())
+            .bind($f.bounce_type.map(|t| t.as_str()))
+    };
+}
+
+#[async_trait]
+impl BounceStore for SqliteStore {
+    async fn record_bounces(
+        &self,
+        events: &[BounceEvent],
+        actions: &BounceActions,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RecordOutcome>> {
+        let mut tx = self.begin_write().await?;
+        let plan = plan_batch(&mut tx, events, actions, now).await?;
+        write_plan(&mut tx, &plan, true).await?;
+        tx.commit().await?;
+        Ok(plan.outcomes)
+    }
+
+    async fn query_bounces(&self, q: &BounceQuery) -> Result<Paged<Bounce>> {
+        let total: i64 = bind_filter!(
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM bounces WHERE {BOUNCE_FILTER}")),
+            q.filter
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let dir = if q.desc { "DESC" } else { "ASC" };
+        let (limit, offset) = q.pagination.limit_offset();
+        let sql = format!(
+            "{BOUNCE_SELECT} WHERE {BOUNCE_FILTER} ORDER BY {} {dir}, bounces.id {dir} LIMIT ?5 OFFSET ?6",
+            q.order_by.column()
+        );
+        let rows: Vec<BounceRow> = bind_filter!(sqlx::query_as(&sql), q.filter)
+            .bind(limit.unwrap_or(-1))
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(q.pagination.paged(rows.into_iter().map(Bounce::from).collect(), total))
+    }
+
+    async fn bounces_after(&self, filter: &BounceFilter, after_id: i64, limit: u32) -> Result<Vec<Bounce>> {
+        let sql =
+            format!("{BOUNCE_SELECT} WHERE {BOUNCE_FILTER} AND bounces.id > ?5 ORDER BY bounces.id LIMIT ?6");
+        let rows: Vec<BounceRow> = bind_filter!(sqlx::query_as(&sql), filter)
+            .bind(after_id)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(Bounce::from).collect())
+    }
+
+    async fn get_bounce(&self, id: i64) -> Result<Bounce> {
+        let row: Option<BounceRow> = sqlx::query_as(&format!("{BOUNCE_SELECT} WHERE bounces.id = ?1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(Bounce::from).ok_or_else(|| StoreError::not_found(format!("bounce {id}")))
+    }
+
+    async fn delete_bounces(&self, selection: &Selection) -> Result<u64> {
+        let r = match selection {
+            Selection::All => sqlx::query("DELETE FROM bounces").execute(&self.pool).await?,
+            Selection::Ids(ids) => {
+                sqlx::query("DELETE FROM bounces WHERE id IN (SELECT value FROM json_each(?1))")
+                    .bind(json_list(ids))
+                    .execute(&self.pool)
+                    .await?
+            }
+        };
+        Ok(r.rows_affected())
+    }
+
+    async fn delete_subscriber_bounces(&self, subscriber_id: i64) -> Result<u64> {
+        let r = sqlx::query("DELETE FROM bounces WHERE subscriber_id = ?1")
+            .bind(subscriber_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
+    async fn blocklist_bounced_subscribers(&self) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM subscribers WHERE status <> 'blocklisted'
+             AND id IN (SELECT DISTINCT subscriber_id FROM bounces)",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        apply_blocklist(&mut tx, &ids).await?;
+        tx.commit().await?;
+        Ok(ids.len() as u64)
+    }
+
+    async fn query_unmatched(&self, p: Pagination) -> Result<Paged<UnmatchedBounce>> {
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rebound_unmatched_bounces")
+            .fetch_one(&self.pool)
+            .await?;
+        let (limit, offset) = p.limit_offset();
+        let rows = sqlx::query_as(&format!(
+            "SELECT {UNMATCHED_COLUMNS} FROM rebound_unmatched_bounces ORDER BY id DESC LIMIT ?1 OFFSET ?2"
+        ))
+        .bind(limit.unwrap_or(-1))
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(p.paged(rows, total))
+    }
+
+    async fn delete_unmatched(&self, selection: &Selection) -> Result<u64> {
+        let r = match selection {
+            Selection::All => {
+                sqlx::query("DELETE FROM rebound_unmatched_bounces").execute(&self.pool).await?
+            }
+            Selection::Ids(ids) => {
+                sqlx::query(
+                    "DELETE FROM rebound_unmatched_bounces WHERE id IN (SELECT value FROM json_each(?1))",
+                )
+                .bind(json_list(ids))
+                .execute(&self.pool)
+                .await?
+            }
+        };
+        Ok(r.rows_affected())
+    }
+
+    async fn retry_unmatched(
+        &self,
+        selection: &Selection,
+        actions: &BounceActions,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RecordOutcome>> {
+        let mut tx = self.begin_write().await?;
+        let rows: Vec<UnmatchedBounce> = match selection {
+            Selection::All => {
+                sqlx::query_as(&format!(
+                    "SELECT {UNMATCHED_COLUMNS} FROM rebound_unmatched_bounces ORDER BY id"
+                ))
+                .fetch_all(&mut *tx)
+                .await?
+            }
+            Selection::Ids(ids) => {
+                sqlx::query_as(&format!(
+                    "SELECT {UNMATCHED_COLUMNS} FROM rebound_unmatched_bounces
+                 WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id"
+                ))
+                .bind(json_list(ids))
+                .fetch_all(&mut *tx)
+                .await?
+            }
+        };
+        let events: Vec<BounceEvent> = rows.iter().map(unmatched_to_event).collect();
+        let plan = plan_batch(&mut tx, &events, actions, now).await?;
+        // Still-unmatched rows stay where they are instead of being copied.
+        write_plan(&mut tx, &plan, false).await?;
+        let matched: Vec<i64> = rows
+            .iter()
+            .zip(&plan.outcomes)
+            .filter(|(_, o)| !matches!(o, RecordOutcome::Unmatched))
+            .map(|(r, _)| r.id)
+            .collect();
+        sqlx::query("DELETE FROM rebound_unmatched_bounces WHERE id IN (SELECT value FROM json_each(?1))")
+            .bind(json_list(&matched))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(plan.outcomes)
+    }
+}
+
+/// An unmatched row as an event again. Its event id was recorded when it
+/// first arrived, so it is left out: the retry must not look like a duplicate.
+pub(crate) fn unmatched_to_event(r: &UnmatchedBounce) -> BounceEvent {
+    BounceEvent {
+        subscriber: SubscriberRef {
+            uuid: r.subscriber_uuid.as_deref().and_then(|u| Uuid::parse_str(u).ok()),
+            email: EmailAddress::parse(&r.email).ok(),
+        },
+        campaign_uuid: r.campaign_uuid.as_deref().and_then(|u| Uuid::parse_str(u).ok()),
+        bounce_type: r.bounce_type,
+        source: r.source.clone(),
+        meta: r.meta.clone(),
+        created_at: Some(r.created_at),
+        event_id: None,
+    }
+}
+
+/// Loads what the planner needs, inside the write transaction.
+async fn plan_batch(
+    conn: &mut SqliteConnection,
+    events: &[BounceEvent],
+    actions: &BounceActions,
+    now: DateTime<Utc>,
+) -> Result<Plan> {
+    let created = ts(now);
+    let mut new_event_ids = HashSet::new();
+    for ev in events {
+        let Some(id) = &ev.event_id else { continue };
+        let r = sqlx::query(
+            "INSERT INTO rebound_bounce_events (source, event_id, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&ev.source)
+        .bind(id)
+        .bind(&created)
+        .execute(&mut *conn)
+        .await?;
+        if r.rows_affected() == 1 {
+            new_event_ids.insert((ev.source.clone(), id.clone()));
+        }
+    }
+
+    let uuids: Vec<String> = events.iter().filter_map(|e| e.subscriber.uuid.map(|u| u.to_string())).collect();
+    let emails: Vec<&str> =
+        events.iter().filter_map(|e| e.subscriber.email.as_ref().map(|e| e.as_str())).collect();
+    let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+        "SELECT id, uuid, email, status FROM subscribers
+         WHERE uuid IN (SELECT value FROM json_each(?1)) OR email IN (SELECT value FROM json_each(?2))",
+    )
+    .bind(json_list(&uuids))
+    .bind(json_list(&emails))
+    .fetch_all(&mut *conn)
+    .await?;
+    let subscribers: Vec<SubscriberState> = rows
+        .into_iter()
+        .map(|(id, uuid, email, status)| SubscriberState {
+            id,
+            uuid,
+            email,
+            status: status.parse().unwrap_or(SubscriberStatus::Enabled),
+        })
+        .collect();
+
+    let campaign_uuids: Vec<String> =
+        events.iter().filter_map(|e| e.campaign_uuid.map(|u| u.to_string())).collect();
+    let campaigns: HashMap<Uuid, i64> = if campaign_uuids.is_empty() {
+        HashMap::new()
+    } else {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT uuid, id FROM campaigns WHERE uuid IN (SELECT value FROM json_each(?1))")
+                .bind(json_list(&campaign_uuids))
+                .fetch_all(&mut *conn)
+                .await?;
+        rows.into_iter().filter_map(|(u, id)| Uuid::parse_str(&u).ok().map(|u| (u, id))).collect()
+    };
+
+    let counts = if subscribers.is_empty() {
+        HashMap::new()
+    } else {
+        let since = record::count_since(actions, now).map(|(_, s)| s.map(ts).unwrap_or_default());
+        let ids: Vec<i64> = subscribers.iter().map(|s| s.id).collect();
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT subscriber_id, type, COUNT(*) FROM bounces
+             WHERE subscriber_id IN (SELECT value FROM json_each(?1))
+               AND created_at >= CASE type WHEN 'soft' THEN ?2 WHEN 'hard' THEN ?3 ELSE ?4 END
+             GROUP BY subscriber_id, type",
+        )
+        .bind(json_list(&ids))
+        .bind(&since[0])
+        .bind(&since[1])
+        .bind(&since[2])
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.into_iter()
+            .filter_map(|(id, t, n)| Some(((id, t.parse::<BounceType>().ok()?), u32::try_from(n).ok()?)))
+            .collect()
+    };
+
+    Ok(record::plan(&PlanInput {
+        events,
+        new_event_ids: &new_event_ids,
+        subscribers: &subscribers,
+        counts: &counts,
+        campaigns: &campaigns,
+        actions,
+        now,
+    }))
+}
+
+async fn write_plan(conn: &mut SqliteConnection, plan: &Plan, keep_unmatched: bool) -> Result<()> {
+    for b in &plan.bounces {
+        sqlx::query(
+            "INSERT INTO bounces (subscriber_id, campaign_id, type, source, meta, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .bind(b.subscriber_id)
+        .bind(b.campaign_id)
+        .bind(b.bounce_type.as_str())
+        .bind(&b.source)
+        .bind(Json(&b.meta))
+        .bind(ts(b.created_at))
+        .execute(&mut *conn)
+        .await?;
+    }
+    if keep_unmatched {
+        for u in &plan.unmatched {
+            sqlx::query(
+                "INSERT INTO rebound_unmatched_bounces
+                   (email, subscriber_uuid, campaign_uuid, type, source, meta, event_id, reason, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )
+            .bind(&u.email)
+            .bind(u.subscriber_uuid.map(|x| x.to_string()))
+            .bind(u.campaign_uuid.map(|x| x.to_string()))
+            .bind(u.bounce_type.as_str())
+            .bind(&u.source)
+            .bind(Json(&u.meta))
+            .bind(&u.event_id)
+            .bind(u.reason)
+            .bind(ts(u.created_at))
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    let now = ts(Utc::now());
+    if !plan.unsubscribe.is_empty() {
+        sqlx::query(
+            "UPDATE subscriber_lists SET status = 'unsubscribed', updated_at = ?2
+             WHERE subscriber_id IN (SELECT value FROM json_each(?1)) AND status <> 'unsubscribed'",
+        )
+        .bind(json_list(&plan.unsubscribe))
+        .bind(&now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    apply_blocklist(conn, &plan.blocklist).await?;
+    if !plan.delete.is_empty() {
+        sqlx::query("DELETE FROM subscribers WHERE id IN (SELECT value FROM json_each(?1))")
+            .bind(json_list(&plan.delete))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn apply_blocklist(conn: &mut SqliteConnection, ids: &[i64]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let now = ts(Utc::now());
+    sqlx::query(
+        "UPDATE subscribers SET status = 'blocklisted', updated_at = ?2
+         WHERE id IN (SELECT value FROM json_each(?1))",
+    )
+    .bind(json_list(ids))
+    .bind(&now)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE subscriber_lists SET status = 'unsubscribed', updated_at = ?2
+         WHERE subscriber_id IN (SELECT value FROM json_each(?1)) AND status <> 'unsubscribed'",
+    )
+    .bind(json_list(ids))
+    .bind(&now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
