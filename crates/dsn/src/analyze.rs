@@ -44,6 +44,9 @@ pub(crate) fn analyze(raw: &[u8], opts: &ParseOptions, depth: usize) -> Parsed {
             return p;
         }
     }
+    if let Some(p) = vendor_complaint(&cx) {
+        return p;
+    }
     if let Some(p) = dsn(&cx) {
         return p;
     }
@@ -51,11 +54,16 @@ pub(crate) fn analyze(raw: &[u8], opts: &ParseOptions, depth: usize) -> Parsed {
     if !bouncy && is_auto_reply(&cx.doc.top) {
         return not_bounce(NotBounceKind::AutoReply, cx.attribution);
     }
+    let mut guess = None;
     if bouncy {
-        if let Some(p) = text_bounce(&cx) {
-            return p;
+        match text_bounce(&cx) {
+            Some((p, true)) => return p,
+            Some((p, false)) => guess = Some(p),
+            None => {}
         }
     }
+    // A bounce forwarded whole (message/rfc822) beats a guess made from the
+    // outer notice.
     if depth < MAX_NESTING {
         for inner in &doc.attached {
             if let Parsed::Bounce(mut r) = analyze(inner.raw_message(), opts, depth + 1) {
@@ -63,6 +71,9 @@ pub(crate) fn analyze(raw: &[u8], opts: &ParseOptions, depth: usize) -> Parsed {
                 return Parsed::Bounce(r);
             }
         }
+    }
+    if let Some(p) = guess {
+        return p;
     }
     not_bounce(if is_auto_reply(&cx.doc.top) { NotBounceKind::AutoReply } else { NotBounceKind::Other }, cx.attribution)
 }
@@ -162,7 +173,9 @@ pub(crate) fn contains_ci(hay: &str, needle: &str) -> bool {
 fn excluded(cx: &Cx<'_>) -> Vec<String> {
     let top = &cx.doc.top;
     let mut out: Vec<String> = Vec::new();
-    for v in top.to.iter().chain(&top.delivered_to).chain(&top.x_original_to).chain(std::iter::once(&top.return_path)).chain(std::iter::once(&top.from)) {
+    // Delivered-To and X-Original-To are left out: some MTAs (DragonFly)
+    // put the failed recipient there.
+    for v in top.to.iter().chain(std::iter::once(&top.return_path)).chain(std::iter::once(&top.from)) {
         out.extend(address::find_all(v).map(|f| address::normalize(f.addr)));
     }
     for o in cx.originals {
@@ -213,6 +226,7 @@ fn feedback(cx: &Cx<'_>) -> Option<Parsed> {
             }
         }
     }
+    addrs.retain(|a| !address::is_system_address(a));
     addrs.dedup();
     let date = f.arrival_date.clone().or_else(|| cx.doc.top.date.clone());
     let recipients = addrs
@@ -232,6 +246,34 @@ fn feedback(cx: &Cx<'_>) -> Option<Parsed> {
         })
         .collect();
     Some(report(cx, ReportKind::Feedback, recipients, f.reporting_mta.clone(), f.feedback_type.or(Some("abuse".into()))))
+}
+
+/// Feedback loops that do not use RFC 5965: Microsoft's JMRP (the
+/// complained-about message attached, recipient in
+/// X-HmXmrOriginalRecipient) and Apple Mail's unsubscribe message (sent by
+/// the subscriber, marked X-Apple-Unsubscribe: true).
+fn vendor_complaint(cx: &Cx<'_>) -> Option<Parsed> {
+    let (addr, feedback_type) = if let Some(a) = cx.originals.iter().find_map(|o| o.hm_recipient.as_deref().and_then(address::first)) {
+        (a, "abuse")
+    } else if cx.doc.top.apple_unsubscribe {
+        (address::first(&cx.doc.top.from)?, "opt-out")
+    } else {
+        return None;
+    };
+    let r = Recipient {
+        address: addr,
+        original_address: None,
+        action: None,
+        status: None,
+        reply_code: None,
+        diagnostic: Some(clip(cx.notice)).filter(|d| !d.is_empty()),
+        remote_mta: None,
+        reporting_mta: None,
+        reason: Reason::Feedback,
+        bounce_type: rebound_core::BounceType::Complaint,
+        date: cx.doc.top.date.clone(),
+    };
+    Some(report(cx, ReportKind::Feedback, vec![r], None, Some(feedback_type.to_string())))
 }
 
 /// RFC 3464 per-recipient fields, from `message/delivery-status` parts or,
@@ -260,11 +302,21 @@ fn dsn(cx: &Cx<'_>) -> Option<Parsed> {
     for r in rcpts {
         let fin = r.final_recipient.as_deref().and_then(address::first);
         let orig = r.original_recipient.as_deref().and_then(address::first);
-        let Some(addr) = fin.clone().or_else(|| orig.clone()) else { continue };
+        // A Final-Recipient with a source route or a bare host name
+        // ("@relay:user@server") is an internal hop; the Original-Recipient
+        // is the address the sender knows.
+        let internal = r.final_recipient.as_deref().is_some_and(|v| fields::type_stripped(v).trim_start_matches('<').starts_with('@'))
+            || fin.as_deref().is_some_and(|a| !a.rsplit('@').next().unwrap_or("").contains(['.', '[']));
+        let Some(addr) = (if internal && orig.is_some() { orig.clone() } else { fin.clone().or_else(|| orig.clone()) }) else { continue };
         let diag = r.diagnostic.clone().unwrap_or_default();
         let from_text = scanned.iter().find(|s| s.address == addr || Some(&s.address) == orig.as_ref()).map(|s| s.diagnostic.as_str()).unwrap_or("");
-        let status = classify::best_status(r.status.as_deref(), &diag).or_else(|| codes::find_status(from_text));
         let reply = codes::find_reply(&diag).or_else(|| codes::find_reply(from_text));
+        let mut status = classify::best_status(r.status.as_deref(), &diag, None);
+        if status.as_deref().is_none_or(|s| s.ends_with(".0.0")) {
+            // A catch-all Status: the notice may name the precise code.
+            status = classify::best_status(None, from_text, reply).filter(|t| !t.ends_with(".0.0")).or(status).or_else(|| classify::best_status(None, "", reply));
+        }
+        let command = codes::find_command(&diag).or_else(|| codes::find_command(from_text)).or_else(|| codes::find_command(cx.notice));
         let mut action = r.action.as_deref().and_then(Action::parse).unwrap_or(match status.as_deref().map(|s| s.as_bytes()[0]) {
             Some(b'2') => Action::Delivered,
             Some(b'4') => Action::Delayed,
@@ -297,7 +349,7 @@ fn dsn(cx: &Cx<'_>) -> Option<Parsed> {
             combined = format!("{diag} {from_text}");
             &combined
         };
-        let mut reason = classify::reason(&Evidence { status: status.as_deref(), reply, diagnostic, context: cx.notice });
+        let mut reason = classify::reason(&Evidence { status: status.as_deref(), command, reply, diagnostic, context: cx.notice });
         if action == Action::Delayed && matches!(reason, Reason::OnHold | Reason::Undefined | Reason::NetworkError) {
             reason = Reason::Expired;
         }
@@ -354,19 +406,21 @@ fn looks_like_bounce(cx: &Cx<'_>) -> bool {
         || top.report_type == "delivery-status"
 }
 
-/// A notice without RFC 3464 fields.
-fn text_bounce(cx: &Cx<'_>) -> Option<Parsed> {
+/// A notice without RFC 3464 fields. The flag says whether the
+/// recipients were named by the notice itself (true) or only guessed.
+fn text_bounce(cx: &Cx<'_>) -> Option<(Parsed, bool)> {
     let exclude = excluded(cx);
     let top = &cx.doc.top;
     let mut found = text::scan_recipients(cx.notice, &exclude);
-    if !top.failed_recipients.is_empty() {
-        // Exim names the failed recipients in a header: trust it over the
-        // scan, keeping the scanned explanation for each.
+    let listed_by_line = found.first().is_some_and(|r| r.strength >= 4);
+    if !top.failed_recipients.is_empty() && !listed_by_line {
+        // Exim names the failed recipients in a header; the notice text,
+        // when it lists them one per line, is as good and more precise.
         let mut listed = Vec::new();
         for v in &top.failed_recipients {
             let Some(a) = address::first(v) else { continue };
             let diag = found.iter().find(|r| r.address == a).map(|r| r.diagnostic.clone()).unwrap_or_default();
-            listed.push(text::TextRecipient { address: a, diagnostic: diag, strength: 3 });
+            listed.push(text::TextRecipient { address: a, diagnostic: diag, strength: 4 });
         }
         if !listed.is_empty() {
             found = listed;
@@ -385,15 +439,17 @@ fn text_bounce(cx: &Cx<'_>) -> Option<Parsed> {
     if found.is_empty() {
         return None;
     }
+    let named = found[0].strength >= 2;
     let subject = &top.subject;
     if (text::says_delayed(cx.notice) || text::says_delayed(subject)) && !(text::says_final(cx.notice) || text::says_final(subject)) {
-        return Some(not_bounce(NotBounceKind::Delayed, cx.attribution.clone()));
+        return Some((not_bounce(NotBounceKind::Delayed, cx.attribution.clone()), true));
     }
     let mut out = Vec::new();
     for r in found {
-        let status = codes::find_status(&r.diagnostic).or_else(|| codes::find_status(cx.notice));
         let reply = codes::find_reply(&r.diagnostic);
-        let reason = classify::reason(&Evidence { status: status.as_deref(), reply, diagnostic: &r.diagnostic, context: cx.notice });
+        let status = classify::best_status(None, &r.diagnostic, reply).or_else(|| codes::find_status(cx.notice));
+        let command = codes::find_command(&r.diagnostic).or_else(|| codes::find_command(cx.notice));
+        let reason = classify::reason(&Evidence { status: status.as_deref(), command, reply, diagnostic: &r.diagnostic, context: cx.notice });
         let reason = if matches!(reason, Reason::OnHold) { reason_from_subject(subject).unwrap_or(reason) } else { reason };
         let bounce_type = classify::bounce_type(reason, status.as_deref(), reply, cx.opts.classification);
         out.push(Recipient {
@@ -411,7 +467,7 @@ fn text_bounce(cx: &Cx<'_>) -> Option<Parsed> {
         });
     }
     dedup(&mut out);
-    Some(report(cx, ReportKind::Text, out, None, None))
+    Some((report(cx, ReportKind::Text, out, None, None), named))
 }
 
 fn reason_from_subject(subject: &str) -> Option<Reason> {

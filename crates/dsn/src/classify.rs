@@ -10,6 +10,8 @@ use crate::reason::{self, Reason};
 /// Evidence about one failed recipient.
 pub(crate) struct Evidence<'a> {
     pub status: Option<&'a str>,
+    /// The SMTP command the remote server refused, if the bounce says.
+    pub command: Option<codes::Command>,
     pub reply: Option<u16>,
     /// The recipient's own diagnostic (Diagnostic-Code or its text block).
     pub diagnostic: &'a str,
@@ -22,13 +24,34 @@ pub(crate) struct Evidence<'a> {
 /// text, then the rest of the status table, the reply code, and last the
 /// notice text around it.
 pub(crate) fn reason(e: &Evidence<'_>) -> Reason {
+    let r = base_reason(e);
+    if r != Reason::UserUnknown {
+        return r;
+    }
+    // "User unknown" said after the server accepted RCPT TO, or with a
+    // status that is about the mailbox (x.2.x) rather than the address
+    // (x.1.x), is the recipient's filter refusing the message: the address
+    // exists. Sisimai calls this `filtered`, and it is not a hard bounce.
+    let detail = e.status.and_then(|s| s.get(2..));
+    let mailbox_status = detail.is_none_or(|d| d == "0.0" || d.starts_with("2."));
+    if e.command == Some(codes::Command::Data) && mailbox_status {
+        Reason::Filtered
+    } else {
+        Reason::UserUnknown
+    }
+}
+
+fn base_reason(e: &Evidence<'_>) -> Reason {
     let strong = e.status.and_then(|s| reason::from_status(s, true));
-    let text = reason::from_text(e.diagnostic);
+    let text = reason::match_text(e.diagnostic);
     match (strong, text) {
         // "550 5.1.1 ... rejected" is an unknown user; the phrase "rejected"
         // must not override an exact address-failure code.
-        (Some(s), Some(t)) if s.is_permanent_address_failure() && !t.is_permanent_address_failure() && !overrides_address(t) => return s,
-        (_, Some(t)) => return t,
+        (Some(s), Some(t)) if s.is_permanent_address_failure() && !t.reason.is_permanent_address_failure() && !overrides_address(t.reason) => return s,
+        // A catch-all phrase ("Recipient address rejected") does not beat
+        // an exact status code either.
+        (Some(s), Some(t)) if t.generic => return s,
+        (_, Some(t)) => return t.reason,
         (Some(s), None) => return s,
         (None, None) => {}
     }
@@ -83,15 +106,19 @@ pub fn bounce_type(reason: Reason, status: Option<&str>, reply: Option<u16>, mod
     }
 }
 
-/// The status to report: the Status field, unless it is the catch-all
-/// `x.0.0` and the diagnostic carries a more precise code of the same class.
-pub(crate) fn best_status(field: Option<&str>, diagnostic: &str) -> Option<String> {
+/// The status to report. A code inside the remote server's reply is more
+/// precise than the Status field the reporting MTA filled in (often a
+/// catch-all `5.0.0` or its own `4.4.7`), and in a nested reply ("554 4.4.7
+/// expired <421 4.4.2 timed out>") the last code is the underlying cause.
+/// Without any D.S.N status, the reply code's class gives `x.0.0`
+/// (RFC 3463 §3.1: "other undefined status").
+pub(crate) fn best_status(field: Option<&str>, diagnostic: &str, reply: Option<u16>) -> Option<String> {
     let field = field.and_then(codes::find_status);
-    let diag = codes::find_status(diagnostic);
+    let diag = codes::find_status_all(diagnostic).filter(|c| !c.ends_with(".0.0")).last().or_else(|| codes::find_status(diagnostic));
     match (field, diag) {
-        (Some(f), Some(d)) if f.ends_with(".0.0") && d.as_bytes()[0] == f.as_bytes()[0] && !d.ends_with(".0.0") => Some(d),
-        (Some(f), _) => Some(f),
-        (None, d) => d,
+        (_, Some(d)) => Some(d),
+        (Some(f), None) => Some(f),
+        (None, None) => reply.filter(|r| (400..600).contains(r)).map(|r| format!("{}.0.0", r / 100)),
     }
 }
 

@@ -55,6 +55,48 @@ fn digits(b: &[u8], from: usize) -> (Option<u32>, usize) {
     }
 }
 
+/// The SMTP command a remote server was answering when it refused,
+/// as MTAs report it ("in reply to end of DATA command" in Postfix, "after
+/// end of data" in Exim, ">>> DATA" in Sendmail's transcript).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Command {
+    Connect,
+    Helo,
+    MailFrom,
+    RcptTo,
+    Data,
+}
+
+const COMMANDS: &[(&str, Command)] = &[
+    ("end of data", Command::Data),
+    ("after data", Command::Data),
+    ("data command", Command::Data),
+    (">>> data", Command::Data),
+    ("data send", Command::Data),
+    ("rcpt to", Command::RcptTo),
+    ("rcpt command", Command::RcptTo),
+    ("mail from", Command::MailFrom),
+    ("after mail", Command::MailFrom),
+    ("helo", Command::Helo),
+    ("ehlo", Command::Helo),
+    ("greeting", Command::Connect),
+    ("initial connection", Command::Connect),
+];
+
+static COMMAND_SET: std::sync::LazyLock<aho_corasick::AhoCorasick> = std::sync::LazyLock::new(|| {
+    aho_corasick::AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+        .build(COMMANDS.iter().map(|(p, _)| p))
+        .expect("static command table compiles")
+});
+
+/// The last command named in `text`: in a transcript the final exchange is
+/// the one that failed.
+pub(crate) fn find_command(text: &str) -> Option<Command> {
+    COMMAND_SET.find_iter(text).last().map(|m| COMMANDS[m.pattern().as_usize()].1)
+}
+
 /// The SMTP reply code in a diagnostic: a `4xx`/`5xx` token at the start,
 /// after a colon or "said", or right before an enhanced status code.
 pub(crate) fn find_reply(text: &str) -> Option<u16> {

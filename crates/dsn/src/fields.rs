@@ -107,8 +107,9 @@ pub(crate) struct RecipientFields {
 }
 
 /// Parse a delivery-status body. Blocks are split on blank lines as §2.1
-/// says, and also whenever a second Final-Recipient appears, because some
-/// MTAs omit the blank lines.
+/// says, and also whenever a second Final-Recipient (or Original-Recipient)
+/// appears, because some MTAs omit the blank lines. Field order inside a
+/// block is free: Postfix puts Original-Recipient after Final-Recipient.
 pub(crate) fn delivery_status(text: &str) -> (MessageFields, Vec<RecipientFields>) {
     let mut msg = MessageFields::default();
     let mut rcpts: Vec<RecipientFields> = Vec::new();
@@ -120,7 +121,7 @@ pub(crate) fn delivery_status(text: &str) -> (MessageFields, Vec<RecipientFields
         if let Some(c) = cur.as_ref() {
             let new_block = (f.after_blank && (starts_rcpt || is_message_field(&name)))
                 || (name == "final-recipient" && c.final_recipient.is_some())
-                || (name == "original-recipient" && (c.original_recipient.is_some() || c.final_recipient.is_some()));
+                || (name == "original-recipient" && c.original_recipient.is_some());
             if new_block {
                 rcpts.extend(cur.take());
             }

@@ -32,6 +32,8 @@ pub(crate) struct TopHeaders {
     pub return_path: String,
     pub content_type: String,
     pub report_type: String,
+    /// X-Apple-Unsubscribe: Apple Mail's one-click unsubscribe message.
+    pub apple_unsubscribe: bool,
 }
 
 /// Identifiers found in the returned original message (its headers).
@@ -42,6 +44,9 @@ pub(crate) struct Original {
     pub message_id: Option<String>,
     pub subscriber: Option<String>,
     pub campaign: Option<String>,
+    /// X-HmXmrOriginalRecipient: Microsoft's JMRP feedback loop puts the
+    /// complaining recipient here instead of sending RFC 5965 fields.
+    pub hm_recipient: Option<String>,
 }
 
 /// A bounce message sorted into its parts.
@@ -114,6 +119,8 @@ fn top_headers(msg: &Message<'_>) -> TopHeaders {
             t.date = Some(value());
         } else if is("Message-ID") && t.message_id.is_none() {
             t.message_id = Some(value());
+        } else if is("X-Apple-Unsubscribe") {
+            t.apple_unsubscribe = value().eq_ignore_ascii_case("true");
         } else if is("Return-Path") {
             t.return_path = value();
         } else if is("Content-Type") {
@@ -134,6 +141,7 @@ fn original_of(msg: &Message<'_>) -> Original {
         message_id: raw_value(msg, "Message-ID"),
         subscriber: raw_value(msg, rebound_core::headers::X_LISTMONK_SUBSCRIBER),
         campaign: raw_value(msg, rebound_core::headers::X_LISTMONK_CAMPAIGN),
+        hm_recipient: raw_value(msg, "X-HmXmrOriginalRecipient"),
     }
 }
 
@@ -166,6 +174,8 @@ pub(crate) fn original_from_text(text: &str) -> Original {
             o.subscriber = Some(value.to_string());
         } else if is(rebound_core::headers::X_LISTMONK_CAMPAIGN) && o.campaign.is_none() {
             o.campaign = Some(value.to_string());
+        } else if is("X-HmXmrOriginalRecipient") && o.hm_recipient.is_none() {
+            o.hm_recipient = Some(value.to_string());
         }
     }
     o

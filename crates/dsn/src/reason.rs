@@ -129,7 +129,7 @@ const STATUS_DETAIL: &[(&str, Reason)] = &[
     ("3.4", MesgTooBig),   // message too big for system
     ("4.1", NetworkError), // no answer from host
     ("4.3", SystemError),  // directory server failure
-    ("4.4", NetworkError), // unable to route
+    ("4.4", HostUnknown),  // unable to route: no MX or A record
     ("4.5", SystemError),  // mail system congestion
     ("4.6", NetworkError), // routing loop detected
     ("4.7", Expired),      // delivery time expired
@@ -234,6 +234,7 @@ const PHRASES: &[(&str, Reason)] = &[
     ("5.7.23", AuthFailure),
     ("dkim", AuthFailure),
     ("authentication failed: ", AuthFailure),
+    ("authentication checks failed", AuthFailure),
     ("is not authorized to send", AuthFailure),
     ("not designated as permitted sender", AuthFailure),
     ("does not designate", AuthFailure),
@@ -380,10 +381,19 @@ const PHRASES: &[(&str, Reason)] = &[
     ("address has changed", HasMoved),
     ("no longer at this address", HasMoved),
     ("user not local", HasMoved),
+    // --- recipient's own filter: au (KDDI) answers "550 : User unknown"
+    // after DATA when the recipient refuses the sender's domain.
+    ("550 : user unknown", Filtered),
+    ("550: : user unknown", Filtered),
+    // --- Exchange Online's directory-based edge blocking: the address is
+    // not in the tenant's directory.
+    ("recipient address rejected: access denied", UserUnknown),
     // --- recipient does not exist
     ("user unknown", UserUnknown),
     ("unknown user", UserUnknown),
     ("no such user", UserUnknown),
+    ("address couldn't be found", UserUnknown),
+    ("address could not be found", UserUnknown),
     ("user not found", UserUnknown),
     ("user does not exist", UserUnknown),
     ("user doesn't exist", UserUnknown),
@@ -407,8 +417,6 @@ const PHRASES: &[(&str, Reason)] = &[
     ("recipient not found", UserUnknown),
     ("recipient does not exist", UserUnknown),
     ("invalid recipient", UserUnknown),
-    ("recipient address rejected", UserUnknown),
-    ("address rejected", UserUnknown),
     ("addressee unknown", UserUnknown),
     ("address unknown", UserUnknown),
     ("unknown address", UserUnknown),
@@ -486,7 +494,6 @@ const PHRASES: &[(&str, Reason)] = &[
     ("connection refused by", Blocked),
     ("refused to talk to me", Blocked),
     ("your ip", Blocked),
-    ("ip address", Blocked),
     ("access denied", Blocked),
     ("blocked", Blocked),
     ("banned", Blocked),
@@ -543,6 +550,9 @@ const PHRASES: &[(&str, Reason)] = &[
     ("accepts no mail", NotAccept),
     ("not accepting mail", NotAccept),
     ("null mx", NotAccept),
+    ("indicated no smtp service", NotAccept),
+    ("couldn't find a mail exchanger", NotAccept),
+    ("could not find a mail exchanger", NotAccept),
     ("no mail service", NotAccept),
     // --- filtered by the recipient
     ("filtered", Filtered),
@@ -613,7 +623,15 @@ const PHRASES: &[(&str, Reason)] = &[
     ("command unrecognized", SyntaxError),
     ("command not recognized", SyntaxError),
     ("bad sequence of commands", SyntaxError),
+    // --- generic: only when nothing above matched and no exact status
+    // code says otherwise (see `GENERIC_FROM`).
+    ("recipient address rejected", UserUnknown),
+    ("address rejected", UserUnknown),
+    ("rejected", Rejected),
 ];
+
+/// Rows from this phrase on are generic catch-alls.
+const GENERIC_FROM: &str = "recipient address rejected";
 
 struct PhraseSet {
     automaton: AhoCorasick,
@@ -627,9 +645,22 @@ static PHRASE_SET: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet {
         .expect("static phrase table compiles"),
 });
 
+/// A reason found in text, and whether only a generic phrase said it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextMatch {
+    pub reason: Reason,
+    pub generic: bool,
+}
+
+static GENERIC_INDEX: LazyLock<usize> = LazyLock::new(|| PHRASES.iter().position(|(p, _)| *p == GENERIC_FROM).unwrap_or(PHRASES.len()));
+
 /// The reason named by the diagnostic text, if any phrase matches: the
 /// matching row that comes first in [`PHRASES`] wins.
 pub fn from_text(text: &str) -> Option<Reason> {
+    match_text(text).map(|m| m.reason)
+}
+
+pub fn match_text(text: &str) -> Option<TextMatch> {
     if text.is_empty() {
         return None;
     }
@@ -645,7 +676,7 @@ pub fn from_text(text: &str) -> Option<Reason> {
             best = Some(i);
         }
     }
-    best.map(|i| PHRASES[i].1)
+    best.map(|i| TextMatch { reason: PHRASES[i].1, generic: i >= *GENERIC_INDEX })
 }
 
 /// Phrases must start at a word boundary ("uce" is not in "produce"), and

@@ -142,6 +142,9 @@ const RECIPIENT_LEADS: &[&str] = &[
     "mailbox",
     "<<< 550",
     "error for",
+    "failed:",
+    "userid:",
+    "user id",
     "to:",
 ];
 
@@ -174,7 +177,8 @@ pub(crate) struct TextRecipient {
 }
 
 /// Scan a notice for failed recipients. `exclude` holds addresses known not
-/// to be recipients (the bounce's own addressee, the original sender).
+/// to be recipients (the bounce's own addressee, the original sender); they
+/// are dropped unless they start a line, which is how MTAs list failures.
 pub(crate) fn scan_recipients(notice: &str, exclude: &[String]) -> Vec<TextRecipient> {
     let all: Vec<&str> = lines(notice).collect();
     let mut found: Vec<TextRecipient> = Vec::new();
@@ -182,13 +186,12 @@ pub(crate) fn scan_recipients(notice: &str, exclude: &[String]) -> Vec<TextRecip
         if memchr::memchr(b'@', line.as_bytes()).is_none() {
             continue;
         }
-        let lower_start = line.trim_start();
-        if is_header_line(lower_start) {
+        if is_header_line(line.trim_start()) {
             continue;
         }
         for f in address::find_all(line) {
             let addr = address::normalize(f.addr);
-            if address::is_system_address(&addr) || exclude.iter().any(|e| *e == addr) || addr.len() > 254 {
+            if address::is_system_address(&addr) || addr.len() > 254 {
                 continue;
             }
             let before = &line[..f.start];
@@ -196,7 +199,7 @@ pub(crate) fn scan_recipients(notice: &str, exclude: &[String]) -> Vec<TextRecip
                 continue;
             }
             let strength = strength_of(before, &all, i);
-            if strength == 0 {
+            if strength < 4 && exclude.contains(&addr) {
                 continue;
             }
             let after = &line[f.end..];
@@ -215,6 +218,11 @@ pub(crate) fn scan_recipients(notice: &str, exclude: &[String]) -> Vec<TextRecip
     }
     let best = found.iter().map(|r| r.strength).max().unwrap_or(0);
     found.retain(|r| r.strength == best);
+    if best == 1 {
+        // An address merely mentioned somewhere: only the first is a guess
+        // worth making.
+        found.truncate(1);
+    }
     found
 }
 
@@ -239,16 +247,17 @@ fn looks_like_message_id(line: &str, start: usize, end: usize) -> bool {
     local.len() >= 16 && digits * 2 > local.len()
 }
 
-/// 3: the address starts the line (qmail, Postfix, Exim, Sendmail, Courier
-/// put one recipient per line); 2: a lead phrase introduces it; 1: a lead
-/// phrase on the previous line does.
+/// 4: the address starts the line, possibly after an SMTP reply code
+/// (qmail, Postfix, Exim, Sendmail, Courier list one recipient per line);
+/// 3: a lead phrase on the same line introduces it; 2: a lead phrase on the
+/// line before does; 1: it is merely mentioned.
 fn strength_of(before: &str, all: &[&str], i: usize) -> u8 {
-    let trimmed = before.trim_start().trim_start_matches(['<', '"', '\'', '(', '[', '*', '-', '>', '•', ' ', '\t']);
-    if trimmed.is_empty() {
-        return 3;
+    let trimmed = before.trim_start_matches(|c: char| matches!(c, '<' | '"' | '\'' | '(' | '[' | '*' | '-' | '>' | '•' | ' ' | '\t'));
+    if trimmed.is_empty() || is_code_prefix(trimmed) {
+        return 4;
     }
     if LEADS.find(before).is_some() {
-        return 2;
+        return 3;
     }
     for back in 1..=2 {
         let Some(prev) = i.checked_sub(back).and_then(|j| all.get(j)) else { break };
@@ -256,11 +265,18 @@ fn strength_of(before: &str, all: &[&str], i: usize) -> u8 {
             continue;
         }
         if LEADS.find(prev).is_some() {
-            return 1;
+            return 2;
         }
         break;
     }
-    0
+    1
+}
+
+/// "554 <a@b>... reason" (Sendmail transcripts) or "5.1.1 <a@b>".
+fn is_code_prefix(s: &str) -> bool {
+    let t = s.trim_end_matches(|c: char| matches!(c, '<' | ' ' | '\t' | '-'));
+    (t.len() == 3 && t.bytes().all(|c| c.is_ascii_digit()) && matches!(t.as_bytes()[0], b'4' | b'5'))
+        || crate::codes::find_status(t).is_some_and(|c| c.len() == t.len())
 }
 
 /// The explanation for one recipient: the rest of its line and the
@@ -269,7 +285,7 @@ fn diagnostic_after(after: &str, all: &[&str], i: usize, strength: u8) -> String
     let mut out = String::new();
     let rest = after.trim_start_matches(['>', '"', '\'', ')', ']', ':', '.', ',', ' ', '\t']);
     out.push_str(rest.trim());
-    if strength < 3 && !out.is_empty() {
+    if strength < 4 && !out.is_empty() {
         // A sentence that names the recipient mid-line usually carries the
         // reason in the same sentence or the next lines.
         let line = all[i];
@@ -395,7 +411,7 @@ const BOUNCE_SUBJECTS: &[&str] = &[
 
 static SUBJECTS: LazyLock<AhoCorasick> = LazyLock::new(|| AhoCorasickBuilder::new().ascii_case_insensitive(true).build(BOUNCE_SUBJECTS).expect("subject table"));
 
-const BOUNCE_SENDERS: &[&str] = &["mailer-daemon", "postmaster", "mail delivery", "mail administrator", "delivery subsystem", "mail system", "maildelivery", "mail-daemon", "mailerdaemon", "bounce", "microsoftexchange", "mailer daemon", "delivery notification"];
+const BOUNCE_SENDERS: &[&str] = &["mailer-daemon", "postmaster", "mail delivery", "mail administrator", "delivery subsystem", "mail system", "maildelivery", "post_master", "mail-daemon", "mailerdaemon", "bounce", "microsoftexchange", "mailer daemon", "delivery notification"];
 
 static SENDERS: LazyLock<AhoCorasick> = LazyLock::new(|| AhoCorasickBuilder::new().ascii_case_insensitive(true).build(BOUNCE_SENDERS).expect("sender table"));
 
