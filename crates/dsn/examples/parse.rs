@@ -11,6 +11,7 @@ fn main() {
     for a in std::env::args().skip(1) {
         match a.as_str() {
             "--permanent" => opts.classification = Classification::Permanent,
+            "--include-delayed" => opts.report_delays = true,
             _ => paths.push(a),
         }
     }

@@ -335,7 +335,12 @@ fn dsn(cx: &Cx<'_>) -> Option<Parsed> {
                 let delay_words = text::says_delayed(&diag) || text::says_delayed(cx.notice) || text::says_delayed(&cx.doc.top.subject);
                 if !final_words || delay_words {
                     delayed += 1;
-                    continue;
+                    if !cx.opts.report_delays {
+                        continue;
+                    }
+                } else {
+                    // "Action: delayed" but the text says the MTA gave up.
+                    action = Action::Failed;
                 }
             }
             Action::Failed => {}
@@ -357,7 +362,7 @@ fn dsn(cx: &Cx<'_>) -> Option<Parsed> {
         out.push(Recipient {
             original_address: orig.filter(|o| *o != addr),
             address: addr,
-            action: Some(Action::Failed),
+            action: Some(action),
             status,
             reply_code: reply,
             diagnostic: Some(clip(if diag.is_empty() { diagnostic } else { &diag })).filter(|d| !d.is_empty()),
@@ -441,9 +446,11 @@ fn text_bounce(cx: &Cx<'_>) -> Option<(Parsed, bool)> {
     }
     let named = found[0].strength >= 2;
     let subject = &top.subject;
-    if (text::says_delayed(cx.notice) || text::says_delayed(subject)) && !(text::says_final(cx.notice) || text::says_final(subject)) {
+    let warning = (text::says_delayed(cx.notice) || text::says_delayed(subject)) && !(text::says_final(cx.notice) || text::says_final(subject));
+    if warning && !cx.opts.report_delays {
         return Some((not_bounce(NotBounceKind::Delayed, cx.attribution.clone()), true));
     }
+    let action = if warning { Action::Delayed } else { Action::Failed };
     let mut out = Vec::new();
     for r in found {
         let reply = codes::find_reply(&r.diagnostic);
@@ -451,11 +458,12 @@ fn text_bounce(cx: &Cx<'_>) -> Option<(Parsed, bool)> {
         let command = codes::find_command(&r.diagnostic).or_else(|| codes::find_command(cx.notice));
         let reason = classify::reason(&Evidence { status: status.as_deref(), command, reply, diagnostic: &r.diagnostic, context: cx.notice });
         let reason = if matches!(reason, Reason::OnHold) { reason_from_subject(subject).unwrap_or(reason) } else { reason };
+        let reason = if warning && matches!(reason, Reason::OnHold | Reason::Undefined | Reason::NetworkError) { Reason::Expired } else { reason };
         let bounce_type = classify::bounce_type(reason, status.as_deref(), reply, cx.opts.classification);
         out.push(Recipient {
             address: r.address,
             original_address: None,
-            action: Some(Action::Failed),
+            action: Some(action),
             status,
             reply_code: reply,
             diagnostic: Some(clip(&r.diagnostic)).filter(|d| !d.is_empty()),

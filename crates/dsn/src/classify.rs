@@ -25,6 +25,12 @@ pub(crate) struct Evidence<'a> {
 /// notice text around it.
 pub(crate) fn reason(e: &Evidence<'_>) -> Reason {
     let r = base_reason(e);
+    let class = e.status.and_then(|s| s.bytes().next()).or_else(|| e.reply.map(|r| if r >= 500 { b'5' } else { b'4' }));
+    if r == Reason::HostUnknown && class == Some(b'4') {
+        // A name lookup that failed with a transient code is a DNS problem
+        // the MTA will retry, not a domain that does not exist.
+        return Reason::NetworkError;
+    }
     if r != Reason::UserUnknown {
         return r;
     }

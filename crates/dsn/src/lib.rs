@@ -68,6 +68,13 @@ pub struct ParseOptions {
     pub verp_template: Option<String>,
     /// How recipients are typed hard or soft.
     pub classification: Classification,
+    /// Report delay warnings (RFC 3464 `Action: delayed`, "will be
+    /// retried") as [`Parsed::Bounce`] with recipients whose action is
+    /// [`Action::Delayed`], instead of [`NotBounceKind::Delayed`]. Off by
+    /// default: a delayed message may still arrive, so it must not count as
+    /// a bounce. Sisimai reports them (as soft), so the corpus comparison
+    /// turns this on.
+    pub report_delays: bool,
 }
 
 /// 10 MiB: far above any notice, and a bounce that returns a large
@@ -76,7 +83,7 @@ pub const DEFAULT_MAX_SIZE: usize = 10 * 1024 * 1024;
 
 impl Default for ParseOptions {
     fn default() -> Self {
-        ParseOptions { max_size: DEFAULT_MAX_SIZE, verp_template: None, classification: Classification::Reason }
+        ParseOptions { max_size: DEFAULT_MAX_SIZE, verp_template: None, classification: Classification::Reason, report_delays: false }
     }
 }
 
@@ -167,6 +174,14 @@ pub struct Report {
     pub feedback_type: Option<String>,
     /// The message was longer than [`ParseOptions::max_size`].
     pub truncated: bool,
+}
+
+impl Report {
+    /// Recipients whose delivery failed for good (not delay warnings, which
+    /// appear only with [`ParseOptions::report_delays`]).
+    pub fn failures(&self) -> impl Iterator<Item = &Recipient> {
+        self.recipients.iter().filter(|r| r.action != Some(Action::Delayed))
+    }
 }
 
 /// RFC 3464 §2.3.3 Action.

@@ -255,6 +255,11 @@ const PHRASES: &[(&str, Reason)] = &[
     ("reverse mapping", RequirePtr),
     ("ip name lookup failed", RequirePtr),
     ("hostname lookup failed", RequirePtr),
+    // --- a local delivery program (procmail, a pipe) failed: whatever it
+    // printed, the mailer is at fault, not the address
+    ("mailer error", MailerError),
+    ("command died", MailerError),
+    ("command output", MailerError),
     // --- mailbox full
     ("mailbox full", MailboxFull),
     ("mailbox is full", MailboxFull),
@@ -305,6 +310,8 @@ const PHRASES: &[(&str, Reason)] = &[
     ("is deactivated", Suspend),
     ("has been deactivated", Suspend),
     ("account locked", Suspend),
+    ("temporarily locked", Suspend),
+    ("temporary locked", Suspend),
     ("account is locked", Suspend),
     ("temporarily disabled", Suspend),
     ("mailbox unavailable or access denied", Suspend),
@@ -336,6 +343,7 @@ const PHRASES: &[(&str, Reason)] = &[
     ("your envelope sender", Rejected),
     ("use the smtp server of your isp", Rejected),
     // --- host or domain does not exist
+    ("host not found, try again", NetworkError), // a DNS timeout, not NXDOMAIN
     ("host unknown", HostUnknown),
     ("unknown host", HostUnknown),
     ("host not found", HostUnknown),
@@ -585,9 +593,6 @@ const PHRASES: &[(&str, Reason)] = &[
     ("failed 20 attempts", Expired),
     ("delivery failed", Expired),
     // --- network and system
-    ("mailer error", MailerError),
-    ("command died", MailerError),
-    ("command output", MailerError),
     ("procmail", MailerError),
     ("x-unix", MailerError),
     ("pipe to", MailerError),
