@@ -1,0 +1,28 @@
+//! The `rebound` command: parses the command line and hands over to one
+//! module per subcommand.
+
+mod cli;
+mod config;
+mod migrate;
+mod serve;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    config::init_logging(cli.log_format);
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Migrate(args) => migrate::run(args).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("rebound: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

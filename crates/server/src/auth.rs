@@ -1,0 +1,248 @@
+//! Who is calling, and may they. Users and API users authenticate with HTTP
+//! basic `user:secret` or listmonk's `Authorization: token user:secret`.
+//! Secrets are stored as argon2id hashes; a verified credential is cached
+//! for a minute under its SHA-256, because argon2 is deliberately slow and a
+//! webhook sender calls thousands of times a second with the same token.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use base64::Engine;
+use rand::Rng;
+use rebound_store::{NewUser, Store, User, UserType};
+use sha2::{Digest, Sha256};
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Permission names (listmonk's where it has them).
+pub mod perm {
+    pub const ALL: &str = "*";
+    pub const BOUNCES_GET: &str = "bounces:get";
+    pub const BOUNCES_MANAGE: &str = "bounces:manage";
+    pub const WEBHOOKS_POST_BOUNCE: &str = "webhooks:post_bounce";
+    pub const SUBSCRIBERS_GET: &str = "subscribers:get";
+    pub const SUBSCRIBERS_MANAGE: &str = "subscribers:manage";
+    pub const LISTS_GET: &str = "lists:get";
+    pub const LISTS_MANAGE: &str = "lists:manage";
+    pub const CAMPAIGNS_GET: &str = "campaigns:get";
+    pub const CAMPAIGNS_MANAGE: &str = "campaigns:manage";
+    pub const SETTINGS_GET: &str = "settings:get";
+    pub const SETTINGS_MANAGE: &str = "settings:manage";
+    pub const USERS_MANAGE: &str = "users:manage";
+
+    pub const KNOWN: [&str; 13] = [
+        ALL,
+        BOUNCES_GET,
+        BOUNCES_MANAGE,
+        WEBHOOKS_POST_BOUNCE,
+        SUBSCRIBERS_GET,
+        SUBSCRIBERS_MANAGE,
+        LISTS_GET,
+        LISTS_MANAGE,
+        CAMPAIGNS_GET,
+        CAMPAIGNS_MANAGE,
+        SETTINGS_GET,
+        SETTINGS_MANAGE,
+        USERS_MANAGE,
+    ];
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: i64,
+    pub username: String,
+    pub user_type: UserType,
+    pub permissions: Arc<[String]>,
+}
+
+impl Principal {
+    pub fn can(&self, permission: &str) -> bool {
+        self.permissions.iter().any(|p| p == perm::ALL || p == permission)
+    }
+
+    /// 403 naming the missing permission.
+    pub fn require(&self, permission: &str) -> ApiResult<()> {
+        if self.can(permission) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!("permission denied: {permission} is required")))
+        }
+    }
+}
+
+const CACHE_TTL: Duration = Duration::from_secs(60);
+const CACHE_MAX: usize = 10_000;
+
+pub struct Authenticator {
+    store: Arc<dyn Store>,
+    cache: Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
+}
+
+impl Authenticator {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Authenticator { store, cache: Mutex::new(HashMap::new()) }
+    }
+
+    /// Checks `username:secret` against the stored hash.
+    pub async fn authenticate(&self, username: &str, secret: &str) -> ApiResult<Principal> {
+        let key = cache_key(username, secret);
+        if let Some(p) = self.cached(&key) {
+            return Ok(p);
+        }
+        let user = self.store.find_user(username).await?;
+        let hash = user.as_ref().map(|u| u.password_hash.clone());
+        let secret = secret.to_string();
+        // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
+        let ok = tokio::task::spawn_blocking(move || match hash {
+            Some(h) => verify_secret(&secret, &h),
+            None => {
+                // Same work for an unknown user, so timing does not reveal which names exist.
+                let _ = verify_secret(&secret, dummy_hash());
+                false
+            }
+        })
+        .await
+        .map_err(ApiError::internal)?;
+        match user {
+            Some(u) if ok && u.status == "enabled" => {
+                let p = principal(&u);
+                self.remember(key, p.clone());
+                Ok(p)
+            }
+            _ => Err(ApiError::Unauthorized("invalid credentials".into())),
+        }
+    }
+
+    /// Forgets every cached credential (after users change).
+    pub fn invalidate(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], (Principal, Instant)>> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn cached(&self, key: &[u8; 32]) -> Option<Principal> {
+        let cache = self.lock();
+        cache.get(key).filter(|(_, at)| at.elapsed() < CACHE_TTL).map(|(p, _)| p.clone())
+    }
+
+    fn remember(&self, key: [u8; 32], p: Principal) {
+        let mut cache = self.lock();
+        if cache.len() >= CACHE_MAX {
+            cache.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
+            if cache.len() >= CACHE_MAX {
+                cache.clear();
+            }
+        }
+        cache.insert(key, (p, Instant::now()));
+    }
+}
+
+fn principal(u: &User) -> Principal {
+    Principal {
+        user_id: u.id,
+        username: u.username.clone(),
+        user_type: u.user_type,
+        permissions: u.permissions.clone().into(),
+    }
+}
+
+fn cache_key(username: &str, secret: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(username.as_bytes());
+    h.update([0u8]);
+    h.update(secret.as_bytes());
+    h.finalize().into()
+}
+
+/// An argon2id PHC string for a password or token.
+pub fn hash_secret(secret: &str) -> ApiResult<String> {
+    let salt_bytes: [u8; 16] = rand::rng().random();
+    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?;
+    Argon2::default()
+        .hash_password(secret.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))
+}
+
+/// Constant-time by construction: argon2 recomputes and compares the whole hash.
+fn verify_secret(secret: &str, phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(secret.as_bytes(), &h).is_ok())
+}
+
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| hash_secret(&random_token()).unwrap_or_default())
+}
+
+/// A fresh access token or generated password.
+pub fn random_token() -> String {
+    rand::rng().sample_iter(rand::distr::Alphanumeric).take(32).map(char::from).collect()
+}
+
+/// Creates a user with a hashed secret.
+pub async fn create_user(
+    store: &dyn Store,
+    username: &str,
+    user_type: UserType,
+    secret: &str,
+    permissions: Vec<String>,
+) -> ApiResult<User> {
+    let secret = secret.to_string();
+    let hash =
+        tokio::task::spawn_blocking(move || hash_secret(&secret)).await.map_err(ApiError::internal)??;
+    Ok(store
+        .create_user(NewUser {
+            username: username.to_string(),
+            name: username.to_string(),
+            user_type,
+            password_hash: hash,
+            permissions,
+        })
+        .await?)
+}
+
+/// Reads `user:secret` from `Authorization: Basic ...` or `Authorization: token user:secret`.
+pub fn credentials(parts: &Parts) -> ApiResult<Option<(String, String)>> {
+    let Some(value) = parts.headers.get(AUTHORIZATION) else { return Ok(None) };
+    let value =
+        value.to_str().map_err(|_| ApiError::Unauthorized("malformed Authorization header".into()))?;
+    let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value, ""));
+    let pair = if scheme.eq_ignore_ascii_case("basic") {
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(rest.trim())
+            .map_err(|_| ApiError::Unauthorized("malformed basic credentials".into()))?;
+        String::from_utf8(raw).map_err(|_| ApiError::Unauthorized("malformed basic credentials".into()))?
+    } else if scheme.eq_ignore_ascii_case("token") {
+        rest.trim().to_string()
+    } else {
+        return Err(ApiError::Unauthorized(format!("unsupported authorization scheme {scheme:?}")));
+    };
+    let (user, secret) = pair
+        .split_once(':')
+        .ok_or_else(|| ApiError::Unauthorized("credentials must be user:token".into()))?;
+    Ok(Some((user.to_string(), secret.to_string())))
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(p) = parts.extensions.get::<Principal>() {
+            return Ok(p.clone());
+        }
+        match credentials(parts)? {
+            Some((user, secret)) => state.auth.authenticate(&user, &secret).await,
+            None => Err(ApiError::Unauthorized("authentication required".into())),
+        }
+    }
+}

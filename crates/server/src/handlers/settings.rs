@@ -1,0 +1,28 @@
+use axum::extract::State;
+use axum::response::IntoResponse;
+use serde_json::{Map, Value};
+
+use super::data;
+use crate::auth::{Principal, perm};
+use crate::error::ApiResult;
+use crate::extract::JsonBody;
+use crate::state::AppState;
+
+/// The flat settings object, secrets masked.
+pub async fn get(State(state): State<AppState>, p: Principal) -> ApiResult<impl IntoResponse> {
+    p.require(perm::SETTINGS_GET)?;
+    Ok(data(state.settings.get().masked()))
+}
+
+/// Takes the same object back (whole or partial); the masked placeholder
+/// keeps a stored secret. Answers with the new settings, masked.
+pub async fn put(
+    State(state): State<AppState>,
+    p: Principal,
+    JsonBody(update): JsonBody<Map<String, Value>>,
+) -> ApiResult<impl IntoResponse> {
+    p.require(perm::SETTINGS_MANAGE)?;
+    let next = state.settings.update(state.store.as_ref(), &update).await?;
+    tracing::info!(by = %p.username, keys = update.len(), "settings updated");
+    Ok(data(next.masked()))
+}

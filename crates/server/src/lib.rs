@@ -1,0 +1,112 @@
+//! rebound's HTTP server as a library: [`App::start`] wires the store, the
+//! live settings and the group-commit writers; [`router`] mounts every route;
+//! [`serve`] runs it on a listener until shutdown. Tests bind port 0 and use
+//! the same path as `rebound serve`.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod handlers;
+pub mod ingest;
+mod router;
+pub mod settings;
+pub mod state;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rebound_store::{Backend, Store, UserType};
+use tokio::net::TcpListener;
+
+pub use error::{ApiError, ApiResult};
+pub use ingest::{Ingest, IngestConfig};
+pub use router::router;
+pub use settings::SettingsHandle;
+pub use state::AppState;
+
+/// Server tuning that does not live in the settings table.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// None: 1 writer on SQLite, 4 on PostgreSQL.
+    pub ingest_writers: Option<usize>,
+    pub ingest_max_batch: usize,
+    /// How often to look for settings saved by another instance.
+    pub settings_poll: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { ingest_writers: None, ingest_max_batch: 512, settings_poll: Duration::from_secs(5) }
+    }
+}
+
+/// The running application: its state and the background tasks that must
+/// finish before the process exits.
+pub struct App {
+    pub state: AppState,
+    writers: Vec<tokio::task::JoinHandle<()>>,
+    settings_watcher: tokio::task::JoinHandle<()>,
+}
+
+impl App {
+    /// Loads the settings and starts the writers. The store must be migrated.
+    pub async fn start(store: Arc<dyn Store>, config: &ServerConfig) -> ApiResult<App> {
+        let settings = SettingsHandle::load(store.as_ref()).await?;
+        let writers = config.ingest_writers.unwrap_or(match store.backend() {
+            Backend::Sqlite => 1,
+            Backend::Postgres => 4,
+        });
+        let (ingest, writers) = Ingest::start(
+            store.clone(),
+            settings.clone(),
+            IngestConfig { writers, max_batch: config.ingest_max_batch },
+        );
+        let settings_watcher = settings.watch_database(store.clone(), config.settings_poll);
+        let auth = Arc::new(auth::Authenticator::new(store.clone()));
+        Ok(App { state: AppState { store, settings, ingest, auth }, writers, settings_watcher })
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, lets in-flight
+    /// requests finish, and waits for the writers to commit what they hold.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let App { state, writers, settings_watcher } = self;
+        let app = router(state);
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        settings_watcher.abort();
+        // The router, and with it every Ingest sender, is gone: the writers
+        // commit what is queued and stop.
+        for w in writers {
+            if tokio::time::timeout(Duration::from_secs(30), w).await.is_err() {
+                tracing::warn!("a bounce writer did not finish within 30 s of shutdown");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// On first start with no users, creates the admin from the given
+/// credentials, or with a generated password that is returned to be printed once.
+pub async fn ensure_admin(
+    store: &dyn Store,
+    username: Option<&str>,
+    password: Option<&str>,
+) -> ApiResult<Option<(String, String)>> {
+    if store.count_users().await? > 0 {
+        return Ok(None);
+    }
+    let username = username.filter(|u| !u.is_empty()).unwrap_or("admin");
+    let (password, generated) = match password.filter(|p| !p.is_empty()) {
+        Some(p) => (p.to_string(), false),
+        None => (auth::random_token(), true),
+    };
+    auth::create_user(store, username, UserType::User, &password, vec![auth::perm::ALL.to_string()]).await?;
+    tracing::info!(username, "created the admin user");
+    Ok(generated.then(|| (username.to_string(), password)))
+}

@@ -1,0 +1,44 @@
+//! Every route in one place.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+
+use crate::error::ApiError;
+use crate::extract::BODY_LIMIT;
+use crate::handlers::{bounces, campaigns, health, lists, settings, subscribers, users, webhooks};
+use crate::state::AppState;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/webhooks/bounce", post(webhooks::post_bounce))
+        .route("/api/bounces", get(bounces::list).delete(bounces::delete_many))
+        .route("/api/bounces/export.csv", get(bounces::export_csv))
+        .route("/api/bounces/blocklist", put(bounces::blocklist))
+        .route("/api/bounces/unmatched", get(bounces::list_unmatched).delete(bounces::delete_unmatched))
+        .route("/api/bounces/unmatched/retry", post(bounces::retry_unmatched))
+        .route("/api/bounces/{id}", get(bounces::get).delete(bounces::delete_one))
+        .route(
+            "/api/subscribers",
+            get(subscribers::list).post(subscribers::create).delete(subscribers::delete_many),
+        )
+        .route(
+            "/api/subscribers/{id}",
+            get(subscribers::get).put(subscribers::update).delete(subscribers::delete),
+        )
+        .route(
+            "/api/subscribers/{id}/bounces",
+            get(bounces::of_subscriber).delete(bounces::delete_of_subscriber),
+        )
+        .route("/api/lists", get(lists::list).post(lists::create))
+        .route("/api/lists/{id}", get(lists::get).delete(lists::delete))
+        .route("/api/campaigns", get(campaigns::list).post(campaigns::create))
+        .route("/api/campaigns/{id}", get(campaigns::get))
+        .route("/api/settings", get(settings::get).put(settings::put))
+        .route("/api/users", get(users::list).post(users::create))
+        .route("/api/users/{id}", axum::routing::delete(users::delete))
+        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}

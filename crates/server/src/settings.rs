@@ -1,0 +1,100 @@
+//! The live settings. Readers take a cheap snapshot; a PUT validates, saves
+//! and publishes the new value, so changes take effect without a restart.
+//! Other rebound instances on the same database notice the change by polling
+//! the settings' version.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rebound_core::Settings;
+use rebound_store::Store;
+use serde_json::{Map, Value};
+use tokio::sync::{Mutex, watch};
+
+use crate::error::{ApiError, ApiResult};
+
+#[derive(Clone)]
+pub struct SettingsHandle {
+    tx: Arc<watch::Sender<Arc<Settings>>>,
+    write: Arc<Mutex<()>>,
+}
+
+impl SettingsHandle {
+    /// Loads settings, storing the defaults for keys not saved yet.
+    pub async fn load(store: &dyn Store) -> ApiResult<SettingsHandle> {
+        let stored = store.load_settings().await?;
+        let mut settings = Settings::from_map(&stored)
+            .map_err(|e| ApiError::internal(anyhow::anyhow!("the stored settings are invalid: {e}")))?;
+        settings.assign_ids();
+        let all = settings.to_map();
+        let missing: std::collections::BTreeMap<_, _> = all
+            .iter()
+            .filter(|(k, v)| stored.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !missing.is_empty() {
+            store.save_settings(&missing).await?;
+        }
+        let (tx, _) = watch::channel(Arc::new(settings));
+        Ok(SettingsHandle { tx: Arc::new(tx), write: Arc::new(Mutex::new(())) })
+    }
+
+    pub fn get(&self) -> Arc<Settings> {
+        self.tx.borrow().clone()
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Settings>> {
+        self.tx.subscribe()
+    }
+
+    /// Applies a PUT /api/settings body; only the keys that changed are written.
+    pub async fn update(&self, store: &dyn Store, update: &Map<String, Value>) -> ApiResult<Arc<Settings>> {
+        let _guard = self.write.lock().await;
+        let current = self.get();
+        let next = current.apply_update(update)?;
+        let before = current.to_map();
+        let changed: std::collections::BTreeMap<_, _> =
+            next.to_map().into_iter().filter(|(k, v)| before.get(k) != Some(v)).collect();
+        if !changed.is_empty() {
+            store.save_settings(&changed).await?;
+        }
+        let next = Arc::new(next);
+        self.tx.send_replace(next.clone());
+        Ok(next)
+    }
+
+    /// Re-reads the database (another instance may have saved).
+    pub async fn reload(&self, store: &dyn Store) -> ApiResult<()> {
+        let _guard = self.write.lock().await;
+        let stored = store.load_settings().await?;
+        let next = Settings::from_map(&stored)?;
+        if *self.get() != next {
+            tracing::info!("settings changed in the database; applying");
+            self.tx.send_replace(Arc::new(next));
+        }
+        Ok(())
+    }
+
+    /// Polls the settings version every `every` (the task runs until aborted).
+    pub fn watch_database(&self, store: Arc<dyn Store>, every: Duration) -> tokio::task::JoinHandle<()> {
+        let handle = self.clone();
+        tokio::spawn(async move {
+            let mut seen = store.settings_version().await.ok().flatten();
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match store.settings_version().await {
+                    Ok(v) if v != seen => {
+                        seen = v;
+                        if let Err(e) = handle.reload(store.as_ref()).await {
+                            tracing::warn!(error = %e, "could not reload settings");
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not check the settings version"),
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,16 @@
+use std::sync::Arc;
+
+use rebound_store::Store;
+
+use crate::auth::Authenticator;
+use crate::ingest::Ingest;
+use crate::settings::SettingsHandle;
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub settings: SettingsHandle,
+    pub ingest: Ingest,
+    pub auth: Arc<Authenticator>,
+}
