@@ -11,7 +11,7 @@ use crate::classify::{self, Evidence};
 use crate::fields::{self, RecipientFields};
 use crate::mime::{self, Doc, Original};
 use crate::reason::Reason;
-use crate::{Action, Attribution, NotBounce, NotBounceKind, ParseOptions, Parsed, Recipient, Report, ReportKind, address, arf, codes, text, verp};
+use crate::{Action, Attribution, NotBounce, NotBounceKind, ParseOptions, Parsed, Recipient, Report, ReportKind, address, arf, codes, ses, text, verp};
 
 /// Bounces forwarded inside bounces are followed this deep.
 const MAX_NESTING: usize = 3;
@@ -45,6 +45,9 @@ pub(crate) fn analyze(raw: &[u8], opts: &ParseOptions, depth: usize) -> Parsed {
         }
     }
     if let Some(p) = vendor_complaint(&cx) {
+        return p;
+    }
+    if let Some(p) = ses_event(&cx) {
         return p;
     }
     if let Some(p) = dsn(&cx) {
@@ -276,6 +279,82 @@ fn vendor_complaint(cx: &Cx<'_>) -> Option<Parsed> {
     Some(report(cx, ReportKind::Feedback, vec![r], None, Some(feedback_type.to_string())))
 }
 
+/// An Amazon SES event sent as e-mail (see [`crate::ses`]).
+fn ses_event(cx: &Cx<'_>) -> Option<Parsed> {
+    let n = ses::notification(cx.notice_full)?;
+    let mut attribution = cx.attribution.clone();
+    if let Some(m) = &n.mail {
+        for h in &m.headers {
+            if h.name.eq_ignore_ascii_case(rebound_core::headers::X_LISTMONK_SUBSCRIBER) {
+                attribution.subscriber_uuid = attribution.subscriber_uuid.or_else(|| parse_uuid(&h.value));
+            } else if h.name.eq_ignore_ascii_case(rebound_core::headers::X_LISTMONK_CAMPAIGN) {
+                attribution.campaign_uuid = attribution.campaign_uuid.or_else(|| parse_uuid(&h.value));
+            } else if h.name.eq_ignore_ascii_case("Message-ID") && attribution.original_message_id.is_none() {
+                attribution.original_message_id = Some(h.value.clone());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut feedback_type = None;
+    let mut reporting_mta = None;
+    match n.notification_type.as_str() {
+        "Bounce" => {
+            let b = n.bounce?;
+            reporting_mta = b.reporting_mta.as_deref().map(|m| fields::type_stripped(m).to_string());
+            for r in &b.bounced_recipients {
+                let Some(addr) = address::first(&r.email_address) else { continue };
+                let diag = r.diagnostic_code.as_deref().map(fields::type_stripped).unwrap_or("").to_string();
+                let reply = codes::find_reply(&diag);
+                let status = classify::best_status(r.status.as_deref(), &diag, reply);
+                let command = codes::find_command(&diag);
+                let mut reason = classify::reason(&Evidence { status: status.as_deref(), command, reply, diagnostic: &diag, context: "" });
+                if matches!(reason, Reason::OnHold | Reason::Undefined) && b.bounce_type == "Permanent" {
+                    reason = Reason::Undefined;
+                }
+                out.push(Recipient {
+                    address: addr,
+                    original_address: None,
+                    action: Some(Action::Failed),
+                    bounce_type: classify::bounce_type(reason, status.as_deref(), reply, cx.opts.classification),
+                    status,
+                    reply_code: reply,
+                    diagnostic: Some(clip(&diag)).filter(|d| !d.is_empty()),
+                    remote_mta: None,
+                    reporting_mta: reporting_mta.clone(),
+                    reason,
+                    date: b.timestamp.clone(),
+                });
+            }
+        }
+        "Complaint" => {
+            let c = n.complaint?;
+            feedback_type = Some(c.complaint_feedback_type.clone().unwrap_or_else(|| "abuse".into()));
+            for r in &c.complained_recipients {
+                let Some(addr) = address::first(&r.email_address) else { continue };
+                out.push(Recipient {
+                    address: addr,
+                    original_address: None,
+                    action: None,
+                    status: None,
+                    reply_code: None,
+                    diagnostic: None,
+                    remote_mta: None,
+                    reporting_mta: None,
+                    reason: Reason::Feedback,
+                    bounce_type: rebound_core::BounceType::Complaint,
+                    date: c.timestamp.clone(),
+                });
+            }
+        }
+        _ => return Some(not_bounce(NotBounceKind::Delivered, attribution)),
+    }
+    if out.is_empty() {
+        return None;
+    }
+    let kind = if feedback_type.is_some() { ReportKind::Feedback } else { ReportKind::Dsn };
+    Some(Parsed::Bounce(Report { kind, recipients: out, attribution, reporting_mta, date: cx.doc.top.date.clone(), feedback_type, truncated: cx.truncated }))
+}
+
 /// RFC 3464 per-recipient fields, from `message/delivery-status` parts or,
 /// for broken MIME, from the notice text.
 fn dsn(cx: &Cx<'_>) -> Option<Parsed> {
@@ -417,7 +496,7 @@ fn text_bounce(cx: &Cx<'_>) -> Option<(Parsed, bool)> {
     let exclude = excluded(cx);
     let top = &cx.doc.top;
     let mut found = text::scan_recipients(cx.notice, &exclude);
-    let listed_by_line = found.first().is_some_and(|r| r.strength >= 4);
+    let listed_by_line = found.iter().any(|r| r.strength >= 4 && !exclude.contains(&r.address));
     if !top.failed_recipients.is_empty() && !listed_by_line {
         // Exim names the failed recipients in a header; the notice text,
         // when it lists them one per line, is as good and more precise.

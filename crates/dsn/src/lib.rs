@@ -38,6 +38,7 @@ mod classify;
 mod codes;
 mod fields;
 mod mime;
+mod ses;
 mod text;
 
 use serde::{Deserialize, Serialize};

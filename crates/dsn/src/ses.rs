@@ -1,0 +1,88 @@
+//! Amazon SES notifications delivered by e-mail (an SNS topic with an
+//! e-mail subscription): the body is the SES JSON event instead of a DSN.
+//! Documented by AWS as "Amazon SES notification contents": a
+//! `notificationType` of Bounce, Complaint or Delivery, the recipients under
+//! `bounce.bouncedRecipients` / `complaint.complainedRecipients`, and the
+//! original headers under `mail.headers`.
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct Notification {
+    pub notification_type: String,
+    pub bounce: Option<Bounce>,
+    pub complaint: Option<Complaint>,
+    pub mail: Option<Mail>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct Bounce {
+    pub bounce_type: String,
+    pub bounced_recipients: Vec<BouncedRecipient>,
+    pub reporting_mta: Option<String>,
+    pub timestamp: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct BouncedRecipient {
+    pub email_address: String,
+    pub action: Option<String>,
+    pub status: Option<String>,
+    pub diagnostic_code: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct Complaint {
+    pub complained_recipients: Vec<ComplainedRecipient>,
+    pub complaint_feedback_type: Option<String>,
+    pub timestamp: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct ComplainedRecipient {
+    pub email_address: String,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct Mail {
+    pub message_id: Option<String>,
+    pub headers: Vec<Header>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct Header {
+    pub name: String,
+    pub value: String,
+}
+
+/// The SES event at the start of a notice, if that is what it is.
+pub(crate) fn notification(notice: &str) -> Option<Notification> {
+    let start = notice.find('{')?;
+    if !notice[..start].trim().is_empty() || !notice.contains("\"notificationType\"") {
+        return None;
+    }
+    let mut it = serde_json::Deserializer::from_str(&notice[start..]).into_iter::<Notification>();
+    it.next()?.ok().filter(|n| !n.notification_type.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_bounce_event() {
+        let n = notification(r#"{"notificationType":"Bounce","bounce":{"bounceType":"Permanent","bouncedRecipients":[{"emailAddress":"a@example.com","status":"5.1.1","diagnosticCode":"smtp; 550 5.1.1 user unknown"}]}}
+--
+unsubscribe text"#)
+        .unwrap();
+        assert_eq!(n.bounce.unwrap().bounced_recipients[0].email_address, "a@example.com");
+        assert!(notification("hello {\"notificationType\":1}").is_none());
+    }
+}
