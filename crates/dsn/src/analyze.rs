@@ -21,8 +21,8 @@ const MAX_DIAGNOSTIC: usize = 1000;
 
 pub(crate) fn analyze(raw: &[u8], opts: &ParseOptions, depth: usize) -> Parsed {
     let truncated = raw.len() > opts.max_size;
-    let raw = &raw[..raw.len().min(opts.max_size)];
-    let Some(msg) = MessageParser::new().parse(raw) else {
+    let raw = line_endings(&raw[..raw.len().min(opts.max_size)]);
+    let Some(msg) = MessageParser::new().parse(raw.as_ref()) else {
         return not_bounce(NotBounceKind::Unparseable, Attribution::default());
     };
     let doc = mime::build(&msg);
@@ -79,6 +79,23 @@ pub(crate) fn analyze(raw: &[u8], opts: &ParseOptions, depth: usize) -> Parsed {
         return p;
     }
     not_bounce(if is_auto_reply(&cx.doc.top) { NotBounceKind::AutoReply } else { NotBounceKind::Other }, cx.attribution)
+}
+
+/// Old Mac-style messages end lines with a lone CR, which the MIME parser
+/// does not treat as a line end (RFC 5322 §2.3 allows only CRLF; LF is the
+/// Unix convention). Rewrite lone CRs as LF; CRLF stays as it is.
+fn line_endings(raw: &[u8]) -> Cow<'_, [u8]> {
+    let lone = memchr::memchr_iter(b'\r', raw).any(|i| raw.get(i + 1) != Some(&b'\n'));
+    if !lone {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = raw.to_vec();
+    for i in 0..out.len() {
+        if out[i] == b'\r' && out.get(i + 1) != Some(&b'\n') {
+            out[i] = b'\n';
+        }
+    }
+    Cow::Owned(out)
 }
 
 struct Cx<'a> {
@@ -437,7 +454,10 @@ fn dsn(cx: &Cx<'_>) -> Option<Parsed> {
         if action == Action::Delayed && matches!(reason, Reason::OnHold | Reason::Undefined | Reason::NetworkError) {
             reason = Reason::Expired;
         }
-        let bounce_type = classify::bounce_type(reason, status.as_deref(), reply, cx.opts.classification);
+        let mut bounce_type = classify::bounce_type(reason, status.as_deref(), reply, cx.opts.classification);
+        if action == Action::Delayed {
+            bounce_type = rebound_core::BounceType::Soft;
+        }
         out.push(Recipient {
             original_address: orig.filter(|o| *o != addr),
             address: addr,
@@ -538,7 +558,10 @@ fn text_bounce(cx: &Cx<'_>) -> Option<(Parsed, bool)> {
         let reason = classify::reason(&Evidence { status: status.as_deref(), command, reply, diagnostic: &r.diagnostic, context: cx.notice });
         let reason = if matches!(reason, Reason::OnHold) { reason_from_subject(subject).unwrap_or(reason) } else { reason };
         let reason = if warning && matches!(reason, Reason::OnHold | Reason::Undefined | Reason::NetworkError) { Reason::Expired } else { reason };
-        let bounce_type = classify::bounce_type(reason, status.as_deref(), reply, cx.opts.classification);
+        let mut bounce_type = classify::bounce_type(reason, status.as_deref(), reply, cx.opts.classification);
+        if action == Action::Delayed {
+            bounce_type = rebound_core::BounceType::Soft;
+        }
         out.push(Recipient {
             address: r.address,
             original_address: None,

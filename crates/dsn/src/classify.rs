@@ -99,8 +99,9 @@ pub fn bounce_type(reason: Reason, status: Option<&str>, reply: Option<u16>, mod
         Classification::Permanent => match class {
             Some(b'5') => BounceType::Hard,
             Some(_) => BounceType::Soft,
-            None if reason.is_permanent_address_failure() => BounceType::Hard,
-            None => BounceType::Soft,
+            // No code at all: the MTA reported a failure, not a delay, so
+            // by listmonk's reading it is permanent.
+            None => BounceType::Hard,
         },
         Classification::Reason => {
             if reason.is_permanent_address_failure() || (reason == Reason::NotAccept && class != Some(b'4')) {
@@ -144,8 +145,9 @@ mod tests {
 
     #[test]
     fn precise_status_from_diagnostic() {
-        assert_eq!(best_status(Some("5.0.0"), "550 5.1.1 unknown").as_deref(), Some("5.1.1"));
-        assert_eq!(best_status(Some("5.2.2"), "550 5.1.1 unknown").as_deref(), Some("5.2.2"));
-        assert_eq!(best_status(None, "said: 550 5.1.1 unknown").as_deref(), Some("5.1.1"));
+        assert_eq!(best_status(Some("5.0.0"), "550 5.1.1 unknown", None).as_deref(), Some("5.1.1"));
+        assert_eq!(best_status(Some("4.4.7"), "554 4.4.7 expired <421 4.4.2 timed out>", None).as_deref(), Some("4.4.2"));
+        assert_eq!(best_status(Some("5.2.2"), "550 mailbox full", None).as_deref(), Some("5.2.2"));
+        assert_eq!(best_status(None, "said: 550 unknown", Some(550)).as_deref(), Some("5.0.0"));
     }
 }

@@ -209,7 +209,7 @@ fn base32(u: Uuid) -> String {
     // 130 bits: the uuid followed by two zero bits, in 26 groups of five.
     (0..26)
         .map(|i| {
-            let shift = 125i32 - 5 * i;
+            let shift = 123i32 - 5 * i;
             let idx = if shift >= 0 { (v >> shift) & 31 } else { (v << -shift) & 31 };
             ALPHABET[idx as usize] as char
         })
@@ -282,5 +282,19 @@ mod tests {
         assert_eq!(decode(T, "bounces+nothing@site.com"), None);
         assert_eq!(decode_plus("bounce+xxxx=yyyyyy.net@zzzzzzzz.net"), None);
         assert_eq!(decode_plus("plain@example.com"), None);
+    }
+}
+
+#[cfg(test)]
+mod more_tests {
+    use super::*;
+
+    #[test]
+    fn hyphen_separated_compact_template() {
+        let s = Uuid::parse_str("5f7b2c5e-6a0e-4d43-9b8e-2d7c1f3a9e10").unwrap();
+        let c = Uuid::parse_str("0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9").unwrap();
+        let t = "b-{subscriber_uuid}-{campaign_uuid}@bounce.example.org";
+        let a = encode_compact(t, s, Some(c));
+        assert_eq!(decode(t, &a), Some(VerpIds { subscriber_uuid: s, campaign_uuid: Some(c) }), "{a}");
     }
 }
