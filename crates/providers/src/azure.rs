@@ -27,7 +27,7 @@ pub fn handle(req: &WebhookRequest<'_>, cfg: &AzureProvider) -> Result<Outcome, 
         Value::Object(_) => vec![&v],
         _ => return Err(ProviderError::bad_request("expected a JSON array of Event Grid events")),
     };
-    if let Some(validation) = events.iter().find(|e| str_of(e.get("eventType")) == Some(VALIDATION_EVENT)) {
+    if let Some(validation) = events.iter().find(|e| event_type(e) == Some(VALIDATION_EVENT)) {
         let code = str_of(validation.get("data").and_then(|d| d.get("validationCode")))
             .ok_or_else(|| ProviderError::bad_request("validation event without data.validationCode"))?;
         // validationUrl is never fetched: answering synchronously is enough and avoids SSRF.
@@ -86,8 +86,13 @@ fn looks_permanent(msg: &str) -> bool {
     })
 }
 
+/// The event type in the Event Grid schema (`eventType`) or CloudEvents (`type`).
+fn event_type(ev: &Value) -> Option<&str> {
+    str_of(ev.get("eventType")).or_else(|| str_of(ev.get("type")))
+}
+
 fn parse_event(ev: &Value) -> Result<Option<Parsed>, String> {
-    if str_of(ev.get("eventType")) != Some(DELIVERY_REPORT_EVENT) {
+    if event_type(ev) != Some(DELIVERY_REPORT_EVENT) {
         return Ok(None);
     }
     let data = ev.get("data").ok_or("delivery report without data")?;
@@ -106,7 +111,8 @@ fn parse_event(ev: &Value) -> Result<Option<Parsed>, String> {
     let event_id = str_of(ev.get("id")).ok_or("Event Grid event without id")?.to_string();
     let created_at = time_of(data.get("deliveryAttemptTimestamp"))
         .or_else(|| time_of(data.get("deliveryAttemptTimeStamp")))
-        .or_else(|| time_of(ev.get("eventTime")));
+        .or_else(|| time_of(ev.get("eventTime")))
+        .or_else(|| time_of(ev.get("time")));
     Ok(Some(Parsed {
         email,
         bounce_type,

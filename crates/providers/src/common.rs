@@ -113,11 +113,12 @@ pub(crate) fn check_basic_or_bearer(
     cfg: &BasicAuthProvider,
     provider: &str,
 ) -> Result<(), ProviderError> {
-    let basic_configured = !cfg.username.is_empty() || !cfg.password.is_empty();
+    // A password is required for basic auth: "user:" alone is no secret.
+    let basic_configured = !cfg.password.is_empty();
     let bearer_configured = !cfg.token.is_empty();
     if !basic_configured && !bearer_configured {
         return Err(ProviderError::unauthorized(format!(
-            "no credentials configured for {provider}: set a username and password (or a token)"
+            "no credentials configured for {provider}: set a password (and username) or a token"
         )));
     }
     let auth = header(headers, "authorization")

@@ -35,13 +35,24 @@ pub mod sparkpost;
 pub use fetch::{HttpFetch, ReqwestFetch};
 
 /// One webhook request as the server received it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct WebhookRequest<'a> {
     pub headers: &'a http::HeaderMap,
     /// The raw query string without the `?`, e.g. Azure's `code=...`.
     pub query: Option<&'a str>,
     /// The raw body bytes; signatures are verified over these, never over re-serialised JSON.
     pub body: &'a [u8],
+}
+
+/// Shows header names only: values carry credentials (Authorization, Azure's secret).
+impl std::fmt::Debug for WebhookRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookRequest")
+            .field("headers", &self.headers.keys().map(|k| k.as_str()).collect::<Vec<_>>())
+            .field("query", &self.query.map(|_| "[redacted]"))
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 /// What the server does with a verified request.

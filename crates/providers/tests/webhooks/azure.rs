@@ -126,3 +126,27 @@ fn batch_of_several_events() {
     assert_eq!(ev.len(), 2);
     assert_eq!(ev[1].subscriber.email.as_ref().unwrap().as_str(), "second@example.com");
 }
+
+#[test]
+fn cloudevents_schema() {
+    let body = br#"{"specversion":"1.0","id":"ce-1","source":"/subscriptions/0000","type":"Microsoft.Communication.EmailDeliveryReportReceived",
+      "time":"2026-01-05T10:15:30Z","data":{"recipient":"a@example.com","status":"Bounced"}}"#;
+    let ev = events(with_code(body));
+    assert_event(&ev[0], "azure", BounceType::Hard, "a@example.com", None, "ce-1");
+    assert_eq!(ev[0].created_at.unwrap().to_rfc3339(), "2026-01-05T10:15:30+00:00");
+}
+
+#[test]
+fn request_debug_hides_credentials() {
+    let h = headers(&[("Authorization", "Basic c2VjcmV0")]);
+    let req = rebound_providers::WebhookRequest {
+        headers: &h,
+        query: Some("code=azure-shared-secret"),
+        body: b"{}",
+    };
+    let shown = format!("{req:?}");
+    assert!(
+        shown.contains("authorization") && !shown.contains("c2VjcmV0") && !shown.contains("azure-shared"),
+        "{shown}"
+    );
+}

@@ -216,6 +216,10 @@ pub fn basic_auth_checks(provider: &str, body: &[u8], set: fn(&mut Settings, Bas
     let mut none = settings();
     set(&mut none, BasicAuthProvider { enabled: true, ..Default::default() });
     assert_unauthorized(run(provider, &[("Authorization", &basic("", ""))], body, now(), &none));
+    // A user name without a password is not a credential.
+    let mut user_only = settings();
+    set(&mut user_only, BasicAuthProvider { enabled: true, username: "hooks".into(), ..Default::default() });
+    assert_unauthorized(run(provider, &[("Authorization", &basic("hooks", ""))], body, now(), &user_only));
     // Basic only (no token): a bearer header is refused.
     let mut basic_only = settings();
     set(&mut basic_only, BasicAuthProvider { token: Secret::default(), ..basic_provider() });
