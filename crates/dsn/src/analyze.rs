@@ -450,7 +450,12 @@ fn dsn(cx: &Cx<'_>) -> Option<Parsed> {
             combined = format!("{diag} {from_text}");
             &combined
         };
-        let mut reason = classify::reason(&Evidence { status: status.as_deref(), command, reply, diagnostic, context: cx.notice });
+        // The remote server's own words decide; the notice's paraphrase
+        // only when they say nothing.
+        let mut reason = classify::reason(&Evidence { status: status.as_deref(), command, reply, diagnostic: &diag, context: "" });
+        if matches!(reason, Reason::OnHold | Reason::Undefined) || diag.is_empty() {
+            reason = classify::reason(&Evidence { status: status.as_deref(), command, reply, diagnostic, context: cx.notice });
+        }
         if action == Action::Delayed && matches!(reason, Reason::OnHold | Reason::Undefined | Reason::NetworkError) {
             reason = Reason::Expired;
         }

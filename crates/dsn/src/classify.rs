@@ -39,11 +39,17 @@ pub(crate) fn reason(e: &Evidence<'_>) -> Reason {
     // (x.1.x), is the recipient's filter refusing the message: the address
     // exists. Sisimai calls this `filtered`, and it is not a hard bounce.
     let detail = e.status.and_then(|s| s.get(2..));
-    let mailbox_status = detail.is_none_or(|d| d == "0.0" || d.starts_with("2."));
-    if e.command == Some(codes::Command::Data) && mailbox_status {
-        Reason::Filtered
-    } else {
-        Reason::UserUnknown
+    let subject = detail.and_then(|d| d.split('.').next());
+    let at_rcpt = e.command == Some(codes::Command::RcptTo);
+    let after_rcpt = e.command == Some(codes::Command::Data);
+    match subject {
+        // x.1.x: the status itself says the address is bad.
+        Some("1") => Reason::UserUnknown,
+        // x.2.x (mailbox status), x.3.x (system), x.7.x (policy): the code
+        // says the mailbox exists but refused this message.
+        Some("2" | "3" | "7") if !at_rcpt => Reason::Filtered,
+        None | Some("0") if after_rcpt => Reason::Filtered,
+        _ => Reason::UserUnknown,
     }
 }
 
@@ -86,7 +92,7 @@ fn base_reason(e: &Evidence<'_>) -> Reason {
 /// Reasons whose text beats a 5.1.x code: MTAs use 5.1.1 loosely for full
 /// or disabled mailboxes.
 fn overrides_address(t: Reason) -> bool {
-    matches!(t, Reason::MailboxFull | Reason::Suspend | Reason::HasMoved | Reason::Expired)
+    matches!(t, Reason::MailboxFull | Reason::Suspend | Reason::HasMoved | Reason::Expired | Reason::Blocked | Reason::Speeding | Reason::BadReputation)
 }
 
 /// Hard, soft or complaint for a reason (see the crate docs).

@@ -74,6 +74,9 @@ const COMMANDS: &[(&str, Command)] = &[
     (">>> data", Command::Data),
     ("data send", Command::Data),
     ("rcpt to", Command::RcptTo),
+    ("rcpt_to", Command::RcptTo),
+    ("smtp:rcpt", Command::RcptTo),
+    ("does not like recipient", Command::RcptTo), // qmail
     ("rcpt command", Command::RcptTo),
     ("mail from", Command::MailFrom),
     ("after mail", Command::MailFrom),

@@ -220,6 +220,10 @@ pub fn from_reply(code: u16) -> Option<Reason> {
 /// earliest row in this table wins, so order encodes priority (a "mailbox
 /// full" message that also says "rejected" is a full mailbox).
 const PHRASES: &[(&str, Reason)] = &[
+    // --- Exchange Online's directory-based edge blocking: the address is
+    // not in the tenant's directory (it must beat "access denied" below).
+    ("recipient address rejected: access denied", UserUnknown),
+    ("the account or domain may not exist", HostUnknown),
     // --- content that identifies the cause beyond doubt
     ("virus", VirusDetected),
     ("malware", VirusDetected),
@@ -384,22 +388,52 @@ const PHRASES: &[(&str, Reason)] = &[
     ("relaying to", NoRelaying),
     ("not a gateway", NoRelaying),
     ("not local host", NoRelaying),
+    // --- sender reputation and block lists
+    ("poor reputation", BadReputation),
+    ("bad reputation", BadReputation),
+    ("low reputation", BadReputation),
+    ("sender reputation", BadReputation),
+    ("ip reputation", BadReputation),
+    ("blacklist", Blocked),
+    ("blocklist", Blocked),
+    ("black list", Blocked),
+    ("block list", Blocked),
+    ("dnsbl", Blocked),
+    ("rbl", Blocked),
+    ("spamhaus", Blocked),
+    ("spamcop", Blocked),
+    ("sorbs", Blocked),
+    ("listed at", Blocked),
+    ("client host rejected", Blocked),
+    ("connection refused by", Blocked),
+    ("refused to talk to me", Blocked),
+    ("your ip", Blocked),
+    ("access denied", Blocked),
+    ("blocked", Blocked),
+    ("banned", Blocked),
+    ("not allowed to connect", Blocked),
+    ("connection rejected", Blocked),
+    ("refused connection", Blocked),
+    ("helo", Blocked),
     // --- mailbox moved
     ("has moved", HasMoved),
     ("address has changed", HasMoved),
     ("no longer at this address", HasMoved),
     ("user not local", HasMoved),
+    // --- Google Groups: "you may not have permission to post messages to
+    // the group" (the group may exist; the sender is refused)
+    ("permission to post", Rejected),
     // --- recipient's own filter: au (KDDI) answers "550 : User unknown"
     // after DATA when the recipient refuses the sender's domain.
     ("550 : user unknown", Filtered),
     ("550: : user unknown", Filtered),
-    // --- Exchange Online's directory-based edge blocking: the address is
-    // not in the tenant's directory.
-    ("recipient address rejected: access denied", UserUnknown),
+
     // --- recipient does not exist
     ("user unknown", UserUnknown),
     ("unknown user", UserUnknown),
     ("no such user", UserUnknown),
+    ("invalid final delivery userid", UserUnknown), // IMail
+    ("no mx found", HostUnknown),
     ("address couldn't be found", UserUnknown),
     ("address could not be found", UserUnknown),
     ("user not found", UserUnknown),
@@ -482,33 +516,6 @@ const PHRASES: &[(&str, Reason)] = &[
     ("bulk mail", SpamDetected),
     ("unsolicited", SpamDetected),
     ("uce", SpamDetected),
-    // --- sender reputation and block lists
-    ("poor reputation", BadReputation),
-    ("bad reputation", BadReputation),
-    ("low reputation", BadReputation),
-    ("sender reputation", BadReputation),
-    ("ip reputation", BadReputation),
-    ("blacklist", Blocked),
-    ("blocklist", Blocked),
-    ("black list", Blocked),
-    ("block list", Blocked),
-    ("dnsbl", Blocked),
-    ("rbl", Blocked),
-    ("spamhaus", Blocked),
-    ("spamcop", Blocked),
-    ("sorbs", Blocked),
-    ("listed at", Blocked),
-    ("client host rejected", Blocked),
-    ("connection refused by", Blocked),
-    ("refused to talk to me", Blocked),
-    ("your ip", Blocked),
-    ("access denied", Blocked),
-    ("blocked", Blocked),
-    ("banned", Blocked),
-    ("not allowed to connect", Blocked),
-    ("connection rejected", Blocked),
-    ("refused connection", Blocked),
-    ("helo", Blocked),
     // --- policy
     ("policy violation", PolicyViolation),
     ("violates", PolicyViolation),
@@ -539,12 +546,11 @@ const PHRASES: &[(&str, Reason)] = &[
     ("content rejected", ContentError),
     ("mime", ContentError),
     // --- limits
-    ("too many recipients", ExceedLimit),
-    ("recipient limit", ExceedLimit),
     ("too many connections", TooManyConn),
     ("too many simultaneous", TooManyConn),
     ("connection limit", TooManyConn),
     ("too many concurrent", TooManyConn),
+    ("sent to too many recipients", Speeding),
     ("rate limit", Speeding),
     ("rate-limit", Speeding),
     ("ratelimit", Speeding),
@@ -552,6 +558,8 @@ const PHRASES: &[(&str, Reason)] = &[
     ("sending rate", Speeding),
     ("throttl", Speeding),
     ("too fast", Speeding),
+    ("too many recipients", ExceedLimit),
+    ("recipient limit", ExceedLimit),
     // --- delivery not accepted at all
     ("does not accept mail", NotAccept),
     ("doesn't accept mail", NotAccept),

@@ -285,22 +285,30 @@ fn diagnostic_after(after: &str, all: &[&str], i: usize, strength: u8) -> String
     let mut out = String::new();
     let rest = after.trim_start_matches(['>', '"', '\'', ')', ']', ':', '.', ',', ' ', '\t']);
     out.push_str(rest.trim());
-    if strength < 4 && !out.is_empty() {
+    if strength < 4 {
         // A sentence that names the recipient mid-line usually carries the
         // reason in the same sentence or the next lines.
-        let line = all[i];
-        out = line.trim().to_string();
+        out = all[i].trim().to_string();
     }
-    let mut blank_seen = out.is_empty();
+    // A line-start entry ("<a@b>: reason") owns the lines up to the next
+    // blank line; a recipient named in a sentence may have its reason in
+    // the paragraph after it ("... to <a@b>.\n\nhost said: 550 ...").
+    let mut blanks_allowed = if out.is_empty() || strength < 4 { 1 } else { 0 };
+    let mut last_blank = false;
     for l in all.iter().skip(i + 1).take(12) {
         let t = l.trim();
         if t.is_empty() {
-            if blank_seen || !out.is_empty() {
+            if last_blank {
+                continue;
+            }
+            if blanks_allowed == 0 {
                 break;
             }
-            blank_seen = true;
+            blanks_allowed -= 1;
+            last_blank = true;
             continue;
         }
+        last_blank = false;
         // Next recipient block (another address at the start of a line).
         let starts_addr = address::find_all(t).next().is_some_and(|f| t[..f.start].trim_matches(['<', '"', ' ']).is_empty());
         if starts_addr && !l.starts_with([' ', '\t']) {
