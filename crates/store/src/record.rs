@@ -31,6 +31,17 @@ pub enum RecordOutcome {
 }
 
 impl RecordOutcome {
+    /// A one-line summary, e.g. "recorded count=3 action=blocklist".
+    pub fn describe(&self) -> String {
+        match self {
+            RecordOutcome::Recorded { count, action: Some(a), .. } => {
+                format!("recorded count={count} action={}", a.as_str())
+            }
+            RecordOutcome::Recorded { count, action: None, .. } => format!("recorded count={count}"),
+            other => other.as_str().to_string(),
+        }
+    }
+
     pub fn as_str(&self) -> &'static str {
         match self {
             RecordOutcome::Recorded { .. } => "recorded",

@@ -48,8 +48,9 @@ pub async fn post_bounce(
     let event = req.into_event()?;
     let outcomes = record(&state, vec![event]).await?;
     let mut res = data(true).into_response();
-    if let Some(o) = outcomes.first() {
-        res.headers_mut().insert("rebound-outcome", HeaderValue::from_static(o.as_str()));
+    // listmonk answers `{"data": true}`; what happened is told in a header.
+    if let Some(v) = outcomes.first().and_then(|o| HeaderValue::from_str(&o.describe()).ok()) {
+        res.headers_mut().insert("rebound-outcome", v);
     }
     Ok(res)
 }

@@ -1,0 +1,88 @@
+//! GET/PUT /api/settings: listmonk's keys and defaults, masking, live changes.
+
+use rebound_testkit::{Backend, TestServer, backend_tests};
+use reqwest::Method;
+use serde_json::json;
+
+async fn defaults_are_listmonks(b: Backend) {
+    let s = TestServer::start(b).await;
+    let d = s.get_json("/api/settings").await["data"].clone();
+    assert_eq!(d["bounce.enabled"], false);
+    assert_eq!(d["bounce.webhooks_enabled"], false);
+    assert_eq!(
+        d["bounce.actions"],
+        json!({"soft": {"count": 2, "action": "none"}, "hard": {"count": 1, "action": "blocklist"},
+               "complaint": {"count": 1, "action": "blocklist"}})
+    );
+    for key in [
+        "bounce.ses_enabled",
+        "bounce.sendgrid_enabled",
+        "bounce.sendgrid_key",
+        "bounce.postmark",
+        "bounce.forwardemail",
+        "bounce.azure",
+        "bounce.lettermint",
+        "bounce.mailboxes",
+        "smtp",
+    ] {
+        assert!(d.get(key).is_some(), "{key} missing");
+    }
+}
+
+async fn secrets_are_masked_and_kept(b: Backend) {
+    let s = TestServer::start(b).await;
+    let shown = s
+        .put_settings(&json!({
+            "bounce.sendgrid_key": "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE-secret",
+            "bounce.postmark": {"enabled": true, "username": "pm", "password": "pm-secret"},
+            "bounce.mailboxes": [{"enabled": true, "type": "pop", "host": "pop.example.com", "port": 995,
+                                  "username": "bounces", "password": "mbox-secret", "scan_interval": "15m"}]
+        }))
+        .await;
+    let leaked = |text: &str| ["AE-secret", "pm-secret", "mbox-secret"].iter().any(|v| text.contains(v));
+    assert!(!leaked(&shown.to_string()), "a secret leaked: {shown}");
+    // Send the masked object back unchanged, with one switch flipped.
+    let mut back = s.get_json("/api/settings").await["data"].clone();
+    assert!(!leaked(&back.to_string()));
+    back["bounce.enabled"] = json!(true);
+    s.put_settings(&back).await;
+    let stored = s.store.load_settings().await.unwrap();
+    assert_eq!(stored["bounce.sendgrid_key"], "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE-secret");
+    assert_eq!(stored["bounce.postmark"]["password"], "pm-secret");
+    assert_eq!(stored["bounce.mailboxes"][0]["password"], "mbox-secret");
+    assert_eq!(stored["bounce.enabled"], true);
+}
+
+async fn invalid_settings_are_400_and_change_nothing(b: Backend) {
+    let s = TestServer::start(b).await;
+    for bad in [
+        json!({"bounce.actions": {"soft": {"count": 0, "action": "none"}, "hard": {"count": 1, "action": "blocklist"},
+                                  "complaint": {"count": 1, "action": "blocklist"}}}),
+        json!({"bounce.actions": {"soft": {"count": 1, "action": "explode"}}}),
+        json!({"bounce.enabled": "yes please"}),
+        json!({"bounce.typo": true}),
+    ] {
+        let (status, body) = s.send_json(Method::PUT, "/api/settings", &bad).await;
+        assert_eq!(status, 400, "{bad} -> {body}");
+        assert!(body["message"].is_string());
+    }
+    assert_eq!(s.get_json("/api/settings").await["data"]["bounce.actions"]["soft"]["count"], 2);
+}
+
+async fn soft_rule_change_applies_without_restart(b: Backend) {
+    let s = TestServer::start(b).await;
+    s.enable_webhooks().await;
+    let (id, _) = s.create_subscriber("x@example.com", &[]).await;
+    s.put_settings(&json!({"bounce.actions": {"soft": {"count": 1, "action": "blocklist"},
+        "hard": {"count": 1, "action": "blocklist"}, "complaint": {"count": 1, "action": "blocklist"}}}))
+        .await;
+    assert_eq!(crate::bounce_ok(&s, "x@example.com", "soft").await, "recorded count=1 action=blocklist");
+    assert_eq!(crate::subscriber(&s, id).await["status"], "blocklisted");
+}
+
+backend_tests!(
+    defaults_are_listmonks,
+    secrets_are_masked_and_kept,
+    invalid_settings_are_400_and_change_nothing,
+    soft_rule_change_applies_without_restart
+);
