@@ -10,7 +10,11 @@ use rebound_dsn::{ParseOptions, input, parse_with};
 fn messages() -> Vec<Vec<u8>> {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     let corpus = here.join("../../../shared/corpus/set-of-emails");
-    let roots = if corpus.is_dir() { vec![corpus.join("bsd"), corpus.join("not")] } else { vec![here.join("tests/data")] };
+    let roots = if corpus.is_dir() {
+        vec![corpus.join("bsd"), corpus.join("not")]
+    } else {
+        vec![here.join("tests/data")]
+    };
     input::walk(&roots).filter_map(Result::ok).map(|m| m.bytes).collect()
 }
 

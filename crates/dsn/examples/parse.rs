@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use rebound_dsn::{ParseOptions, Classification, input, output::JsonLine, parse_with};
+use rebound_dsn::{Classification, ParseOptions, input, output::JsonLine, parse_with};
 
 fn main() {
     let mut opts = ParseOptions::default();

@@ -56,7 +56,9 @@ pub(crate) fn find_all(text: &str) -> impl Iterator<Item = Found<'_>> {
                 continue;
             }
             let domain = &text[at + 1..e];
-            if !domain.starts_with('[') && (!domain.contains('.') && !domain.eq_ignore_ascii_case("localhost")) {
+            if !domain.starts_with('[')
+                && (!domain.contains('.') && !domain.eq_ignore_ascii_case("localhost"))
+            {
                 // "user@host" without a dot: keep it only when clearly an
                 // address (some test MTAs use bare host names).
                 if domain.len() < 2 {
@@ -91,7 +93,19 @@ pub(crate) fn is_system_address(addr: &str) -> bool {
     let local = local.to_ascii_lowercase();
     matches!(
         local.as_str(),
-        "mailer-daemon" | "postmaster" | "mail-daemon" | "maildaemon" | "mailerdaemon" | "root" | "abuse" | "noreply" | "no-reply" | "double-bounce" | "mdaemon" | "majordomo" | "nobody"
+        "mailer-daemon"
+            | "postmaster"
+            | "mail-daemon"
+            | "maildaemon"
+            | "mailerdaemon"
+            | "root"
+            | "abuse"
+            | "noreply"
+            | "no-reply"
+            | "double-bounce"
+            | "mdaemon"
+            | "majordomo"
+            | "nobody"
     ) || local.starts_with("mailer-daemon")
         || local.starts_with("postmaster")
 }

@@ -11,7 +11,10 @@ use crate::classify::{self, Evidence};
 use crate::fields::{self, RecipientFields};
 use crate::mime::{self, Doc, Original};
 use crate::reason::Reason;
-use crate::{Action, Attribution, NotBounce, NotBounceKind, ParseOptions, Parsed, Recipient, Report, ReportKind, address, arf, codes, ses, text, verp};
+use crate::{
+    Action, Attribution, NotBounce, NotBounceKind, ParseOptions, Parsed, Recipient, Report, ReportKind,
+    address, arf, codes, ses, text, verp,
+};
 
 /// Bounces forwarded inside bounces are followed this deep.
 const MAX_NESTING: usize = 3;
@@ -26,18 +29,23 @@ pub(crate) fn analyze(raw: &[u8], opts: &ParseOptions, depth: usize) -> Parsed {
         return not_bounce(NotBounceKind::Unparseable, Attribution::default());
     };
     let doc = mime::build(&msg);
-    let notice_full: Cow<'_, str> = if !doc.notice.is_empty() {
-        join(&doc.notice)
-    } else {
-        Cow::Owned(doc.html.join("\n"))
-    };
+    let notice_full: Cow<'_, str> =
+        if !doc.notice.is_empty() { join(&doc.notice) } else { Cow::Owned(doc.html.join("\n")) };
     let (notice, pasted) = text::notice_part(&notice_full);
     let mut originals = doc.originals.clone();
     if !pasted.is_empty() {
         originals.push(mime::original_from_text(pasted));
     }
     let attribution = attribution(&doc, &originals, &notice_full, opts);
-    let cx = Cx { doc: &doc, notice, notice_full: &notice_full, originals: &originals, attribution, truncated, opts };
+    let cx = Cx {
+        doc: &doc,
+        notice,
+        notice_full: &notice_full,
+        originals: &originals,
+        attribution,
+        truncated,
+        opts,
+    };
 
     if cx.doc.top.report_type == "feedback-report" || !cx.doc.feedback.is_empty() {
         if let Some(p) = feedback(&cx) {
@@ -78,7 +86,10 @@ pub(crate) fn analyze(raw: &[u8], opts: &ParseOptions, depth: usize) -> Parsed {
     if let Some(p) = guess {
         return p;
     }
-    not_bounce(if is_auto_reply(&cx.doc.top) { NotBounceKind::AutoReply } else { NotBounceKind::Other }, cx.attribution)
+    not_bounce(
+        if is_auto_reply(&cx.doc.top) { NotBounceKind::AutoReply } else { NotBounceKind::Other },
+        cx.attribution,
+    )
 }
 
 /// Old Mac-style messages end lines with a lone CR, which the MIME parser
@@ -218,7 +229,13 @@ fn clip(s: &str) -> String {
     s[..end].to_string()
 }
 
-fn report(cx: &Cx<'_>, kind: ReportKind, recipients: Vec<Recipient>, reporting_mta: Option<String>, feedback_type: Option<String>) -> Parsed {
+fn report(
+    cx: &Cx<'_>,
+    kind: ReportKind,
+    recipients: Vec<Recipient>,
+    reporting_mta: Option<String>,
+    feedback_type: Option<String>,
+) -> Parsed {
     Parsed::Bounce(Report {
         kind,
         recipients,
@@ -232,12 +249,14 @@ fn report(cx: &Cx<'_>, kind: ReportKind, recipients: Vec<Recipient>, reporting_m
 
 /// RFC 5965 complaint.
 fn feedback(cx: &Cx<'_>) -> Option<Parsed> {
-    let body = if cx.doc.feedback.is_empty() { Cow::Borrowed(cx.notice_full) } else { join(&cx.doc.feedback) };
+    let body =
+        if cx.doc.feedback.is_empty() { Cow::Borrowed(cx.notice_full) } else { join(&cx.doc.feedback) };
     let f = arf::parse(&body);
     if f.feedback_type.is_none() && cx.doc.feedback.is_empty() {
         return None;
     }
-    let mut addrs: Vec<String> = f.original_rcpt_to.iter().chain(&f.removal_recipient).filter_map(|v| address::first(v)).collect();
+    let mut addrs: Vec<String> =
+        f.original_rcpt_to.iter().chain(&f.removal_recipient).filter_map(|v| address::first(v)).collect();
     if addrs.is_empty() {
         for o in cx.originals {
             addrs.extend(o.to.iter().filter_map(|v| address::first(v)));
@@ -265,7 +284,13 @@ fn feedback(cx: &Cx<'_>) -> Option<Parsed> {
             date: date.clone(),
         })
         .collect();
-    Some(report(cx, ReportKind::Feedback, recipients, f.reporting_mta.clone(), f.feedback_type.or(Some("abuse".into()))))
+    Some(report(
+        cx,
+        ReportKind::Feedback,
+        recipients,
+        f.reporting_mta.clone(),
+        f.feedback_type.or(Some("abuse".into())),
+    ))
 }
 
 /// Feedback loops that do not use RFC 5965: Microsoft's JMRP (the
@@ -273,7 +298,9 @@ fn feedback(cx: &Cx<'_>) -> Option<Parsed> {
 /// X-HmXmrOriginalRecipient) and Apple Mail's unsubscribe message (sent by
 /// the subscriber, marked X-Apple-Unsubscribe: true).
 fn vendor_complaint(cx: &Cx<'_>) -> Option<Parsed> {
-    let (addr, feedback_type) = if let Some(a) = cx.originals.iter().find_map(|o| o.hm_recipient.as_deref().and_then(address::first)) {
+    let (addr, feedback_type) = if let Some(a) =
+        cx.originals.iter().find_map(|o| o.hm_recipient.as_deref().and_then(address::first))
+    {
         (a, "abuse")
     } else if cx.doc.top.apple_unsubscribe {
         (address::first(&cx.doc.top.from)?, "opt-out")
@@ -324,7 +351,13 @@ fn ses_event(cx: &Cx<'_>) -> Option<Parsed> {
                 let reply = codes::find_reply(&diag);
                 let status = classify::best_status(r.status.as_deref(), &diag, reply);
                 let command = codes::find_command(&diag);
-                let mut reason = classify::reason(&Evidence { status: status.as_deref(), command, reply, diagnostic: &diag, context: "" });
+                let mut reason = classify::reason(&Evidence {
+                    status: status.as_deref(),
+                    command,
+                    reply,
+                    diagnostic: &diag,
+                    context: "",
+                });
                 if matches!(reason, Reason::OnHold | Reason::Undefined) && b.bounce_type == "Permanent" {
                     reason = Reason::Undefined;
                 }
@@ -332,7 +365,12 @@ fn ses_event(cx: &Cx<'_>) -> Option<Parsed> {
                     address: addr,
                     original_address: None,
                     action: Some(Action::Failed),
-                    bounce_type: classify::bounce_type(reason, status.as_deref(), reply, cx.opts.classification),
+                    bounce_type: classify::bounce_type(
+                        reason,
+                        status.as_deref(),
+                        reply,
+                        cx.opts.classification,
+                    ),
                     status,
                     reply_code: reply,
                     diagnostic: Some(clip(&diag)).filter(|d| !d.is_empty()),
@@ -369,7 +407,15 @@ fn ses_event(cx: &Cx<'_>) -> Option<Parsed> {
         return None;
     }
     let kind = if feedback_type.is_some() { ReportKind::Feedback } else { ReportKind::Dsn };
-    Some(Parsed::Bounce(Report { kind, recipients: out, attribution, reporting_mta, date: cx.doc.top.date.clone(), feedback_type, truncated: cx.truncated }))
+    Some(Parsed::Bounce(Report {
+        kind,
+        recipients: out,
+        attribution,
+        reporting_mta,
+        date: cx.doc.top.date.clone(),
+        feedback_type,
+        truncated: cx.truncated,
+    }))
 }
 
 /// RFC 3464 per-recipient fields, from `message/delivery-status` parts or,
@@ -383,7 +429,10 @@ fn dsn(cx: &Cx<'_>) -> Option<Parsed> {
         msgf.arrival_date = msgf.arrival_date.or(m.arrival_date);
         rcpts.extend(r);
     }
-    if rcpts.is_empty() && (contains_ci(cx.notice_full, "final-recipient:") || contains_ci(cx.notice_full, "original-recipient:")) {
+    if rcpts.is_empty()
+        && (contains_ci(cx.notice_full, "final-recipient:")
+            || contains_ci(cx.notice_full, "original-recipient:"))
+    {
         let (m, r) = fields::delivery_status(cx.notice_full);
         msgf = m;
         rcpts = r.into_iter().filter(|r| r.action.is_some() || r.status.is_some()).collect();
@@ -401,23 +450,41 @@ fn dsn(cx: &Cx<'_>) -> Option<Parsed> {
         // A Final-Recipient with a source route or a bare host name
         // ("@relay:user@server") is an internal hop; the Original-Recipient
         // is the address the sender knows.
-        let internal = r.final_recipient.as_deref().is_some_and(|v| fields::type_stripped(v).trim_start_matches('<').starts_with('@'))
+        let internal = r
+            .final_recipient
+            .as_deref()
+            .is_some_and(|v| fields::type_stripped(v).trim_start_matches('<').starts_with('@'))
             || fin.as_deref().is_some_and(|a| !a.rsplit('@').next().unwrap_or("").contains(['.', '[']));
-        let Some(addr) = (if internal && orig.is_some() { orig.clone() } else { fin.clone().or_else(|| orig.clone()) }) else { continue };
+        let Some(addr) =
+            (if internal && orig.is_some() { orig.clone() } else { fin.clone().or_else(|| orig.clone()) })
+        else {
+            continue;
+        };
         let diag = r.diagnostic.clone().unwrap_or_default();
-        let from_text = scanned.iter().find(|s| s.address == addr || Some(&s.address) == orig.as_ref()).map(|s| s.diagnostic.as_str()).unwrap_or("");
+        let from_text = scanned
+            .iter()
+            .find(|s| s.address == addr || Some(&s.address) == orig.as_ref())
+            .map(|s| s.diagnostic.as_str())
+            .unwrap_or("");
         let reply = codes::find_reply(&diag).or_else(|| codes::find_reply(from_text));
         let mut status = classify::best_status(r.status.as_deref(), &diag, None);
         if status.as_deref().is_none_or(|s| s.ends_with(".0.0")) {
             // A catch-all Status: the notice may name the precise code.
-            status = classify::best_status(None, from_text, reply).filter(|t| !t.ends_with(".0.0")).or(status).or_else(|| classify::best_status(None, "", reply));
+            status = classify::best_status(None, from_text, reply)
+                .filter(|t| !t.ends_with(".0.0"))
+                .or(status)
+                .or_else(|| classify::best_status(None, "", reply));
         }
-        let command = codes::find_command(&diag).or_else(|| codes::find_command(from_text)).or_else(|| codes::find_command(cx.notice));
-        let mut action = r.action.as_deref().and_then(Action::parse).unwrap_or(match status.as_deref().map(|s| s.as_bytes()[0]) {
-            Some(b'2') => Action::Delivered,
-            Some(b'4') => Action::Delayed,
-            _ => Action::Failed,
-        });
+        let command = codes::find_command(&diag)
+            .or_else(|| codes::find_command(from_text))
+            .or_else(|| codes::find_command(cx.notice));
+        let mut action = r.action.as_deref().and_then(Action::parse).unwrap_or(
+            match status.as_deref().map(|s| s.as_bytes()[0]) {
+                Some(b'2') => Action::Delivered,
+                Some(b'4') => Action::Delayed,
+                _ => Action::Failed,
+            },
+        );
         if status.as_deref().is_some_and(|s| s.starts_with('2')) && action == Action::Failed {
             action = Action::Delivered;
         }
@@ -427,8 +494,12 @@ fn dsn(cx: &Cx<'_>) -> Option<Parsed> {
                 continue;
             }
             Action::Delayed => {
-                let final_words = text::says_final(&diag) || text::says_final(cx.notice) || text::says_final(&cx.doc.top.subject);
-                let delay_words = text::says_delayed(&diag) || text::says_delayed(cx.notice) || text::says_delayed(&cx.doc.top.subject);
+                let final_words = text::says_final(&diag)
+                    || text::says_final(cx.notice)
+                    || text::says_final(&cx.doc.top.subject);
+                let delay_words = text::says_delayed(&diag)
+                    || text::says_delayed(cx.notice)
+                    || text::says_delayed(&cx.doc.top.subject);
                 if !final_words || delay_words {
                     delayed += 1;
                     if !cx.opts.report_delays {
@@ -452,11 +523,25 @@ fn dsn(cx: &Cx<'_>) -> Option<Parsed> {
         };
         // The remote server's own words decide; the notice's paraphrase
         // only when they say nothing.
-        let mut reason = classify::reason(&Evidence { status: status.as_deref(), command, reply, diagnostic: &diag, context: "" });
+        let mut reason = classify::reason(&Evidence {
+            status: status.as_deref(),
+            command,
+            reply,
+            diagnostic: &diag,
+            context: "",
+        });
         if matches!(reason, Reason::OnHold | Reason::Undefined) || diag.is_empty() {
-            reason = classify::reason(&Evidence { status: status.as_deref(), command, reply, diagnostic, context: cx.notice });
+            reason = classify::reason(&Evidence {
+                status: status.as_deref(),
+                command,
+                reply,
+                diagnostic,
+                context: cx.notice,
+            });
         }
-        if action == Action::Delayed && matches!(reason, Reason::OnHold | Reason::Undefined | Reason::NetworkError) {
+        if action == Action::Delayed
+            && matches!(reason, Reason::OnHold | Reason::Undefined | Reason::NetworkError)
+        {
             reason = Reason::Expired;
         }
         let mut bounce_type = classify::bounce_type(reason, status.as_deref(), reply, cx.opts.classification);
@@ -469,12 +554,17 @@ fn dsn(cx: &Cx<'_>) -> Option<Parsed> {
             action: Some(action),
             status,
             reply_code: reply,
-            diagnostic: Some(clip(if diag.is_empty() { diagnostic } else { &diag })).filter(|d| !d.is_empty()),
+            diagnostic: Some(clip(if diag.is_empty() { diagnostic } else { &diag }))
+                .filter(|d| !d.is_empty()),
             remote_mta: r.remote_mta.clone(),
             reporting_mta: msgf.reporting_mta.clone(),
             reason,
             bounce_type,
-            date: r.last_attempt.clone().or_else(|| msgf.arrival_date.clone()).or_else(|| cx.doc.top.date.clone()),
+            date: r
+                .last_attempt
+                .clone()
+                .or_else(|| msgf.arrival_date.clone())
+                .or_else(|| cx.doc.top.date.clone()),
         });
     }
     if out.is_empty() {
@@ -498,7 +588,25 @@ fn dedup(out: &mut Vec<Recipient>) {
 
 /// RFC 3834 §5 auto-replies and the vacation notices that predate it.
 fn is_auto_reply(top: &mime::TopHeaders) -> bool {
-    const VACATION: &[&str] = &["out of office", "out of the office", "automatic reply", "auto reply", "autoreply", "auto-reply", "auto:", "vacation", "away from", "away until", "abwesenheit", "absence", "on leave", "réponse automatique", "respuesta automática", "autosvar", "automatische antwort"];
+    const VACATION: &[&str] = &[
+        "out of office",
+        "out of the office",
+        "automatic reply",
+        "auto reply",
+        "autoreply",
+        "auto-reply",
+        "auto:",
+        "vacation",
+        "away from",
+        "away until",
+        "abwesenheit",
+        "absence",
+        "on leave",
+        "réponse automatique",
+        "respuesta automática",
+        "autosvar",
+        "automatische antwort",
+    ];
     let subject = top.subject.to_lowercase();
     top.auto_submitted.starts_with("auto-replied")
         || top.autoreply
@@ -528,7 +636,8 @@ fn text_bounce(cx: &Cx<'_>) -> Option<(Parsed, bool)> {
         let mut listed = Vec::new();
         for v in &top.failed_recipients {
             let Some(a) = address::first(v) else { continue };
-            let diag = found.iter().find(|r| r.address == a).map(|r| r.diagnostic.clone()).unwrap_or_default();
+            let diag =
+                found.iter().find(|r| r.address == a).map(|r| r.diagnostic.clone()).unwrap_or_default();
             listed.push(text::TextRecipient { address: a, diagnostic: diag, strength: 4 });
         }
         if !listed.is_empty() {
@@ -538,9 +647,18 @@ fn text_bounce(cx: &Cx<'_>) -> Option<(Parsed, bool)> {
     if found.is_empty() {
         // Last resort: the returned original's To, when it names one address.
         for o in cx.originals {
-            let to: Vec<String> = o.to.iter().flat_map(|v| address::find_all(v).map(|f| address::normalize(f.addr)).collect::<Vec<_>>()).filter(|a| !exclude.contains(a)).collect();
+            let to: Vec<String> = o
+                .to
+                .iter()
+                .flat_map(|v| address::find_all(v).map(|f| address::normalize(f.addr)).collect::<Vec<_>>())
+                .filter(|a| !exclude.contains(a))
+                .collect();
             if to.len() == 1 {
-                found.push(text::TextRecipient { address: to[0].clone(), diagnostic: String::new(), strength: 0 });
+                found.push(text::TextRecipient {
+                    address: to[0].clone(),
+                    diagnostic: String::new(),
+                    strength: 0,
+                });
                 break;
             }
         }
@@ -550,7 +668,8 @@ fn text_bounce(cx: &Cx<'_>) -> Option<(Parsed, bool)> {
     }
     let named = found[0].strength >= 2;
     let subject = &top.subject;
-    let warning = (text::says_delayed(cx.notice) || text::says_delayed(subject)) && !(text::says_final(cx.notice) || text::says_final(subject));
+    let warning = (text::says_delayed(cx.notice) || text::says_delayed(subject))
+        && !(text::says_final(cx.notice) || text::says_final(subject));
     if warning && !cx.opts.report_delays {
         return Some((not_bounce(NotBounceKind::Delayed, cx.attribution.clone()), true));
     }
@@ -558,11 +677,27 @@ fn text_bounce(cx: &Cx<'_>) -> Option<(Parsed, bool)> {
     let mut out = Vec::new();
     for r in found {
         let reply = codes::find_reply(&r.diagnostic);
-        let status = classify::best_status(None, &r.diagnostic, reply).or_else(|| codes::find_status(cx.notice));
+        let status =
+            classify::best_status(None, &r.diagnostic, reply).or_else(|| codes::find_status(cx.notice));
         let command = codes::find_command(&r.diagnostic).or_else(|| codes::find_command(cx.notice));
-        let reason = classify::reason(&Evidence { status: status.as_deref(), command, reply, diagnostic: &r.diagnostic, context: cx.notice });
-        let reason = if matches!(reason, Reason::OnHold) { reason_from_subject(subject).unwrap_or(reason) } else { reason };
-        let reason = if warning && matches!(reason, Reason::OnHold | Reason::Undefined | Reason::NetworkError) { Reason::Expired } else { reason };
+        let reason = classify::reason(&Evidence {
+            status: status.as_deref(),
+            command,
+            reply,
+            diagnostic: &r.diagnostic,
+            context: cx.notice,
+        });
+        let reason = if matches!(reason, Reason::OnHold) {
+            reason_from_subject(subject).unwrap_or(reason)
+        } else {
+            reason
+        };
+        let reason = if warning && matches!(reason, Reason::OnHold | Reason::Undefined | Reason::NetworkError)
+        {
+            Reason::Expired
+        } else {
+            reason
+        };
         let mut bounce_type = classify::bounce_type(reason, status.as_deref(), reply, cx.opts.classification);
         if action == Action::Delayed {
             bounce_type = rebound_core::BounceType::Soft;

@@ -43,7 +43,9 @@ mod tests {
 
     #[test]
     fn fields_of_a_report() {
-        let f = parse("Feedback-Type: abuse\r\nUser-Agent: SomeGenerator/1.0\r\nVersion: 1\r\nOriginal-Rcpt-To: <u@example.net>\r\nReporting-MTA: dns; mail.example.com\r\n");
+        let f = parse(
+            "Feedback-Type: abuse\r\nUser-Agent: SomeGenerator/1.0\r\nVersion: 1\r\nOriginal-Rcpt-To: <u@example.net>\r\nReporting-MTA: dns; mail.example.com\r\n",
+        );
         assert_eq!(f.feedback_type.as_deref(), Some("abuse"));
         assert_eq!(f.original_rcpt_to, vec!["<u@example.net>"]);
         assert_eq!(f.reporting_mta.as_deref(), Some("mail.example.com"));

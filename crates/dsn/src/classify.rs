@@ -25,7 +25,10 @@ pub(crate) struct Evidence<'a> {
 /// notice text around it.
 pub(crate) fn reason(e: &Evidence<'_>) -> Reason {
     let r = base_reason(e);
-    let class = e.status.and_then(|s| s.bytes().next()).or_else(|| e.reply.map(|r| if r >= 500 { b'5' } else { b'4' }));
+    let class = e
+        .status
+        .and_then(|s| s.bytes().next())
+        .or_else(|| e.reply.map(|r| if r >= 500 { b'5' } else { b'4' }));
     if r == Reason::HostUnknown && class == Some(b'4') {
         // A name lookup that failed with a transient code is a DNS problem
         // the MTA will retry, not a domain that does not exist.
@@ -59,7 +62,13 @@ fn base_reason(e: &Evidence<'_>) -> Reason {
     match (strong, text) {
         // "550 5.1.1 ... rejected" is an unknown user; the phrase "rejected"
         // must not override an exact address-failure code.
-        (Some(s), Some(t)) if s.is_permanent_address_failure() && !t.reason.is_permanent_address_failure() && !overrides_address(t.reason) => return s,
+        (Some(s), Some(t))
+            if s.is_permanent_address_failure()
+                && !t.reason.is_permanent_address_failure()
+                && !overrides_address(t.reason) =>
+        {
+            return s;
+        }
         // A catch-all phrase ("Recipient address rejected") does not beat
         // an exact status code either.
         (Some(s), Some(t)) if t.generic => return s,
@@ -68,7 +77,14 @@ fn base_reason(e: &Evidence<'_>) -> Reason {
         (None, None) => {}
     }
     if let Some(r) = e.status.and_then(|s| reason::from_status(s, false)) {
-        if !matches!(r, Reason::Blocked | Reason::SecurityError | Reason::SyntaxError | Reason::NetworkError | Reason::SystemError) {
+        if !matches!(
+            r,
+            Reason::Blocked
+                | Reason::SecurityError
+                | Reason::SyntaxError
+                | Reason::NetworkError
+                | Reason::SystemError
+        ) {
             return r;
         }
         if let Some(t) = reason::from_text(e.context) {
@@ -82,25 +98,36 @@ fn base_reason(e: &Evidence<'_>) -> Reason {
     if let Some(t) = reason::from_text(e.context) {
         return t;
     }
-    if e.status.is_some() || e.reply.is_some() {
-        Reason::Undefined
-    } else {
-        Reason::OnHold
-    }
+    if e.status.is_some() || e.reply.is_some() { Reason::Undefined } else { Reason::OnHold }
 }
 
 /// Reasons whose text beats a 5.1.x code: MTAs use 5.1.1 loosely for full
 /// or disabled mailboxes.
 fn overrides_address(t: Reason) -> bool {
-    matches!(t, Reason::MailboxFull | Reason::Suspend | Reason::HasMoved | Reason::Expired | Reason::Blocked | Reason::Speeding | Reason::BadReputation)
+    matches!(
+        t,
+        Reason::MailboxFull
+            | Reason::Suspend
+            | Reason::HasMoved
+            | Reason::Expired
+            | Reason::Blocked
+            | Reason::Speeding
+            | Reason::BadReputation
+    )
 }
 
 /// Hard, soft or complaint for a reason (see the crate docs).
-pub fn bounce_type(reason: Reason, status: Option<&str>, reply: Option<u16>, mode: Classification) -> BounceType {
+pub fn bounce_type(
+    reason: Reason,
+    status: Option<&str>,
+    reply: Option<u16>,
+    mode: Classification,
+) -> BounceType {
     if reason == Reason::Feedback {
         return BounceType::Complaint;
     }
-    let class = status.and_then(|s| s.bytes().next()).or_else(|| reply.map(|r| if r >= 500 { b'5' } else { b'4' }));
+    let class =
+        status.and_then(|s| s.bytes().next()).or_else(|| reply.map(|r| if r >= 500 { b'5' } else { b'4' }));
     match mode {
         Classification::Permanent => match class {
             Some(b'5') => BounceType::Hard,
@@ -127,7 +154,10 @@ pub fn bounce_type(reason: Reason, status: Option<&str>, reply: Option<u16>, mod
 /// (RFC 3463 §3.1: "other undefined status").
 pub(crate) fn best_status(field: Option<&str>, diagnostic: &str, reply: Option<u16>) -> Option<String> {
     let field = field.and_then(codes::find_status);
-    let diag = codes::find_status_all(diagnostic).filter(|c| !c.ends_with(".0.0")).last().or_else(|| codes::find_status(diagnostic));
+    let diag = codes::find_status_all(diagnostic)
+        .filter(|c| !c.ends_with(".0.0"))
+        .last()
+        .or_else(|| codes::find_status(diagnostic));
     match (field, diag) {
         (_, Some(d)) => Some(d),
         (Some(f), None) => Some(f),
@@ -145,14 +175,23 @@ mod tests {
         assert_eq!(t, BounceType::Soft);
         let t = bounce_type(Reason::Blocked, Some("5.7.1"), Some(550), Classification::Permanent);
         assert_eq!(t, BounceType::Hard);
-        assert_eq!(bounce_type(Reason::UserUnknown, Some("4.1.1"), None, Classification::Reason), BounceType::Hard);
-        assert_eq!(bounce_type(Reason::NotAccept, Some("4.3.2"), None, Classification::Reason), BounceType::Soft);
+        assert_eq!(
+            bounce_type(Reason::UserUnknown, Some("4.1.1"), None, Classification::Reason),
+            BounceType::Hard
+        );
+        assert_eq!(
+            bounce_type(Reason::NotAccept, Some("4.3.2"), None, Classification::Reason),
+            BounceType::Soft
+        );
     }
 
     #[test]
     fn precise_status_from_diagnostic() {
         assert_eq!(best_status(Some("5.0.0"), "550 5.1.1 unknown", None).as_deref(), Some("5.1.1"));
-        assert_eq!(best_status(Some("4.4.7"), "554 4.4.7 expired <421 4.4.2 timed out>", None).as_deref(), Some("4.4.2"));
+        assert_eq!(
+            best_status(Some("4.4.7"), "554 4.4.7 expired <421 4.4.2 timed out>", None).as_deref(),
+            Some("4.4.2")
+        );
         assert_eq!(best_status(Some("5.2.2"), "550 mailbox full", None).as_deref(), Some("5.2.2"));
         assert_eq!(best_status(None, "said: 550 unknown", Some(550)).as_deref(), Some("5.0.0"));
     }

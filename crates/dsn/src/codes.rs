@@ -48,11 +48,7 @@ fn digits(b: &[u8], from: usize) -> (Option<u32>, usize) {
         v = v * 10 + u32::from(b[p] - b'0');
         p += 1;
     }
-    if p == from || (p < b.len() && b[p].is_ascii_digit()) {
-        (None, p)
-    } else {
-        (Some(v), p)
-    }
+    if p == from || (p < b.len() && b[p].is_ascii_digit()) { (None, p) } else { (Some(v), p) }
 }
 
 /// The SMTP command a remote server was answering when it refused,
@@ -112,11 +108,17 @@ pub(crate) fn find_reply(text: &str) -> Option<u16> {
             i += 1;
             continue;
         }
-        let before_ok = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || matches!(b[i - 1], b'.' | b':' | b'-' | b'/' | b'#' | b'[' | b'='));
+        let before_ok = i == 0
+            || !(b[i - 1].is_ascii_alphanumeric()
+                || matches!(b[i - 1], b'.' | b':' | b'-' | b'/' | b'#' | b'[' | b'='));
         let after = b.get(i + 3).copied();
-        let after_ok = matches!(after, None | Some(b' ' | b'-' | b'\t' | b'\r' | b'\n' | b')' | b',' | b'>' | b'"' | b'\''));
+        let after_ok = matches!(
+            after,
+            None | Some(b' ' | b'-' | b'\t' | b'\r' | b'\n' | b')' | b',' | b'>' | b'"' | b'\'')
+        );
         if before_ok && after_ok {
-            let code = u16::from(c - b'0') * 100 + u16::from(b[i + 1] - b'0') * 10 + u16::from(b[i + 2] - b'0');
+            let code =
+                u16::from(c - b'0') * 100 + u16::from(b[i + 1] - b'0') * 10 + u16::from(b[i + 2] - b'0');
             // Reply codes have a second digit 0-5 (RFC 5321 §4.2.1).
             if b[i + 1] <= b'5' {
                 let rest = text.get(i + 4..).unwrap_or("");
@@ -129,7 +131,8 @@ pub(crate) fn find_reply(text: &str) -> Option<u16> {
                     || prefix.ends_with('(')
                     || prefix.ends_with('\'')
                     || prefix.ends_with('"');
-                let before_status = rest.starts_with(['4', '5']) && find_status(rest).is_some_and(|s| rest.starts_with(s.as_str()));
+                let before_status = rest.starts_with(['4', '5'])
+                    && find_status(rest).is_some_and(|s| rest.starts_with(s.as_str()));
                 if anchored || before_status {
                     return Some(code);
                 }

@@ -117,7 +117,8 @@ pub(crate) fn delivery_status(text: &str) -> (MessageFields, Vec<RecipientFields
     for f in fields(text) {
         let name = f.name.to_ascii_lowercase();
         let value = f.value.trim();
-        let starts_rcpt = matches!(name.as_str(), "final-recipient" | "original-recipient" | "x-actual-recipient");
+        let starts_rcpt =
+            matches!(name.as_str(), "final-recipient" | "original-recipient" | "x-actual-recipient");
         if let Some(c) = cur.as_ref() {
             let new_block = (f.after_blank && (starts_rcpt || is_message_field(&name)))
                 || (name == "final-recipient" && c.final_recipient.is_some())
@@ -135,19 +136,33 @@ pub(crate) fn delivery_status(text: &str) -> (MessageFields, Vec<RecipientFields
             continue;
         }
         match name.as_str() {
-            "original-recipient" => cur.get_or_insert_with(RecipientFields::default).original_recipient = Some(value.to_string()),
-            "final-recipient" => cur.get_or_insert_with(RecipientFields::default).final_recipient = Some(value.to_string()),
+            "original-recipient" => {
+                cur.get_or_insert_with(RecipientFields::default).original_recipient = Some(value.to_string())
+            }
+            "final-recipient" => {
+                cur.get_or_insert_with(RecipientFields::default).final_recipient = Some(value.to_string())
+            }
             "x-actual-recipient" => {
                 let c = cur.get_or_insert_with(RecipientFields::default);
                 if c.final_recipient.is_none() {
                     c.final_recipient = Some(value.to_string());
                 }
             }
-            "action" => cur.get_or_insert_with(RecipientFields::default).action = Some(value.to_ascii_lowercase()),
+            "action" => {
+                cur.get_or_insert_with(RecipientFields::default).action = Some(value.to_ascii_lowercase())
+            }
             "status" => cur.get_or_insert_with(RecipientFields::default).status = Some(value.to_string()),
-            "remote-mta" => cur.get_or_insert_with(RecipientFields::default).remote_mta = Some(type_stripped(value).to_string()),
-            "diagnostic-code" => cur.get_or_insert_with(RecipientFields::default).diagnostic = Some(type_stripped(value).to_string()),
-            "last-attempt-date" => cur.get_or_insert_with(RecipientFields::default).last_attempt = Some(value.to_string()),
+            "remote-mta" => {
+                cur.get_or_insert_with(RecipientFields::default).remote_mta =
+                    Some(type_stripped(value).to_string())
+            }
+            "diagnostic-code" => {
+                cur.get_or_insert_with(RecipientFields::default).diagnostic =
+                    Some(type_stripped(value).to_string())
+            }
+            "last-attempt-date" => {
+                cur.get_or_insert_with(RecipientFields::default).last_attempt = Some(value.to_string())
+            }
             _ => {}
         }
     }
@@ -157,14 +172,25 @@ pub(crate) fn delivery_status(text: &str) -> (MessageFields, Vec<RecipientFields
 }
 
 fn is_message_field(name: &str) -> bool {
-    matches!(name, "reporting-mta" | "arrival-date" | "received-from-mta" | "original-envelope-id" | "dsn-gateway" | "x-postfix-queue-id" | "x-postfix-sender")
+    matches!(
+        name,
+        "reporting-mta"
+            | "arrival-date"
+            | "received-from-mta"
+            | "original-envelope-id"
+            | "dsn-gateway"
+            | "x-postfix-queue-id"
+            | "x-postfix-sender"
+    )
 }
 
 /// Strip the `type;` prefix of an RFC 3464 typed value (`dns; mx.example`,
 /// `smtp; 550 5.1.1 ...`, `rfc822; a@b`).
 pub(crate) fn type_stripped(value: &str) -> &str {
     match memchr::memchr(b';', value.as_bytes()) {
-        Some(i) if i <= 12 && value[..i].bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-') => value[i + 1..].trim(),
+        Some(i) if i <= 12 && value[..i].bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-') => {
+            value[i + 1..].trim()
+        }
         _ => value.trim(),
     }
 }
@@ -176,7 +202,20 @@ mod tests {
     #[test]
     fn parses_blocks_with_any_line_ending() {
         for eol in ["\n", "\r\n", "\r"] {
-            let t = ["Reporting-MTA: dns; mx.example.org", "", "Final-Recipient: rfc822; a@example.com", "Action: failed", "Status: 5.1.1", "Diagnostic-Code: smtp; 550 5.1.1", "  user unknown", "", "Final-Recipient: rfc822; b@example.com", "Action: delayed", "Status: 4.4.1"].join(eol);
+            let t = [
+                "Reporting-MTA: dns; mx.example.org",
+                "",
+                "Final-Recipient: rfc822; a@example.com",
+                "Action: failed",
+                "Status: 5.1.1",
+                "Diagnostic-Code: smtp; 550 5.1.1",
+                "  user unknown",
+                "",
+                "Final-Recipient: rfc822; b@example.com",
+                "Action: delayed",
+                "Status: 4.4.1",
+            ]
+            .join(eol);
             let (m, r) = delivery_status(&t);
             assert_eq!(m.reporting_mta.as_deref(), Some("mx.example.org"));
             assert_eq!(r.len(), 2);

@@ -83,7 +83,13 @@ fn open(p: &Path, shown: String) -> Result<Opened, Error> {
     let mut f = BufReader::new(File::open(p).map_err(io)?);
     let head = f.fill_buf().map_err(io)?;
     if head.starts_with(b"From ") {
-        return Ok(Opened::Mbox(Mbox { path: shown, reader: Box::new(f), count: 0, pending_from: None, done: false }));
+        return Ok(Opened::Mbox(Mbox {
+            path: shown,
+            reader: Box::new(f),
+            count: 0,
+            pending_from: None,
+            done: false,
+        }));
     }
     let mut bytes = Vec::new();
     f.read_to_end(&mut bytes).map_err(io)?;
@@ -157,7 +163,9 @@ fn is_separator(line: &[u8]) -> bool {
     words.next(); // "From"
     let sender = words.next();
     let rest: Vec<&str> = words.collect();
-    sender.is_some() && rest.len() >= 3 && rest.iter().any(|w| w.contains(':') && w.bytes().any(|c| c.is_ascii_digit()))
+    sender.is_some()
+        && rest.len() >= 3
+        && rest.iter().any(|w| w.contains(':') && w.bytes().any(|c| c.is_ascii_digit()))
 }
 
 #[cfg(test)]

@@ -84,7 +84,12 @@ pub const DEFAULT_MAX_SIZE: usize = 10 * 1024 * 1024;
 
 impl Default for ParseOptions {
     fn default() -> Self {
-        ParseOptions { max_size: DEFAULT_MAX_SIZE, verp_template: None, classification: Classification::Reason, report_delays: false }
+        ParseOptions {
+            max_size: DEFAULT_MAX_SIZE,
+            verp_template: None,
+            classification: Classification::Reason,
+            report_delays: false,
+        }
     }
 }
 

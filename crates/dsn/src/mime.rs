@@ -111,10 +111,15 @@ fn top_headers(msg: &Message<'_>) -> TopHeaders {
             t.auto_submitted = value().to_ascii_lowercase();
         } else if is("Precedence") {
             t.precedence = value().to_ascii_lowercase();
-        } else if is("X-Autoreply") || is("X-Autorespond") || is("X-Auto-Response-Suppress-Vacation") || is("X-Vacation") {
+        } else if is("X-Autoreply")
+            || is("X-Autorespond")
+            || is("X-Auto-Response-Suppress-Vacation")
+            || is("X-Vacation")
+        {
             t.autoreply = true;
         } else if is("X-Failed-Recipients") {
-            t.failed_recipients.extend(value().split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()));
+            t.failed_recipients
+                .extend(value().split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()));
         } else if is("Date") && t.date.is_none() {
             t.date = Some(value());
         } else if is("Message-ID") && t.message_id.is_none() {
@@ -256,7 +261,12 @@ pub(crate) fn html_to_text(html: &str) -> String {
             '>' if in_tag => {
                 in_tag = false;
                 let t = tag.trim_start_matches('/').to_ascii_lowercase();
-                if t.starts_with("br") || t.starts_with('p') || t.starts_with("div") || t.starts_with("tr") || t.starts_with("li") {
+                if t.starts_with("br")
+                    || t.starts_with('p')
+                    || t.starts_with("div")
+                    || t.starts_with("tr")
+                    || t.starts_with("li")
+                {
                     out.push('\n');
                 }
             }
@@ -268,5 +278,9 @@ pub(crate) fn html_to_text(html: &str) -> String {
             _ => out.push(c),
         }
     }
-    out.replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&amp;", "&")
+    out.replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
 }

@@ -55,7 +55,9 @@ impl JsonLine {
                     campaign_uuid: a.campaign_uuid,
                     reply_code: rc.and_then(|x| x.reply_code),
                     remote_mta: rc.and_then(|x| x.remote_mta.clone()),
-                    reporting_mta: rc.and_then(|x| x.reporting_mta.clone()).or_else(|| r.reporting_mta.clone()),
+                    reporting_mta: rc
+                        .and_then(|x| x.reporting_mta.clone())
+                        .or_else(|| r.reporting_mta.clone()),
                     date: rc.and_then(|x| x.date.clone()).or_else(|| r.date.clone()),
                     message_id: a.original_message_id.clone(),
                     feedback_type: r.feedback_type.clone(),

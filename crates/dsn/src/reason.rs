@@ -155,11 +155,11 @@ const STATUS_DETAIL: &[(&str, Reason)] = &[
     ("7.20", AuthFailure),   // RFC 7372: no passing DKIM signature
     ("7.21", AuthFailure),
     ("7.22", AuthFailure),
-    ("7.23", AuthFailure),   // RFC 7372: SPF validation failed
-    ("7.24", AuthFailure),   // RFC 7372: SPF validation error
-    ("7.25", RequirePtr),    // RFC 7372: reverse DNS validation failed
-    ("7.26", AuthFailure),   // RFC 7372: multiple authentication checks failed
-    ("7.27", NotAccept),     // RFC 7505: sender address has null MX
+    ("7.23", AuthFailure), // RFC 7372: SPF validation failed
+    ("7.24", AuthFailure), // RFC 7372: SPF validation error
+    ("7.25", RequirePtr),  // RFC 7372: reverse DNS validation failed
+    ("7.26", AuthFailure), // RFC 7372: multiple authentication checks failed
+    ("7.27", NotAccept),   // RFC 7505: sender address has null MX
 ];
 
 /// Status codes that only say "something went wrong in this area": used when
@@ -427,7 +427,6 @@ const PHRASES: &[(&str, Reason)] = &[
     // after DATA when the recipient refuses the sender's domain.
     ("550 : user unknown", Filtered),
     ("550: : user unknown", Filtered),
-
     // --- recipient does not exist
     ("user unknown", UserUnknown),
     ("unknown user", UserUnknown),
@@ -665,7 +664,8 @@ pub struct TextMatch {
     pub generic: bool,
 }
 
-static GENERIC_INDEX: LazyLock<usize> = LazyLock::new(|| PHRASES.iter().position(|(p, _)| *p == GENERIC_FROM).unwrap_or(PHRASES.len()));
+static GENERIC_INDEX: LazyLock<usize> =
+    LazyLock::new(|| PHRASES.iter().position(|(p, _)| *p == GENERIC_FROM).unwrap_or(PHRASES.len()));
 
 /// The reason named by the diagnostic text, if any phrase matches: the
 /// matching row that comes first in [`PHRASES`] wins.

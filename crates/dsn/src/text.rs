@@ -19,7 +19,7 @@ use crate::fields::lines;
 /// Everything after the first one is the original, not the notice.
 const ORIGINAL_MARKERS: &[&str] = &[
     "--- below this line is a copy of the message", // qmail QSBMF
-    "this is a copy of the message",                 // Exim
+    "this is a copy of the message",                // Exim
     "copy of the message, including all the headers",
     "----- original message -----",
     "-----original message-----",
@@ -66,11 +66,17 @@ pub(crate) fn notice_part(text: &str) -> (&str, &str) {
         // Only markers at the start of a line (after decoration) count.
         let line_start = text[..m.start()].rfind(['\n', '\r']).map_or(0, |i| i + 1);
         let prefix = &text[line_start..m.start()];
-        if !prefix.bytes().all(|c| matches!(c, b' ' | b'\t' | b'-' | b'=' | b'*' | b'#' | b'>' | b'_' | b'|')) {
+        if !prefix.bytes().all(|c| matches!(c, b' ' | b'\t' | b'-' | b'=' | b'*' | b'#' | b'>' | b'_' | b'|'))
+        {
             continue;
         }
         let marker = &text[m.start()..m.end()];
-        if marker.starts_with("received") || marker.starts_with("return-path") || marker.starts_with("Received") || marker.starts_with("Return-Path") || marker.starts_with("Return-path") {
+        if marker.starts_with("received")
+            || marker.starts_with("return-path")
+            || marker.starts_with("Received")
+            || marker.starts_with("Return-Path")
+            || marker.starts_with("Return-path")
+        {
             // A header line only starts the original when more header
             // lines follow it directly.
             if !header_run_follows(&text[line_start..]) {
@@ -158,7 +164,26 @@ static LEADS: LazyLock<AhoCorasick> = LazyLock::new(|| {
 
 /// Phrases that mark the sender side; an address right after one of these
 /// is the original sender, not a failed recipient.
-const SENDER_LEADS: &[&str] = &["mail from", "from:", "from <", "sender", "envelope-from", "return-path", "reply-to", "message-id", "in-reply-to", "references", "smtp.mailfrom", "header.from", "postmaster", "contact", " by ", "id <", "msgid", "queue id"];
+const SENDER_LEADS: &[&str] = &[
+    "mail from",
+    "from:",
+    "from <",
+    "sender",
+    "envelope-from",
+    "return-path",
+    "reply-to",
+    "message-id",
+    "in-reply-to",
+    "references",
+    "smtp.mailfrom",
+    "header.from",
+    "postmaster",
+    "contact",
+    " by ",
+    "id <",
+    "msgid",
+    "queue id",
+];
 
 static SENDER: LazyLock<AhoCorasick> = LazyLock::new(|| {
     AhoCorasickBuilder::new()
@@ -230,7 +255,22 @@ fn is_header_line(line: &str) -> bool {
     let Some((name, _)) = crate::fields::split_field(line) else { return false };
     matches!(
         name.to_ascii_lowercase().as_str(),
-        "from" | "reply-to" | "sender" | "return-path" | "message-id" | "received" | "in-reply-to" | "references" | "cc" | "bcc" | "dkim-signature" | "authentication-results" | "x-original-sender" | "errors-to" | "list-unsubscribe" | "resent-from"
+        "from"
+            | "reply-to"
+            | "sender"
+            | "return-path"
+            | "message-id"
+            | "received"
+            | "in-reply-to"
+            | "references"
+            | "cc"
+            | "bcc"
+            | "dkim-signature"
+            | "authentication-results"
+            | "x-original-sender"
+            | "errors-to"
+            | "list-unsubscribe"
+            | "resent-from"
     )
 }
 
@@ -252,7 +292,9 @@ fn looks_like_message_id(line: &str, start: usize, end: usize) -> bool {
 /// 3: a lead phrase on the same line introduces it; 2: a lead phrase on the
 /// line before does; 1: it is merely mentioned.
 fn strength_of(before: &str, all: &[&str], i: usize) -> u8 {
-    let trimmed = before.trim_start_matches(|c: char| matches!(c, '<' | '"' | '\'' | '(' | '[' | '*' | '-' | '>' | '•' | ' ' | '\t'));
+    let trimmed = before.trim_start_matches(|c: char| {
+        matches!(c, '<' | '"' | '\'' | '(' | '[' | '*' | '-' | '>' | '•' | ' ' | '\t')
+    });
     if trimmed.is_empty() || is_code_prefix(trimmed) {
         return 4;
     }
@@ -310,7 +352,9 @@ fn diagnostic_after(after: &str, all: &[&str], i: usize, strength: u8) -> String
         }
         last_blank = false;
         // Next recipient block (another address at the start of a line).
-        let starts_addr = address::find_all(t).next().is_some_and(|f| t[..f.start].trim_matches(['<', '"', ' ']).is_empty());
+        let starts_addr = address::find_all(t)
+            .next()
+            .is_some_and(|f| t[..f.start].trim_matches(['<', '"', ' ']).is_empty());
         if starts_addr && !l.starts_with([' ', '\t']) {
             break;
         }
@@ -364,8 +408,12 @@ const FINAL_PHRASES: &[&str] = &[
     "envelope expired",
 ];
 
-static DELAY: LazyLock<AhoCorasick> = LazyLock::new(|| AhoCorasickBuilder::new().ascii_case_insensitive(true).build(DELAY_PHRASES).expect("delay table"));
-static FINAL: LazyLock<AhoCorasick> = LazyLock::new(|| AhoCorasickBuilder::new().ascii_case_insensitive(true).build(FINAL_PHRASES).expect("final table"));
+static DELAY: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasickBuilder::new().ascii_case_insensitive(true).build(DELAY_PHRASES).expect("delay table")
+});
+static FINAL: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasickBuilder::new().ascii_case_insensitive(true).build(FINAL_PHRASES).expect("final table")
+});
 
 pub(crate) fn says_delayed(text: &str) -> bool {
     DELAY.is_match(text)
@@ -417,11 +465,30 @@ const BOUNCE_SUBJECTS: &[&str] = &[
     "delivery delayed",
 ];
 
-static SUBJECTS: LazyLock<AhoCorasick> = LazyLock::new(|| AhoCorasickBuilder::new().ascii_case_insensitive(true).build(BOUNCE_SUBJECTS).expect("subject table"));
+static SUBJECTS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasickBuilder::new().ascii_case_insensitive(true).build(BOUNCE_SUBJECTS).expect("subject table")
+});
 
-const BOUNCE_SENDERS: &[&str] = &["mailer-daemon", "postmaster", "mail delivery", "mail administrator", "delivery subsystem", "mail system", "maildelivery", "post_master", "mail-daemon", "mailerdaemon", "bounce", "microsoftexchange", "mailer daemon", "delivery notification"];
+const BOUNCE_SENDERS: &[&str] = &[
+    "mailer-daemon",
+    "postmaster",
+    "mail delivery",
+    "mail administrator",
+    "delivery subsystem",
+    "mail system",
+    "maildelivery",
+    "post_master",
+    "mail-daemon",
+    "mailerdaemon",
+    "bounce",
+    "microsoftexchange",
+    "mailer daemon",
+    "delivery notification",
+];
 
-static SENDERS: LazyLock<AhoCorasick> = LazyLock::new(|| AhoCorasickBuilder::new().ascii_case_insensitive(true).build(BOUNCE_SENDERS).expect("sender table"));
+static SENDERS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasickBuilder::new().ascii_case_insensitive(true).build(BOUNCE_SENDERS).expect("sender table")
+});
 
 /// Phrases that only appear in non-delivery notices (qmail's QSBMF opening,
 /// Exim's, Sendmail's and Postfix's standard texts, webmail notices).
@@ -454,7 +521,9 @@ const BOUNCE_BODY: &[&str] = &[
     "rejected",
 ];
 
-static BODY: LazyLock<AhoCorasick> = LazyLock::new(|| AhoCorasickBuilder::new().ascii_case_insensitive(true).build(BOUNCE_BODY).expect("body table"));
+static BODY: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasickBuilder::new().ascii_case_insensitive(true).build(BOUNCE_BODY).expect("body table")
+});
 
 pub(crate) fn subject_says_bounce(subject: &str) -> bool {
     SUBJECTS.is_match(subject)

@@ -40,7 +40,11 @@ pub struct VerpIds {
 
 /// Fill the template with hyphenated lower-case uuids.
 pub fn encode(template: &str, subscriber_uuid: Uuid, campaign_uuid: Option<Uuid>) -> String {
-    fill(template, &subscriber_uuid.hyphenated().to_string(), campaign_uuid.map(|c| c.hyphenated().to_string()))
+    fill(
+        template,
+        &subscriber_uuid.hyphenated().to_string(),
+        campaign_uuid.map(|c| c.hyphenated().to_string()),
+    )
 }
 
 /// Fill the template with 26-character base32 uuids (see the module docs).
@@ -162,17 +166,20 @@ pub fn decode_plus(address: &str) -> Option<VerpIds> {
     Some(VerpIds { subscriber_uuid, campaign_uuid: it.next() })
 }
 
-/// Uuids in a VERP tag, hyphenated, hex or base32, in order.
+/// Uuids in a VERP tag, hyphenated, hex or base32, in order. Works on
+/// bytes: ids are ASCII, and a tag may hold anything (found by fuzzing: a
+/// multi-byte character must not be sliced through).
 fn ids_in(tag: &str) -> Vec<Uuid> {
+    let b = tag.as_bytes();
     let mut out = Vec::new();
     let mut pos = 0usize;
-    while pos < tag.len() && out.len() < 2 {
+    while pos < b.len() && out.len() < 2 {
         let mut hit = None;
         for len in [36usize, 32, 26] {
-            let Some(tok) = tag.get(pos..pos + len) else { continue };
-            let end_ok = tag[pos + len..].chars().next().is_none_or(|c| !c.is_ascii_alphanumeric());
-            if end_ok {
-                if let Some(u) = parse_id(tok) {
+            let Some(tok) = b.get(pos..pos + len) else { continue };
+            let end_ok = b.get(pos + len).is_none_or(|c| !c.is_ascii_alphanumeric());
+            if end_ok && tok.is_ascii() {
+                if let Some(u) = std::str::from_utf8(tok).ok().and_then(parse_id) {
                     hit = Some((u, len));
                     break;
                 }
@@ -184,9 +191,11 @@ fn ids_in(tag: &str) -> Vec<Uuid> {
                 pos += len;
             }
             None => {
-                // Skip to the next token.
-                let next = tag[pos..].find(|c: char| !c.is_ascii_alphanumeric() && c != '-').map_or(tag.len(), |i| pos + i + 1);
-                pos = if next > pos { next } else { pos + 1 };
+                // Skip past the next separator.
+                pos = b[pos..]
+                    .iter()
+                    .position(|c| !c.is_ascii_alphanumeric() && *c != b'-')
+                    .map_or(b.len(), |i| pos + i + 1);
             }
         }
     }
@@ -241,16 +250,25 @@ mod tests {
     const T: &str = "bounces+{subscriber_uuid}.{campaign_uuid}@site.com";
 
     fn ids() -> (Uuid, Uuid) {
-        (Uuid::parse_str("5f7b2c5e-6a0e-4d43-9b8e-2d7c1f3a9e10").unwrap(), Uuid::parse_str("0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9").unwrap())
+        (
+            Uuid::parse_str("5f7b2c5e-6a0e-4d43-9b8e-2d7c1f3a9e10").unwrap(),
+            Uuid::parse_str("0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9").unwrap(),
+        )
     }
 
     #[test]
     fn round_trip_hyphenated() {
         let (s, c) = ids();
         let a = encode(T, s, Some(c));
-        assert_eq!(a, "bounces+5f7b2c5e-6a0e-4d43-9b8e-2d7c1f3a9e10.0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9@site.com");
+        assert_eq!(
+            a,
+            "bounces+5f7b2c5e-6a0e-4d43-9b8e-2d7c1f3a9e10.0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9@site.com"
+        );
         assert_eq!(decode(T, &a), Some(VerpIds { subscriber_uuid: s, campaign_uuid: Some(c) }));
-        assert_eq!(decode(T, &a.to_uppercase()), Some(VerpIds { subscriber_uuid: s, campaign_uuid: Some(c) }));
+        assert_eq!(
+            decode(T, &a.to_uppercase()),
+            Some(VerpIds { subscriber_uuid: s, campaign_uuid: Some(c) })
+        );
         assert_eq!(decode_plus(&a), Some(VerpIds { subscriber_uuid: s, campaign_uuid: Some(c) }));
     }
 
@@ -288,6 +306,14 @@ mod tests {
 #[cfg(test)]
 mod more_tests {
     use super::*;
+
+    #[test]
+    fn multibyte_tags_do_not_panic() {
+        // Found by cargo-fuzz: the skip-to-next-token step sliced inside a
+        // multi-byte character.
+        assert_eq!(decode_plus("a+\u{e9}\u{e9}x.\u{1f600}@example.org"), None);
+        assert_eq!(decode("b+{subscriber_uuid}@x.org", "b+\u{e9}\u{e9}@x.org"), None);
+    }
 
     #[test]
     fn hyphen_separated_compact_template() {

@@ -42,7 +42,11 @@ fn predict(corpus: &Path, opts: &ParseOptions, out: &Path) -> usize {
     for sub in ["bsd", "not"] {
         for item in input::walk(&[root.join(sub)]) {
             let m = item.expect("read corpus file");
-            let rel = Path::new(&m.path).strip_prefix(&root).expect("under set-of-emails").to_string_lossy().replace('\\', "/");
+            let rel = Path::new(&m.path)
+                .strip_prefix(&root)
+                .expect("under set-of-emails")
+                .to_string_lossy()
+                .replace('\\', "/");
             let parsed = parse_with(&m.bytes, opts);
             writeln!(f, "{}", JsonLine::new(rel, m.index, &parsed).to_json()).expect("write predictions");
             n += 1;
@@ -61,17 +65,32 @@ struct Score {
 }
 
 fn score(corpus: &Path, preds: &Path, args: &[&str]) -> Score {
-    let out = Command::new("python3").arg(corpus.join("score.py")).arg(preds).args(args).output().expect("run python3 score.py");
+    let out = Command::new("python3")
+        .arg(corpus.join("score.py"))
+        .arg(preds)
+        .args(args)
+        .output()
+        .expect("run python3 score.py");
     let output = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "score.py failed: {}\n{}", String::from_utf8_lossy(&out.stderr), output);
-    let line = output.lines().rev().find(|l| l.starts_with("score:")).unwrap_or_else(|| panic!("no score line in:\n{output}"));
+    let line = output
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("score:"))
+        .unwrap_or_else(|| panic!("no score line in:\n{output}"));
     let get = |key: &str| -> f64 {
         line.split_whitespace()
             .find_map(|kv| kv.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
             .and_then(|v| v.parse().ok())
             .unwrap_or_else(|| panic!("no {key} in {line}"))
     };
-    Score { recall: get("recipient_recall"), precision: get("recipient_precision"), type_agreement: get("type_agreement"), status_agreement: get("status_agreement"), output }
+    Score {
+        recall: get("recipient_recall"),
+        precision: get("recipient_precision"),
+        type_agreement: get("type_agreement"),
+        status_agreement: get("status_agreement"),
+        output,
+    }
 }
 
 fn nonbounce_line(output: &str) -> &str {
@@ -97,14 +116,24 @@ fn corpus_scores_meet_the_floors() {
     // 632 files; a few start with an mbox "From " line and hold two messages.
     assert!(files >= 632, "only {files} messages read from bsd/ and not/");
     let s = score(&corpus, &p1, &["--by-family"]);
-    println!("=== sisimai-comparable (delay warnings reported), --type-map sisimai, --by-family\n{}", s.output);
+    println!(
+        "=== sisimai-comparable (delay warnings reported), --type-map sisimai, --by-family\n{}",
+        s.output
+    );
 
     let p2 = tmp.path().join("strict.jsonl");
     predict(&corpus, &ParseOptions::default(), &p2);
     let strict = score(&corpus, &p2, &[]);
-    println!("=== strict (rebound defaults: delay warnings are not bounces), --type-map sisimai\n{}", strict.output);
+    println!(
+        "=== strict (rebound defaults: delay warnings are not bounces), --type-map sisimai\n{}",
+        strict.output
+    );
 
-    let permanent_opts = ParseOptions { classification: Classification::Permanent, report_delays: true, ..ParseOptions::default() };
+    let permanent_opts = ParseOptions {
+        classification: Classification::Permanent,
+        report_delays: true,
+        ..ParseOptions::default()
+    };
     let p3 = tmp.path().join("permanent.jsonl");
     predict(&corpus, &permanent_opts, &p3);
     let perm = score(&corpus, &p3, &["--type-map", "permanent"]);
@@ -114,9 +143,17 @@ fn corpus_scores_meet_the_floors() {
         if check_recall {
             assert!(s.recall >= FLOOR_RECALL, "{name}: recipient recall {} < {FLOOR_RECALL}", s.recall);
         }
-        assert!(s.precision >= FLOOR_PRECISION, "{name}: recipient precision {} < {FLOOR_PRECISION}", s.precision);
+        assert!(
+            s.precision >= FLOOR_PRECISION,
+            "{name}: recipient precision {} < {FLOOR_PRECISION}",
+            s.precision
+        );
         assert!(s.type_agreement >= FLOOR_TYPE, "{name}: type agreement {} < {FLOOR_TYPE}", s.type_agreement);
-        assert!(s.status_agreement >= FLOOR_STATUS, "{name}: status agreement {} < {FLOOR_STATUS}", s.status_agreement);
+        assert!(
+            s.status_agreement >= FLOOR_STATUS,
+            "{name}: status agreement {} < {FLOOR_STATUS}",
+            s.status_agreement
+        );
         check_not_files(&s.output);
     };
     floors("sisimai-comparable", &s, true);

@@ -3,7 +3,10 @@
 //! endings, charsets, transfer encodings, broken MIME, and the messages
 //! that are not bounces at all.
 
-use rebound_dsn::{Action, BounceType, Classification, NotBounceKind, ParseOptions, Parsed, Reason, ReportKind, output::JsonLine, parse, parse_with, verp};
+use rebound_dsn::{
+    Action, BounceType, Classification, NotBounceKind, ParseOptions, Parsed, Reason, ReportKind,
+    output::JsonLine, parse, parse_with, verp,
+};
 use uuid::Uuid;
 
 fn data(name: &str) -> Vec<u8> {
@@ -52,7 +55,10 @@ fn dsn_with_message_rfc822_in_every_line_ending() {
         assert!(rc.diagnostic.as_deref().unwrap().contains("User unknown in local recipient table"));
         assert_eq!(r.attribution.subscriber_uuid, uuid("5f7b2c5e-6a0e-4d43-9b8e-2d7c1f3a9e10"));
         assert_eq!(r.attribution.campaign_uuid, uuid(CAMPAIGN));
-        assert_eq!(r.attribution.original_message_id.as_deref(), Some("<campaign-42.alice@lists.example.org>"));
+        assert_eq!(
+            r.attribution.original_message_id.as_deref(),
+            Some("<campaign-42.alice@lists.example.org>")
+        );
         // The bounce came back to a VERP address too.
         let v = r.attribution.verp.expect("VERP ids in Delivered-To");
         assert_eq!(Some(v.subscriber_uuid), uuid("5f7b2c5e-6a0e-4d43-9b8e-2d7c1f3a9e10"));
@@ -90,7 +96,10 @@ fn plain_text_qmail_with_pasted_original() {
         assert_eq!(r.recipients[0].bounce_type, BounceType::Hard);
         assert_eq!(r.attribution.subscriber_uuid, uuid("22222222-3333-4444-8555-666666666666"));
         assert_eq!(r.attribution.campaign_uuid, uuid(CAMPAIGN));
-        assert_eq!(r.attribution.original_message_id.as_deref(), Some("<campaign-42.carol@lists.example.org>"));
+        assert_eq!(
+            r.attribution.original_message_id.as_deref(),
+            Some("<campaign-42.carol@lists.example.org>")
+        );
     }
 }
 
@@ -110,7 +119,11 @@ fn eight_bit_latin1_notice() {
     assert_eq!(r.recipients[0].address, "judy@example.fr");
     assert_eq!(r.recipients[0].reason, Reason::MailboxFull);
     assert_eq!(r.recipients[0].bounce_type, BounceType::Soft);
-    assert!(r.recipients[0].diagnostic.as_deref().unwrap().contains("Boîte aux lettres pleine"), "{:?}", r.recipients[0].diagnostic);
+    assert!(
+        r.recipients[0].diagnostic.as_deref().unwrap().contains("Boîte aux lettres pleine"),
+        "{:?}",
+        r.recipients[0].diagnostic
+    );
 }
 
 #[test]
@@ -167,7 +180,9 @@ fn json_line_has_the_cli_contract_fields() {
     let v: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(v["file"], "bsd/x.eml");
     let r = &v["results"][0];
-    for key in ["recipient", "type", "status", "reason", "action", "diagnostic", "subscriber_uuid", "campaign_uuid"] {
+    for key in
+        ["recipient", "type", "status", "reason", "action", "diagnostic", "subscriber_uuid", "campaign_uuid"]
+    {
         assert!(r.get(key).is_some(), "missing {key} in {line}");
     }
     assert_eq!(r["type"], "hard");
@@ -183,7 +198,9 @@ fn verp_template_in_parse_options() {
     let c = Uuid::parse_str(CAMPAIGN).unwrap();
     let template = "b-{subscriber_uuid}-{campaign_uuid}@bounce.example.org";
     let to = verp::encode_compact(template, s, Some(c));
-    let raw = format!("From: MAILER-DAEMON@mx.example.net\nTo: {to}\nSubject: Undelivered Mail Returned to Sender\n\n<x@example.net>: host said: 550 5.1.1 no such user\n");
+    let raw = format!(
+        "From: MAILER-DAEMON@mx.example.net\nTo: {to}\nSubject: Undelivered Mail Returned to Sender\n\n<x@example.net>: host said: 550 5.1.1 no such user\n"
+    );
     let opts = ParseOptions { verp_template: Some(template.into()), ..ParseOptions::default() };
     let p = parse_with(raw.as_bytes(), &opts);
     let r = bounce(&p);
@@ -193,9 +210,17 @@ fn verp_template_in_parse_options() {
 
 #[test]
 fn garbage_and_limits_never_panic() {
-    for raw in [&b""[..], b"\0\0\0", b"From: x\n\n", b"Content-Type: multipart/report; boundary=\"\"\n\n--\n--\n", b"\xff\xfe\xfd: \xff\n\n\xff"] {
+    for raw in [
+        &b""[..],
+        b"\0\0\0",
+        b"From: x\n\n",
+        b"Content-Type: multipart/report; boundary=\"\"\n\n--\n--\n",
+        b"\xff\xfe\xfd: \xff\n\n\xff",
+    ] {
         let _ = parse(raw);
     }
+    // Inputs cargo-fuzz found; kept so they stay fixed.
+    let _ = parse(&data("fuzz-crash-verp-multibyte.eml"));
     let big = data("dsn-rfc822.eml");
     let opts = ParseOptions { max_size: 600, ..ParseOptions::default() };
     match parse_with(&big, &opts) {
