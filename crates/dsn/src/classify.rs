@@ -29,6 +29,11 @@ pub(crate) fn reason(e: &Evidence<'_>) -> Reason {
         .status
         .and_then(|s| s.bytes().next())
         .or_else(|| e.reply.map(|r| if r >= 500 { b'5' } else { b'4' }));
+    if matches!(r, Reason::HostUnknown | Reason::UserUnknown) && e.command == Some(codes::Command::MailFrom) {
+        // Refused in reply to MAIL FROM: the unknown address or domain is
+        // the sender's, so the sender was rejected.
+        return Reason::Rejected;
+    }
     if r == Reason::HostUnknown && class == Some(b'4') {
         // A name lookup that failed with a transient code is a DNS problem
         // the MTA will retry, not a domain that does not exist.
@@ -56,7 +61,22 @@ pub(crate) fn reason(e: &Evidence<'_>) -> Reason {
     }
 }
 
+/// "553 mail.example.com does not exist": the thing that does not exist
+/// is a host name (dots, no "@"), so the domain is unknown, not a user.
+fn names_missing_host(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let Some(i) = lower.find(" does not exist") else { return false };
+    let token = lower[..i].rsplit(|c: char| c.is_whitespace()).next().unwrap_or("");
+    let token = token.trim_matches(|c: char| matches!(c, '<' | '>' | '"' | '\'' | '(' | ')' | '[' | ']'));
+    token.contains('.')
+        && !token.contains('@')
+        && token.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'-')
+}
+
 fn base_reason(e: &Evidence<'_>) -> Reason {
+    if names_missing_host(e.diagnostic) {
+        return Reason::HostUnknown;
+    }
     let strong = e.status.and_then(|s| reason::from_status(s, true));
     let text = reason::match_text(e.diagnostic);
     match (strong, text) {
@@ -113,6 +133,7 @@ fn overrides_address(t: Reason) -> bool {
             | Reason::Blocked
             | Reason::Speeding
             | Reason::BadReputation
+            | Reason::MailerError
     )
 }
 
@@ -183,6 +204,13 @@ mod tests {
             bounce_type(Reason::NotAccept, Some("4.3.2"), None, Classification::Reason),
             BounceType::Soft
         );
+    }
+
+    #[test]
+    fn missing_host_versus_missing_user() {
+        assert!(names_missing_host("553 neko.example.com does not exist"));
+        assert!(!names_missing_host("550 mailbox <a@b.example> does not exist"));
+        assert!(!names_missing_host("the account does not exist"));
     }
 
     #[test]

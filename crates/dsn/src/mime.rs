@@ -228,7 +228,20 @@ fn walk<'m>(msg: &'m Message<'m>, id: usize, depth: usize, doc: &mut Doc<'m>) {
     }
 }
 
+/// Japanese MTAs (Domino, Notes, carriers) put ISO-2022-JP text (RFC 1468)
+/// in parts or fields that declare no charset; its escape sequences are
+/// plain 7-bit, so the text arrives undecoded. Decode it when the
+/// designation escapes are there.
+fn iso2022jp<'m>(text: Cow<'m, str>) -> Cow<'m, str> {
+    if !text.contains("\u{1b}$B") && !text.contains("\u{1b}$@") {
+        return text;
+    }
+    let (decoded, _, _) = encoding_rs::ISO_2022_JP.decode(text.as_bytes());
+    Cow::Owned(decoded.into_owned())
+}
+
 fn classify_text<'m>(ctype: &str, sub: &str, text: Cow<'m, str>, doc: &mut Doc<'m>) {
+    let text = iso2022jp(text);
     match (ctype, sub) {
         ("message", "delivery-status" | "global-delivery-status") => doc.delivery_status.push(text),
         ("message", "feedback-report") => doc.feedback.push(text),

@@ -264,6 +264,7 @@ const PHRASES: &[(&str, Reason)] = &[
     ("mailer error", MailerError),
     ("command died", MailerError),
     ("command output", MailerError),
+    ("procmail", MailerError),
     // --- mailbox full
     ("mailbox full", MailboxFull),
     ("mailbox is full", MailboxFull),
@@ -432,6 +433,13 @@ const PHRASES: &[(&str, Reason)] = &[
     ("unknown user", UserUnknown),
     ("no such user", UserUnknown),
     ("invalid final delivery userid", UserUnknown), // IMail
+    ("check if address is correct", UserUnknown),   // Trend Micro InterScan
+    // Japanese MTAs: Domino ("... は Domino ディレクトリには見つかりません"),
+    // Notes ("ディレクトリのリストにありません"), carriers ("宛先不明").
+    ("ディレクトリには見つかりません", UserUnknown),
+    ("ディレクトリのリストにありません", UserUnknown),
+    ("宛先不明", UserUnknown),
+    ("存在しません", UserUnknown),
     ("no mx found", HostUnknown),
     ("address couldn't be found", UserUnknown),
     ("address could not be found", UserUnknown),
@@ -600,7 +608,6 @@ const PHRASES: &[(&str, Reason)] = &[
     ("failed 20 attempts", Expired),
     ("delivery failed", Expired),
     // --- network and system
-    ("procmail", MailerError),
     ("x-unix", MailerError),
     ("pipe to", MailerError),
     ("exit status", MailerError),
@@ -722,5 +729,9 @@ mod tests {
         assert_eq!(from_text("550 User unknown"), Some(UserUnknown));
         assert_eq!(from_text("Message rejected as UCE"), Some(SpamDetected));
         assert_eq!(from_text("produce output"), None);
+        assert_eq!(
+            from_text("procmail: Couldn't create \"/var/spool/mail/neko\" id: r.example.org: No such user"),
+            Some(MailerError)
+        );
     }
 }

@@ -68,8 +68,15 @@ pub(crate) fn notification(notice: &str) -> Option<Notification> {
     if !notice[..start].trim().is_empty() || !notice.contains("\"notificationType\"") {
         return None;
     }
-    let mut it = serde_json::Deserializer::from_str(&notice[start..]).into_iter::<Notification>();
-    it.next()?.ok().filter(|n| !n.notification_type.is_empty())
+    let json = &notice[start..];
+    let first = |j: &str| {
+        serde_json::Deserializer::from_str(j).into_iter::<Notification>().next().and_then(Result::ok)
+    };
+    // Some relays fold the one long JSON line like a header ("\n "); undo
+    // that when the text does not parse as it is.
+    first(json)
+        .or_else(|| first(&json.replace("\r\n ", "").replace("\n ", "")))
+        .filter(|n| !n.notification_type.is_empty())
 }
 
 #[cfg(test)]
