@@ -16,6 +16,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rebound_providers::{HttpFetch, Providers, ReqwestFetch};
 use rebound_store::{Backend, Store, UserType};
 use tokio::net::TcpListener;
 
@@ -26,18 +27,26 @@ pub use settings::SettingsHandle;
 pub use state::AppState;
 
 /// Server tuning that does not live in the settings table.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServerConfig {
     /// None: 1 writer on SQLite, 4 on PostgreSQL.
     pub ingest_writers: Option<usize>,
     pub ingest_max_batch: usize,
     /// How often to look for settings saved by another instance.
     pub settings_poll: Duration,
+    /// The HTTP client for SNS certificates and subscription confirmations;
+    /// None uses the production client (https only, AWS hosts only).
+    pub http_fetch: Option<Arc<dyn HttpFetch>>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { ingest_writers: None, ingest_max_batch: 512, settings_poll: Duration::from_secs(5) }
+        ServerConfig {
+            ingest_writers: None,
+            ingest_max_batch: 512,
+            settings_poll: Duration::from_secs(5),
+            http_fetch: None,
+        }
     }
 }
 
@@ -64,7 +73,12 @@ impl App {
         );
         let settings_watcher = settings.watch_database(store.clone(), config.settings_poll);
         let auth = Arc::new(auth::Authenticator::new(store.clone()));
-        Ok(App { state: AppState { store, settings, ingest, auth }, writers, settings_watcher })
+        let fetch: Arc<dyn HttpFetch> = match &config.http_fetch {
+            Some(f) => f.clone(),
+            None => Arc::new(ReqwestFetch::new().map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?),
+        };
+        let providers = Arc::new(Providers::new(fetch));
+        Ok(App { state: AppState { store, settings, ingest, auth, providers }, writers, settings_watcher })
     }
 
     /// Serves until `shutdown` resolves, then stops accepting, lets in-flight

@@ -6,13 +6,14 @@ use axum::routing::{get, post, put};
 
 use crate::error::ApiError;
 use crate::extract::BODY_LIMIT;
-use crate::handlers::{bounces, campaigns, health, lists, settings, subscribers, users, webhooks};
+use crate::handlers::{bounces, campaigns, health, lists, providers, settings, subscribers, users, webhooks};
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .route("/webhooks/bounce", post(webhooks::post_bounce))
+        .route("/webhooks/service/{provider}", post(providers::receive))
         .route("/api/bounces", get(bounces::list).delete(bounces::delete_many))
         .route("/api/bounces/export.csv", get(bounces::export_csv))
         .route("/api/bounces/blocklist", put(bounces::blocklist))

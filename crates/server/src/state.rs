@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use rebound_providers::Providers;
 use rebound_store::Store;
 
 use crate::auth::Authenticator;
@@ -13,4 +14,5 @@ pub struct AppState {
     pub settings: SettingsHandle,
     pub ingest: Ingest,
     pub auth: Arc<Authenticator>,
+    pub providers: Arc<Providers>,
 }

@@ -3,6 +3,7 @@
 
 mod bounces_api;
 mod concurrency;
+mod providers_http;
 mod recording;
 mod resources;
 mod settings_api;

@@ -1,0 +1,79 @@
+//! POST /webhooks/service/{provider}: provider webhooks. Verification and
+//! parsing live in rebound-providers (pure, per provider); this handler checks
+//! the switches, passes the raw body, and records the verified events in one
+//! transaction before answering.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Uri};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use rebound_providers::{Outcome, ProviderError, Providers, WebhookRequest};
+
+use super::data;
+use super::webhooks::{record, require_webhooks_enabled};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::RawBody;
+use crate::state::AppState;
+
+pub async fn receive(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    RawBody(body): RawBody,
+) -> ApiResult<Response> {
+    // A mistyped URL is 404 whatever the switches say.
+    if !Providers::names().contains(&provider.as_str()) {
+        return Err(provider_error(ProviderError::UnknownProvider(provider)));
+    }
+    let settings = state.settings.get();
+    require_webhooks_enabled(&settings)?;
+    let req = WebhookRequest { headers: &headers, query: uri.query(), body: &body };
+    let outcome = state.providers.handle(&provider, &req, Utc::now(), &settings).await.map_err(|e| {
+        tracing::info!(provider, error = %e, "webhook refused");
+        provider_error(e)
+    })?;
+    match outcome {
+        // Handshakes (Event Grid validation, SNS confirmation) answer bare JSON.
+        Outcome::Reply(v) => Ok(Json(v).into_response()),
+        Outcome::Events(events) => {
+            let outcomes = record(&state, events).await?;
+            let mut res = data(true).into_response();
+            let summary = summarize(&outcomes);
+            if let Ok(v) = HeaderValue::from_str(&summary) {
+                res.headers_mut().insert("rebound-outcome", v);
+            }
+            tracing::debug!(provider, summary, "webhook recorded");
+            Ok(res)
+        }
+    }
+}
+
+/// "recorded=2 duplicate=1", or "ignored" when the request carried no bounce.
+fn summarize(outcomes: &[rebound_store::RecordOutcome]) -> String {
+    if outcomes.is_empty() {
+        return "ignored".into();
+    }
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for o in outcomes {
+        match counts.iter_mut().find(|(k, _)| *k == o.as_str()) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((o.as_str(), 1)),
+        }
+    }
+    counts.iter().map(|(k, n)| format!("{k}={n}")).collect::<Vec<_>>().join(" ")
+}
+
+fn provider_error(e: ProviderError) -> ApiError {
+    match e {
+        ProviderError::UnknownProvider(p) => ApiError::NotFound(format!(
+            "unknown provider {p:?}; known providers: {}",
+            Providers::names().join(", ")
+        )),
+        e @ ProviderError::Disabled(_) => ApiError::NotFound(e.to_string()),
+        ProviderError::Unauthorized(m) => ApiError::Unauthorized(m),
+        ProviderError::BadRequest(m) => ApiError::BadRequest(m),
+        ProviderError::Upstream(m) => ApiError::BadGateway(m),
+    }
+}
