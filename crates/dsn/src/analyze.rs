@@ -468,8 +468,11 @@ fn dsn(cx: &Cx<'_>) -> Option<Parsed> {
             .unwrap_or("");
         let reply = codes::find_reply(&diag).or_else(|| codes::find_reply(from_text));
         let mut status = classify::best_status(r.status.as_deref(), &diag, None);
-        if status.as_deref().is_none_or(|s| s.ends_with(".0.0")) {
-            // A catch-all Status: the notice may name the precise code.
+        if diag.is_empty() && status.as_deref().is_none_or(|s| s.ends_with(".0.0")) {
+            // A catch-all Status and no Diagnostic-Code: the notice may
+            // quote the remote reply with the precise code. (With a
+            // Diagnostic-Code, the notice's codes are the reporting MTA's
+            // own paraphrase.)
             status = classify::best_status(None, from_text, reply)
                 .filter(|t| !t.ends_with(".0.0"))
                 .or(status)
@@ -523,14 +526,17 @@ fn dsn(cx: &Cx<'_>) -> Option<Parsed> {
         };
         // The remote server's own words decide; the notice's paraphrase
         // only when they say nothing.
-        let mut reason = classify::reason(&Evidence {
-            status: status.as_deref(),
-            command,
-            reply,
-            diagnostic: &diag,
-            context: "",
+        let vendor = r.vendor_category.as_deref().and_then(crate::reason::from_vendor_category);
+        let mut reason = vendor.unwrap_or_else(|| {
+            classify::reason(&Evidence {
+                status: status.as_deref(),
+                command,
+                reply,
+                diagnostic: &diag,
+                context: "",
+            })
         });
-        if matches!(reason, Reason::OnHold | Reason::Undefined) || diag.is_empty() {
+        if vendor.is_none() && (matches!(reason, Reason::OnHold | Reason::Undefined) || diag.is_empty()) {
             reason = classify::reason(&Evidence {
                 status: status.as_deref(),
                 command,

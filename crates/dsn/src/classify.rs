@@ -24,6 +24,9 @@ pub(crate) struct Evidence<'a> {
 /// text, then the rest of the status table, the reply code, and last the
 /// notice text around it.
 pub(crate) fn reason(e: &Evidence<'_>) -> Reason {
+    if let Some(r) = reason::from_vendor_code(e.diagnostic) {
+        return r;
+    }
     let r = base_reason(e);
     let class = e
         .status

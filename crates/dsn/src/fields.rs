@@ -104,6 +104,9 @@ pub(crate) struct RecipientFields {
     pub remote_mta: Option<String>,
     pub diagnostic: Option<String>,
     pub last_attempt: Option<String>,
+    /// A vendor's own classification field (PowerMTA's
+    /// X-PowerMTA-BounceCategory).
+    pub vendor_category: Option<String>,
 }
 
 /// Parse a delivery-status body. Blocks are split on blank lines as §2.1
@@ -141,6 +144,10 @@ pub(crate) fn delivery_status(text: &str) -> (MessageFields, Vec<RecipientFields
             }
             "final-recipient" => {
                 cur.get_or_insert_with(RecipientFields::default).final_recipient = Some(value.to_string())
+            }
+            "x-powermta-bouncecategory" => {
+                cur.get_or_insert_with(RecipientFields::default).vendor_category =
+                    Some(value.to_ascii_lowercase())
             }
             "x-actual-recipient" => {
                 let c = cur.get_or_insert_with(RecipientFields::default);

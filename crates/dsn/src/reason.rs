@@ -211,6 +211,41 @@ const REPLY: &[(u16, Reason)] = &[
     (556, NotAccept),
 ];
 
+/// PowerMTA's X-PowerMTA-BounceCategory values (PowerMTA User's Guide,
+/// "bounce categories"): the sending MTA already classified the failure.
+const VENDOR_CATEGORY: &[(&str, Reason)] = &[
+    ("bad-mailbox", UserUnknown),
+    ("bad-domain", HostUnknown),
+    ("inactive-mailbox", Suspend),
+    ("quota-issues", MailboxFull),
+    ("message-expired", Expired),
+    ("no-answer-from-host", NetworkError),
+    ("bad-connection", NetworkError),
+    ("routing-errors", SystemError),
+    ("protocol-errors", SyntaxError),
+    ("policy-related", PolicyViolation),
+    ("content-related", ContentError),
+    ("spam-related", SpamDetected),
+    ("virus-related", VirusDetected),
+    ("relaying-issues", NoRelaying),
+    ("invalid-sender", Rejected),
+];
+
+/// Replies that carry a provider's own error code, final whatever the SMTP
+/// phase: Yahoo answers "554 delivery error: dd This user doesn't have a
+/// yahoo.com account" at end of DATA, and "dd" means the account does not
+/// exist.
+const VENDOR_CODES: &[(&str, Reason)] = &[("delivery error: dd this user doesn't have a", UserUnknown)];
+
+pub fn from_vendor_code(text: &str) -> Option<Reason> {
+    let lower = text.to_ascii_lowercase();
+    VENDOR_CODES.iter().find(|(p, _)| lower.contains(p)).map(|(_, r)| *r)
+}
+
+pub fn from_vendor_category(category: &str) -> Option<Reason> {
+    VENDOR_CATEGORY.iter().find(|(c, _)| category.trim().eq_ignore_ascii_case(c)).map(|(_, r)| *r)
+}
+
 pub fn from_reply(code: u16) -> Option<Reason> {
     REPLY.iter().find(|(c, _)| *c == code).map(|(_, r)| *r)
 }
