@@ -35,7 +35,12 @@ pub(crate) fn find_all(text: &str) -> impl Iterator<Item = Found<'_>> {
             }
             // A local part never starts with a dot, nor with quote-like
             // leftovers of the surrounding text.
-            while s < at && matches!(bytes[s], b'.' | b'\'' | b'`' | b'=' | b'/') {
+            // ("=?utf-8?b?...?=@host" is an RFC 2047 encoded-word some
+            // MTAs leave in the local part; keep its "=".)
+            while s < at
+                && matches!(bytes[s], b'.' | b'\'' | b'`' | b'=' | b'/')
+                && !(bytes[s] == b'=' && bytes.get(s + 1) == Some(&b'?'))
+            {
                 s += 1;
             }
             let mut e = at + 1;

@@ -16,6 +16,14 @@ use crate::{
     address, arf, codes, ses, text, verp,
 };
 
+/// One parser for the process. Only the MIME headers and Subject are
+/// parsed into structures; every other header stays raw, because this crate
+/// reads addresses with its own scanner and structured parsing of
+/// Received headers alone cost a fifth of the parse time.
+static PARSER: std::sync::LazyLock<MessageParser> = std::sync::LazyLock::new(|| {
+    MessageParser::new().with_mime_headers().header_text(mail_parser::HeaderName::Subject)
+});
+
 /// Bounces forwarded inside bounces are followed this deep.
 const MAX_NESTING: usize = 3;
 
@@ -25,12 +33,16 @@ const MAX_DIAGNOSTIC: usize = 1000;
 pub(crate) fn analyze(raw: &[u8], opts: &ParseOptions, depth: usize) -> Parsed {
     let truncated = raw.len() > opts.max_size;
     let raw = line_endings(&raw[..raw.len().min(opts.max_size)]);
-    let Some(msg) = MessageParser::new().parse(raw.as_ref()) else {
+    let Some(msg) = PARSER.parse(raw.as_ref()) else {
         return not_bounce(NotBounceKind::Unparseable, Attribution::default());
     };
     let doc = mime::build(&msg);
-    let notice_full: Cow<'_, str> =
-        if !doc.notice.is_empty() { join(&doc.notice) } else { Cow::Owned(doc.html.join("\n")) };
+    let notice_full: Cow<'_, str> = if !doc.notice.is_empty() {
+        join(&doc.notice)
+    } else {
+        // HTML only when there is no plain text: converting costs time.
+        Cow::Owned(doc.html.iter().map(|h| mime::html_to_text(h)).collect::<Vec<_>>().join("\n"))
+    };
     let (notice, pasted) = text::notice_part(&notice_full);
     let mut originals = doc.originals.clone();
     if !pasted.is_empty() {

@@ -123,7 +123,8 @@ pub(crate) fn delivery_status(text: &str) -> (MessageFields, Vec<RecipientFields
         let starts_rcpt =
             matches!(name.as_str(), "final-recipient" | "original-recipient" | "x-actual-recipient");
         if let Some(c) = cur.as_ref() {
-            let new_block = (f.after_blank && (starts_rcpt || is_message_field(&name)))
+            let has_rcpt = c.final_recipient.is_some() || c.original_recipient.is_some();
+            let new_block = (f.after_blank && (starts_rcpt || is_message_field(&name) || has_rcpt))
                 || (name == "final-recipient" && c.final_recipient.is_some())
                 || (name == "original-recipient" && c.original_recipient.is_some());
             if new_block {

@@ -58,7 +58,7 @@ pub(crate) struct Doc<'m> {
     pub notice: Vec<Cow<'m, str>>,
     /// `text/html` notice parts, reduced to text; used only when there is no
     /// plain text.
-    pub html: Vec<String>,
+    pub html: Vec<Cow<'m, str>>,
     pub delivery_status: Vec<Cow<'m, str>>,
     pub feedback: Vec<Cow<'m, str>>,
     pub originals: Vec<Original>,
@@ -219,7 +219,7 @@ fn walk<'m>(msg: &'m Message<'m>, id: usize, depth: usize, doc: &mut Doc<'m>) {
             doc.attached.push(inner);
         }
         PartType::Text(text) => classify_text(&ctype, &sub, Cow::Borrowed(text.as_ref()), doc),
-        PartType::Html(html) => doc.html.push(html_to_text(html)),
+        PartType::Html(html) => doc.html.push(Cow::Borrowed(html.as_ref())),
         PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
             if ctype == "message" || ctype == "text" {
                 classify_text(&ctype, &sub, String::from_utf8_lossy(bytes), doc);
@@ -254,7 +254,7 @@ fn classify_text<'m>(ctype: &str, sub: &str, text: Cow<'m, str>, doc: &mut Doc<'
             doc.originals.push(original_from_text(&text));
         }
         ("message", _) => doc.notice.push(text),
-        ("text", "html") => doc.html.push(html_to_text(&text)),
+        ("text", "html") => doc.html.push(text),
         _ => doc.notice.push(text),
     }
 }
