@@ -65,18 +65,35 @@ pub(crate) struct Header {
 /// The SES event at the start of a notice, if that is what it is.
 pub(crate) fn notification(notice: &str) -> Option<Notification> {
     let start = notice.find('{')?;
-    if !notice[..start].trim().is_empty() || !notice.contains("\"notificationType\"") {
+    if !notice[..start].trim().is_empty() || !notice.contains("notificationType") {
         return None;
     }
     let json = &notice[start..];
-    let first = |j: &str| {
-        serde_json::Deserializer::from_str(j).into_iter::<Notification>().next().and_then(Result::ok)
-    };
     // Some relays fold the one long JSON line like a header ("\n "); undo
     // that when the text does not parse as it is.
-    first(json)
-        .or_else(|| first(&json.replace("\r\n ", "").replace("\n ", "")))
+    first::<Envelope>(json)
+        .or_else(|| first::<Envelope>(&json.replace("\r\n ", "").replace("\n ", "")))
+        .and_then(|e| match e.message {
+            // The SNS envelope ({"Type": "Notification", "Message": "..."})
+            // carries the SES event as a JSON string.
+            Some(inner) => first::<Notification>(&inner),
+            None => Some(e.event),
+        })
         .filter(|n| !n.notification_type.is_empty())
+}
+
+/// An SES event, possibly wrapped in the SNS envelope.
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct Envelope {
+    #[serde(rename = "Message")]
+    message: Option<String>,
+    #[serde(flatten)]
+    event: Notification,
+}
+
+fn first<T: serde::de::DeserializeOwned>(json: &str) -> Option<T> {
+    serde_json::Deserializer::from_str(json).into_iter::<T>().next().and_then(Result::ok)
 }
 
 #[cfg(test)]

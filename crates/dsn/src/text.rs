@@ -220,10 +220,13 @@ pub(crate) fn scan_recipients(notice: &str, exclude: &[String]) -> Vec<TextRecip
                 continue;
             }
             let before = &line[..f.start];
-            if is_sender_context(before) || looks_like_message_id(line, f.start, f.end) {
+            let strength = strength_of(before, &all, i);
+            if is_sender_context(before)
+                || looks_like_message_id(line, f.start, f.end)
+                || (strength == 4 && introduced_as_sender(&all, i))
+            {
                 continue;
             }
-            let strength = strength_of(before, &all, i);
             if strength < 4 && exclude.contains(&addr) {
                 continue;
             }
@@ -272,6 +275,14 @@ fn is_header_line(line: &str) -> bool {
             | "list-unsubscribe"
             | "resent-from"
     )
+}
+
+/// "A message sent by\n\n  <a@b>\n\ncould not be delivered" (Exim): an
+/// address alone on its line, introduced by the line before as the sender.
+fn introduced_as_sender(all: &[&str], i: usize) -> bool {
+    let Some(prev) = all[..i].iter().rev().take(3).find(|l| !l.trim().is_empty()) else { return false };
+    let p = prev.trim().to_ascii_lowercase();
+    ["sent by", "sent by:", "from", "from:", "sender:", "sender", "message from"].iter().any(|s| p.ends_with(s))
 }
 
 fn is_sender_context(before: &str) -> bool {
@@ -550,5 +561,18 @@ mod tests {
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].address, "kijitora@example.ne.jp");
         assert!(r[0].diagnostic.contains("Unknown user"));
+    }
+}
+
+#[cfg(test)]
+mod exim_tests {
+    use super::*;
+
+    #[test]
+    fn sender_introduced_on_the_line_before_is_not_a_recipient() {
+        let t = "This message was created automatically by mail delivery software.\n\nA message sent by\n\n  <shironeko@email.example.com>\n\ncould not be delivered to one or more of its recipients. The following\naddress(es) failed:\n\n  kijitora@example.org\n    (ultimately generated from nekochan@example.org)\n    all hosts have been failing for a long time\n";
+        let r = scan_recipients(t, &[]);
+        let a: Vec<_> = r.iter().map(|r| r.address.as_str()).collect();
+        assert_eq!(a, vec!["kijitora@example.org"]);
     }
 }
