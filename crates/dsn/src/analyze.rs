@@ -638,6 +638,7 @@ fn looks_like_bounce(cx: &Cx<'_>) -> bool {
         || text::sender_says_bounce(&top.from)
         || text::subject_says_bounce(&top.subject)
         || (top.return_path.trim() == "<>" && text::body_says_bounce(cx.notice))
+        || text::body_says_bounce_strongly(cx.notice)
         || top.report_type == "delivery-status"
 }
 

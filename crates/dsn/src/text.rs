@@ -282,7 +282,9 @@ fn is_header_line(line: &str) -> bool {
 fn introduced_as_sender(all: &[&str], i: usize) -> bool {
     let Some(prev) = all[..i].iter().rev().take(3).find(|l| !l.trim().is_empty()) else { return false };
     let p = prev.trim().to_ascii_lowercase();
-    ["sent by", "sent by:", "from", "from:", "sender:", "sender", "message from"].iter().any(|s| p.ends_with(s))
+    ["sent by", "sent by:", "from", "from:", "sender:", "sender", "message from"]
+        .iter()
+        .any(|s| p.ends_with(s))
 }
 
 fn is_sender_context(before: &str) -> bool {
@@ -470,6 +472,9 @@ const BOUNCE_SUBJECTS: &[&str] = &[
     "failed delivery",
     "warning: could not send",
     "nicht zustellbar",
+    "エラー通知", // Japanese carriers: "mail error notification"
+    "配信エラー",
+    "送信エラー",
     "notification",
     "mail error",
     "delayed mail",
@@ -514,6 +519,7 @@ const BOUNCE_BODY: &[&str] = &[
     "delivery has failed to these recipients",
     "could not be delivered to one or more",
     "your message did not reach some or all",
+    "could not be delivered to:",
     "your message could not be delivered",
     "your message was not delivered",
     "your message wasn't delivered",
@@ -546,6 +552,14 @@ pub(crate) fn sender_says_bounce(from: &str) -> bool {
 
 pub(crate) fn body_says_bounce(text: &str) -> bool {
     BODY.is_match(text)
+}
+
+/// The first rows of [`BOUNCE_BODY`] are MTA notice openers that ordinary
+/// mail does not contain; they identify a bounce without any header help.
+const STRONG_BODY_ROWS: usize = 11;
+
+pub(crate) fn body_says_bounce_strongly(text: &str) -> bool {
+    BODY.find_iter(text).any(|m| m.pattern().as_usize() < STRONG_BODY_ROWS)
 }
 
 #[cfg(test)]
