@@ -59,10 +59,10 @@ pub(crate) fn analyze(raw: &[u8], opts: &ParseOptions, depth: usize) -> Parsed {
         opts,
     };
 
-    if cx.doc.top.report_type == "feedback-report" || !cx.doc.feedback.is_empty() {
-        if let Some(p) = feedback(&cx) {
-            return p;
-        }
+    if (cx.doc.top.report_type == "feedback-report" || !cx.doc.feedback.is_empty())
+        && let Some(p) = feedback(&cx)
+    {
+        return p;
     }
     if let Some(p) = vendor_complaint(&cx) {
         return p;

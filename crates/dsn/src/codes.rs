@@ -29,10 +29,10 @@ pub(crate) fn find_status_all(text: &str) -> impl Iterator<Item = String> + '_ {
             let (detail, q) = digits(b, p + 1);
             let (Some(s), Some(d)) = (subject, detail) else { continue };
             // Reject "5.1.1.3" (a version or an IP address) and "5.1.1a".
-            if let Some(&n) = b.get(q) {
-                if n.is_ascii_alphanumeric() || (n == b'.' && b.get(q + 1).is_some_and(u8::is_ascii_digit)) {
-                    continue;
-                }
+            if let Some(&n) = b.get(q)
+                && (n.is_ascii_alphanumeric() || (n == b'.' && b.get(q + 1).is_some_and(u8::is_ascii_digit)))
+            {
+                continue;
             }
             i = q;
             return Some(format!("{}.{}.{}", c as char, s, d));

@@ -157,11 +157,11 @@ pub(crate) fn original_from_text(text: &str) -> Original {
     let mut last: Option<&'static str> = None;
     for line in crate::fields::lines(text) {
         if line.starts_with([' ', '\t']) {
-            if last == Some("to") {
-                if let Some(t) = o.to.last_mut() {
-                    t.push(' ');
-                    t.push_str(line.trim());
-                }
+            if last == Some("to")
+                && let Some(t) = o.to.last_mut()
+            {
+                t.push(' ');
+                t.push_str(line.trim());
             }
             continue;
         }

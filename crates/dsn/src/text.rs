@@ -329,7 +329,7 @@ fn strength_of(before: &str, all: &[&str], i: usize) -> u8 {
 
 /// "554 <a@b>... reason" (Sendmail transcripts) or "5.1.1 <a@b>".
 fn is_code_prefix(s: &str) -> bool {
-    let t = s.trim_end_matches(|c: char| matches!(c, '<' | ' ' | '\t' | '-'));
+    let t = s.trim_end_matches(['<', ' ', '\t', '-']);
     (t.len() == 3 && t.bytes().all(|c| c.is_ascii_digit()) && matches!(t.as_bytes()[0], b'4' | b'5'))
         || crate::codes::find_status(t).is_some_and(|c| c.len() == t.len())
 }

@@ -59,10 +59,10 @@ fn fill(template: &str, subscriber: &str, campaign: Option<String>) -> String {
         None => {
             while let Some(i) = t.find(CAMPAIGN_PLACEHOLDER) {
                 let mut start = i;
-                if let Some(prev) = t[..i].chars().next_back() {
-                    if matches!(prev, '.' | '-' | '_' | '=' | '+') {
-                        start -= 1;
-                    }
+                if let Some(prev) = t[..i].chars().next_back()
+                    && matches!(prev, '.' | '-' | '_' | '=' | '+')
+                {
+                    start -= 1;
                 }
                 t.replace_range(start..i + CAMPAIGN_PLACEHOLDER.len(), "");
             }
@@ -120,11 +120,11 @@ pub fn decode(template: &str, address: &str) -> Option<VerpIds> {
         // Try the three id forms, longest first.
         let mut got = None;
         for len in [36usize, 32, 26] {
-            if let Some(tok) = lower.get(pos..pos + len) {
-                if let Some(u) = parse_id(tok) {
-                    got = Some((u, len));
-                    break;
-                }
+            if let Some(tok) = lower.get(pos..pos + len)
+                && let Some(u) = parse_id(tok)
+            {
+                got = Some((u, len));
+                break;
             }
         }
         match got {
@@ -178,11 +178,12 @@ fn ids_in(tag: &str) -> Vec<Uuid> {
         for len in [36usize, 32, 26] {
             let Some(tok) = b.get(pos..pos + len) else { continue };
             let end_ok = b.get(pos + len).is_none_or(|c| !c.is_ascii_alphanumeric());
-            if end_ok && tok.is_ascii() {
-                if let Some(u) = std::str::from_utf8(tok).ok().and_then(parse_id) {
-                    hit = Some((u, len));
-                    break;
-                }
+            if end_ok
+                && tok.is_ascii()
+                && let Some(u) = std::str::from_utf8(tok).ok().and_then(parse_id)
+            {
+                hit = Some((u, len));
+                break;
             }
         }
         match hit {
