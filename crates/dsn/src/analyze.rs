@@ -256,6 +256,7 @@ fn report(
         date: cx.doc.top.date.clone(),
         feedback_type,
         truncated: cx.truncated,
+        message_id: cx.doc.top.message_id.clone(),
     })
 }
 
@@ -427,6 +428,7 @@ fn ses_event(cx: &Cx<'_>) -> Option<Parsed> {
         date: cx.doc.top.date.clone(),
         feedback_type,
         truncated: cx.truncated,
+        message_id: cx.doc.top.message_id.clone(),
     }))
 }
 

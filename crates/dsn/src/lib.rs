@@ -95,7 +95,7 @@ impl Default for ParseOptions {
 
 /// What a message turned out to be.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Parsed {
     Bounce(Report),
     NotBounce(NotBounce),
@@ -180,6 +180,9 @@ pub struct Report {
     pub feedback_type: Option<String>,
     /// The message was longer than [`ParseOptions::max_size`].
     pub truncated: bool,
+    /// The bounce's own Message-ID: a stable event id, so a bounce fetched
+    /// twice from a mailbox is recognised as the same event.
+    pub message_id: Option<String>,
 }
 
 impl Report {
@@ -187,6 +190,39 @@ impl Report {
     /// appear only with [`ParseOptions::report_delays`]).
     pub fn failures(&self) -> impl Iterator<Item = &Recipient> {
         self.recipients.iter().filter(|r| r.action != Some(Action::Delayed))
+    }
+
+    /// One [`rebound_core::BounceEvent`] per failed recipient, ready for the
+    /// store: the subscriber by uuid (X-Listmonk-Subscriber or VERP) and
+    /// e-mail, the campaign uuid, the type, `source`, the recipient's
+    /// evidence as `meta`, and `message_id` + recipient as the event id.
+    /// A complaint without a recipient gives one event if a uuid is known.
+    pub fn to_events(&self, source: &str) -> Vec<rebound_core::BounceEvent> {
+        let a = &self.attribution;
+        let event = |r: Option<&Recipient>| {
+            let email = r.and_then(|r| rebound_core::EmailAddress::parse(&r.address).ok());
+            let subscriber = rebound_core::SubscriberRef::new(a.subscriber_uuid, email).ok()?;
+            let bounce_type = r.map_or(BounceType::Complaint, |r| r.bounce_type);
+            let mut e = rebound_core::BounceEvent::new(subscriber, bounce_type, source);
+            e.campaign_uuid = a.campaign_uuid;
+            e.meta = serde_json::json!({
+                "recipient": r,
+                "kind": self.kind,
+                "feedback_type": self.feedback_type,
+                "original_message_id": a.original_message_id,
+                "reporting_mta": self.reporting_mta,
+                "date": self.date,
+            });
+            e.event_id = self.message_id.as_ref().map(|m| match r {
+                Some(r) => format!("{m} {}", r.address),
+                None => m.clone(),
+            });
+            Some(e)
+        };
+        if self.recipients.is_empty() {
+            return event(None).into_iter().collect();
+        }
+        self.failures().filter_map(|r| event(Some(r))).collect()
     }
 }
 

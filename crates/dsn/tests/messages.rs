@@ -67,6 +67,20 @@ fn dsn_with_message_rfc822_in_every_line_ending() {
 }
 
 #[test]
+fn report_becomes_store_events() {
+    let p = parse(&data("dsn-rfc822.eml"));
+    let events = bounce(&p).to_events("mailbox:bounces@example.org");
+    assert_eq!(events.len(), 1);
+    let e = &events[0];
+    assert_eq!(e.subscriber.uuid, uuid("5f7b2c5e-6a0e-4d43-9b8e-2d7c1f3a9e10"));
+    assert_eq!(e.subscriber.email.as_ref().map(|m| m.as_str()), Some("alice@example.com"));
+    assert_eq!(e.campaign_uuid, uuid(CAMPAIGN));
+    assert_eq!(e.bounce_type, BounceType::Hard);
+    assert_eq!(e.event_id.as_deref(), Some("<20260303100000.1@mx.example.org> alice@example.com"));
+    assert_eq!(e.meta["recipient"]["status"], "5.1.1");
+}
+
+#[test]
 fn base64_delivery_status_qp_notice_and_rfc822_headers() {
     let p = parse(&data("dsn-headers-base64.eml"));
     let r = bounce(&p);
