@@ -39,9 +39,16 @@ pub(crate) fn analyze(raw: &[u8], opts: &ParseOptions, depth: usize) -> Parsed {
     let doc = mime::build(&msg);
     let notice_full: Cow<'_, str> = if !doc.notice.is_empty() {
         join(&doc.notice)
-    } else {
+    } else if !doc.html.is_empty() {
         // HTML only when there is no plain text: converting costs time.
         Cow::Owned(doc.html.iter().map(|h| mime::html_to_text(h)).collect::<Vec<_>>().join("\n"))
+    } else if doc.delivery_status.is_empty() && doc.feedback.is_empty() {
+        // A multipart whose boundary was lost (a parameter on an unfolded
+        // line, a truncated header) leaves no text part at all: read the
+        // raw body as text rather than give up.
+        raw_body(raw.as_ref())
+    } else {
+        Cow::Borrowed("")
     };
     let (notice, pasted) = text::notice_part(&notice_full);
     let mut originals = doc.originals.clone();
@@ -743,4 +750,13 @@ fn text_bounce(cx: &Cx<'_>) -> Option<(Parsed, bool)> {
 
 fn reason_from_subject(subject: &str) -> Option<Reason> {
     crate::reason::from_text(subject)
+}
+
+/// The body of a message as text: everything after the first empty line.
+fn raw_body(raw: &[u8]) -> Cow<'_, str> {
+    let start = memchr::memmem::find(raw, b"\n\n")
+        .map(|i| i + 2)
+        .or_else(|| memchr::memmem::find(raw, b"\r\n\r\n").map(|i| i + 4))
+        .unwrap_or(raw.len());
+    String::from_utf8_lossy(&raw[start..])
 }

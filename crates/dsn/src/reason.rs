@@ -374,8 +374,6 @@ const PHRASES: &[(&str, Reason)] = &[
     ("unknown sender", Rejected),
     ("bad sender", Rejected),
     ("sender address", Rejected),
-    ("after mail from", Rejected),
-    ("mail from:", Rejected),
     ("return path", Rejected),
     ("envelope sender", Rejected),
     ("rejected: from", Rejected),
