@@ -7,7 +7,9 @@ mod error;
 pub mod models;
 mod postgres;
 pub mod record;
+mod sessions;
 mod sqlite;
+mod stats;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -21,7 +23,9 @@ pub use error::{Result, StoreError};
 pub use models::*;
 pub use postgres::PgStore;
 pub use record::RecordOutcome;
+pub use sessions::{NewSession, Session, SessionStore};
 pub use sqlite::SqliteStore;
+pub use stats::{CampaignBounces, DailyBounces, SourceCount, StatsStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -62,7 +66,14 @@ pub fn redact_url(url: &str) -> String {
 /// in small files; `Store` is the sum.
 #[async_trait]
 pub trait Store:
-    SettingsStore + UserStore + SubscriberStore + ListStore + CampaignStore + BounceStore
+    SettingsStore
+    + UserStore
+    + SubscriberStore
+    + ListStore
+    + CampaignStore
+    + BounceStore
+    + SessionStore
+    + StatsStore
 {
     fn backend(&self) -> Backend;
     /// Applies pending migrations (idempotent; safe with several instances).

@@ -4,7 +4,9 @@
 
 mod bounces;
 mod catalog;
+mod sessions;
 mod settings;
+mod stats;
 mod subscribers;
 mod users;
 

@@ -5,7 +5,9 @@
 
 pub(crate) mod bounces;
 mod catalog;
+mod sessions;
 mod settings;
+mod stats;
 mod subscribers;
 mod users;
 

@@ -1,0 +1,130 @@
+//! The UI's store additions on both backends: login sessions and the
+//! dashboard's aggregates.
+
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use rebound_core::{BounceActions, BounceEvent, BounceType, EmailAddress, SubscriberRef};
+use rebound_store::{NewSession, Store};
+use rebound_testkit::{Backend, TestServer, backend_tests};
+use serde_json::json;
+
+async fn sessions_expire_and_log_out(b: Backend) {
+    let s = TestServer::start(b).await;
+    let store = &s.store;
+    let admin = store.find_user("admin").await.unwrap().expect("admin");
+    let now = Utc::now();
+    store
+        .create_session(NewSession {
+            token_hash: "h-live".into(),
+            user_id: admin.id,
+            csrf_token: "c-live".into(),
+            expires_at: now + Duration::hours(1),
+        })
+        .await
+        .unwrap();
+    store
+        .create_session(NewSession {
+            token_hash: "h-old".into(),
+            user_id: admin.id,
+            csrf_token: "c-old".into(),
+            expires_at: now - Duration::seconds(1),
+        })
+        .await
+        .unwrap();
+
+    let live = store.find_session("h-live", now).await.unwrap().expect("live session");
+    assert_eq!(live.username, "admin");
+    assert_eq!(live.user_id, admin.id);
+    assert_eq!(live.csrf_token, "c-live");
+    assert!(live.expires_at > now);
+    assert!(store.find_session("h-old", now).await.unwrap().is_none(), "expired sessions are not found");
+    assert!(store.find_session("nope", now).await.unwrap().is_none());
+    // The same live session is gone once its expiry passes.
+    assert!(store.find_session("h-live", now + Duration::hours(2)).await.unwrap().is_none());
+
+    assert_eq!(store.delete_expired_sessions(now).await.unwrap(), 1);
+    store.delete_session("h-live").await.unwrap();
+    store.delete_session("h-live").await.unwrap(); // idempotent
+    assert!(store.find_session("h-live", now).await.unwrap().is_none());
+
+    // Deleting the user ends its sessions.
+    store
+        .create_session(NewSession {
+            token_hash: "h-2".into(),
+            user_id: admin.id,
+            csrf_token: "c".into(),
+            expires_at: now + Duration::hours(1),
+        })
+        .await
+        .unwrap();
+    store.delete_user(admin.id).await.unwrap();
+    assert!(store.find_session("h-2", now).await.unwrap().is_none());
+}
+
+fn event(email: &str, kind: BounceType, source: &str, campaign: Option<&str>, days_ago: i64) -> BounceEvent {
+    let today = Utc::now().date_naive().and_hms_opt(12, 0, 0).unwrap();
+    BounceEvent {
+        subscriber: SubscriberRef { uuid: None, email: Some(EmailAddress::parse(email).unwrap()) },
+        campaign_uuid: campaign.map(|c| c.parse().unwrap()),
+        bounce_type: kind,
+        source: source.to_string(),
+        meta: json!({}),
+        created_at: Some(Utc.from_utc_datetime(&today) - Duration::days(days_ago)),
+        event_id: None,
+    }
+}
+
+async fn dashboard_aggregates(b: Backend) {
+    let s = TestServer::start(b).await;
+    s.create_subscriber("a@example.com", &[]).await;
+    s.create_subscriber("b@example.com", &[]).await;
+    let (c1, c1_uuid) = s.create_campaign("Spring news").await;
+    let (c2, c2_uuid) = s.create_campaign("Summer news").await;
+    s.create_campaign("Quiet campaign").await;
+    // Counts high enough that no action removes a subscriber mid-test.
+    let mut actions = BounceActions::default();
+    for r in [&mut actions.soft, &mut actions.hard, &mut actions.complaint] {
+        r.count = 1000;
+    }
+    use BounceType::*;
+    let events = vec![
+        event("a@example.com", Soft, "api", Some(&c1_uuid), 0),
+        event("a@example.com", Soft, "api", Some(&c1_uuid), 0),
+        event("b@example.com", Hard, "ses", Some(&c1_uuid), 0),
+        event("b@example.com", Complaint, "ses", Some(&c2_uuid), 3),
+        event("a@example.com", Hard, "pop.example.com", None, 3),
+        event("a@example.com", Hard, "api", None, 45),
+    ];
+    let outcomes = s.store.record_bounces(&events, &actions, Utc::now()).await.unwrap();
+    assert_eq!(outcomes.len(), 6);
+
+    let today = Utc::now().date_naive();
+    let since = Utc::now() - Duration::days(29);
+    let days = s.store.bounces_per_day(since).await.unwrap();
+    let got: Vec<(NaiveDate, BounceType, i64)> =
+        days.iter().map(|d| (d.day, d.bounce_type, d.count)).collect();
+    let three = today - Duration::days(3);
+    assert_eq!(
+        got,
+        vec![(three, Hard, 1), (three, Complaint, 1), (today, Soft, 2), (today, Hard, 1)],
+        "per day and type, oldest first, the 45-day-old bounce left out"
+    );
+
+    let sources: Vec<(String, i64)> =
+        s.store.bounces_by_source().await.unwrap().into_iter().map(|r| (r.source, r.count)).collect();
+    assert_eq!(sources, vec![("api".into(), 3), ("ses".into(), 2), ("pop.example.com".into(), 1)]);
+
+    let top: Vec<(i64, String, i64)> =
+        s.store.top_bounced_campaigns(5).await.unwrap().into_iter().map(|c| (c.id, c.name, c.count)).collect();
+    assert_eq!(top, vec![(c1, "Spring news".into(), 3), (c2, "Summer news".into(), 1)]);
+    assert_eq!(s.store.top_bounced_campaigns(1).await.unwrap().len(), 1);
+}
+
+async fn empty_database_has_empty_aggregates(b: Backend) {
+    let s = TestServer::start(b).await;
+    let store: &dyn Store = s.store.as_ref();
+    assert!(store.bounces_per_day(Utc::now() - Duration::days(29)).await.unwrap().is_empty());
+    assert!(store.bounces_by_source().await.unwrap().is_empty());
+    assert!(store.top_bounced_campaigns(5).await.unwrap().is_empty());
+}
+
+backend_tests!(sessions_expire_and_log_out, dashboard_aggregates, empty_database_has_empty_aggregates);

@@ -1,0 +1,12 @@
+-- The web UI's login sessions. Only a SHA-256 of the session token is kept,
+-- so a copy of the database does not let anyone log in; the CSRF token is the
+-- synchronizer token every state-changing form must send back.
+CREATE TABLE rebound_sessions (
+    token_hash TEXT NOT NULL PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES rebound_users(id) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    expires_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX idx_rebound_sessions_user ON rebound_sessions(user_id);
+CREATE INDEX idx_rebound_sessions_expires ON rebound_sessions(expires_at);

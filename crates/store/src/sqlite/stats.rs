@@ -1,0 +1,44 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::SqliteStore;
+use crate::stats::daily_row;
+use crate::{CampaignBounces, DailyBounces, Result, SourceCount, StatsStore};
+
+#[async_trait]
+impl StatsStore for SqliteStore {
+    async fn bounces_per_day(&self, since: DateTime<Utc>) -> Result<Vec<DailyBounces>> {
+        // created_at is 'YYYY-MM-DDTHH:MM:SS.mmmZ' UTC text: its first ten
+        // characters are the UTC day, and a range on it uses idx_bounces_date.
+        let day = since.format("%Y-%m-%d").to_string();
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT substr(created_at, 1, 10) AS day, type, COUNT(*) FROM bounces
+             WHERE created_at >= ?1 GROUP BY day, type",
+        )
+        .bind(day)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: Vec<DailyBounces> = rows.iter().filter_map(|(d, t, n)| daily_row(d, t, *n)).collect();
+        out.sort_by_key(|r| (r.day, r.bounce_type));
+        Ok(out)
+    }
+
+    async fn bounces_by_source(&self) -> Result<Vec<SourceCount>> {
+        Ok(sqlx::query_as(
+            "SELECT source, COUNT(*) AS count FROM bounces GROUP BY source ORDER BY count DESC, source",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn top_bounced_campaigns(&self, limit: u32) -> Result<Vec<CampaignBounces>> {
+        Ok(sqlx::query_as(
+            "SELECT campaigns.id, campaigns.name, COUNT(*) AS count
+             FROM bounces JOIN campaigns ON campaigns.id = bounces.campaign_id
+             GROUP BY campaigns.id, campaigns.name ORDER BY count DESC, campaigns.id LIMIT ?1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
