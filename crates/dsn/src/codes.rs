@@ -84,6 +84,7 @@ const COMMANDS: &[(&str, Command)] = &[
 
 static COMMAND_SET: std::sync::LazyLock<aho_corasick::AhoCorasick> = std::sync::LazyLock::new(|| {
     aho_corasick::AhoCorasickBuilder::new()
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
         .ascii_case_insensitive(true)
         .match_kind(aho_corasick::MatchKind::LeftmostFirst)
         .build(COMMANDS.iter().map(|(p, _)| p))

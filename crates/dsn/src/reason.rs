@@ -691,6 +691,7 @@ struct PhraseSet {
 
 static PHRASE_SET: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet {
     automaton: AhoCorasickBuilder::new()
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::Standard)
         .build(PHRASES.iter().map(|(p, _)| p))

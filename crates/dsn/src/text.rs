@@ -52,6 +52,7 @@ const ORIGINAL_MARKERS: &[&str] = &[
 
 static ORIGINAL_SET: LazyLock<AhoCorasick> = LazyLock::new(|| {
     AhoCorasickBuilder::new()
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::LeftmostFirst)
         .build(ORIGINAL_MARKERS)
@@ -156,6 +157,7 @@ const RECIPIENT_LEADS: &[&str] = &[
 
 static LEADS: LazyLock<AhoCorasick> = LazyLock::new(|| {
     AhoCorasickBuilder::new()
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::LeftmostLongest)
         .build(RECIPIENT_LEADS)
@@ -187,6 +189,7 @@ const SENDER_LEADS: &[&str] = &[
 
 static SENDER: LazyLock<AhoCorasick> = LazyLock::new(|| {
     AhoCorasickBuilder::new()
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::LeftmostLongest)
         .build(SENDER_LEADS)
@@ -422,10 +425,18 @@ const FINAL_PHRASES: &[&str] = &[
 ];
 
 static DELAY: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasickBuilder::new().ascii_case_insensitive(true).build(DELAY_PHRASES).expect("delay table")
+    AhoCorasickBuilder::new()
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .ascii_case_insensitive(true)
+        .build(DELAY_PHRASES)
+        .expect("delay table")
 });
 static FINAL: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasickBuilder::new().ascii_case_insensitive(true).build(FINAL_PHRASES).expect("final table")
+    AhoCorasickBuilder::new()
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .ascii_case_insensitive(true)
+        .build(FINAL_PHRASES)
+        .expect("final table")
 });
 
 pub(crate) fn says_delayed(text: &str) -> bool {
@@ -482,7 +493,11 @@ const BOUNCE_SUBJECTS: &[&str] = &[
 ];
 
 static SUBJECTS: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasickBuilder::new().ascii_case_insensitive(true).build(BOUNCE_SUBJECTS).expect("subject table")
+    AhoCorasickBuilder::new()
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .ascii_case_insensitive(true)
+        .build(BOUNCE_SUBJECTS)
+        .expect("subject table")
 });
 
 const BOUNCE_SENDERS: &[&str] = &[
@@ -503,7 +518,11 @@ const BOUNCE_SENDERS: &[&str] = &[
 ];
 
 static SENDERS: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasickBuilder::new().ascii_case_insensitive(true).build(BOUNCE_SENDERS).expect("sender table")
+    AhoCorasickBuilder::new()
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .ascii_case_insensitive(true)
+        .build(BOUNCE_SENDERS)
+        .expect("sender table")
 });
 
 /// Phrases that only appear in non-delivery notices (qmail's QSBMF opening,
@@ -539,7 +558,11 @@ const BOUNCE_BODY: &[&str] = &[
 ];
 
 static BODY: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasickBuilder::new().ascii_case_insensitive(true).build(BOUNCE_BODY).expect("body table")
+    AhoCorasickBuilder::new()
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .ascii_case_insensitive(true)
+        .build(BOUNCE_BODY)
+        .expect("body table")
 });
 
 pub(crate) fn subject_says_bounce(subject: &str) -> bool {
