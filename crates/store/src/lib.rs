@@ -4,6 +4,7 @@
 //! written for listmonk runs on either.
 
 mod error;
+mod mailbox;
 pub mod models;
 mod postgres;
 pub mod record;
@@ -20,6 +21,7 @@ use rebound_core::{BounceActions, BounceEvent, SubscriberRef};
 use serde_json::Value;
 
 pub use error::{Result, StoreError};
+pub use mailbox::*;
 pub use models::*;
 pub use postgres::PgStore;
 pub use record::RecordOutcome;
@@ -74,6 +76,7 @@ pub trait Store:
     + BounceStore
     + SessionStore
     + StatsStore
+    + MailboxStore
 {
     fn backend(&self) -> Backend;
     /// Applies pending migrations (idempotent; safe with several instances).

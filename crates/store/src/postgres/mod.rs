@@ -4,6 +4,7 @@
 
 mod bounces;
 mod catalog;
+mod mailbox;
 mod sessions;
 mod settings;
 mod stats;

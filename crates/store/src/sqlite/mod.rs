@@ -5,6 +5,7 @@
 
 pub(crate) mod bounces;
 mod catalog;
+mod mailbox;
 mod sessions;
 mod settings;
 mod stats;
