@@ -1,0 +1,34 @@
+//! Bounce mailboxes: POP3 (RFC 1939) and IMAP (RFC 3501) scanners.
+//!
+//! For each enabled entry of `bounce.mailboxes`, a scanner connects
+//! (implicit TLS, STLS/STARTTLS, or plain), logs in, lists the messages,
+//! fetches them in small chunks, parses each with `rebound-dsn`, records one
+//! bounce per failed recipient through a [`BounceSink`], keeps every other
+//! message whole in the database, and deletes (or moves) a message only
+//! after its outcome is durable. See [`scan`] for why a scan cut at any
+//! point neither loses a message nor counts a bounce twice.
+//!
+//! [`Scanner`] runs one scan (the CLI's `rebound scan`); [`Scanners`] runs
+//! them all in the server, following the live settings.
+
+mod error;
+pub mod imap;
+pub mod message;
+pub mod net;
+pub mod pop3;
+pub mod scan;
+mod sink;
+pub mod status;
+mod supervisor;
+
+/// For implementing [`BounceSink`] without depending on async-trait.
+pub use async_trait::async_trait;
+pub use error::{MailboxError, Result};
+pub use net::Timeouts;
+pub use scan::{
+    MailboxConfig, NoProgress, Progress, ScanCounts, ScanOptions, ScanReport, Scanner, StopSignal,
+    enabled_mailboxes, parse_options,
+};
+pub use sink::{BounceSink, StoreSink};
+pub use status::{MailboxStatus, overview};
+pub use supervisor::{LiveState, LiveStatus, ScanNowError, Scanners, SupervisorConfig};

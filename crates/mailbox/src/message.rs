@@ -1,0 +1,299 @@
+//! What one fetched message becomes: bounce events to record (one per failed
+//! recipient), or a message to keep whole because it is not a bounce, could
+//! not be parsed, or names nobody.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use rebound_core::{BounceEvent, BounceType, EmailAddress, SubscriberRef};
+use rebound_dsn::{NotBounceKind, ParseOptions, Parsed, Recipient, Report, ReportKind};
+use rebound_store::{KeptKind, NewMailboxMessage};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// Where a message came from and how to read it.
+#[derive(Debug, Clone)]
+pub struct MessageContext {
+    pub mailbox_uuid: Uuid,
+    /// The bounce `source`: the mailbox host, as listmonk records it.
+    pub source: String,
+    pub parse: ParseOptions,
+    /// Kept messages larger than this are stored truncated and left on the server.
+    pub keep_limit: usize,
+}
+
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// One event per failed recipient.
+    Bounce(Vec<BounceEvent>),
+    Keep(NewMailboxMessage),
+}
+
+#[derive(Debug, Clone)]
+pub struct Processed {
+    /// SHA-256 of the message (hex).
+    pub digest: String,
+    pub outcome: Outcome,
+}
+
+/// Parses one message. Never panics: a parser panic makes the message a
+/// kept `parse_error`, whole, so it can be looked at and parsed again later.
+pub fn process(raw: &[u8], ctx: &MessageContext) -> Processed {
+    let digest = hex::encode(Sha256::digest(raw));
+    let outcome = match catch_unwind(AssertUnwindSafe(|| classify(raw, &digest, ctx))) {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "the parser panicked".to_string());
+            Outcome::Keep(keep(
+                raw,
+                &digest,
+                ctx,
+                KeptKind::ParseError,
+                format!("parser failed: {what}"),
+                None,
+            ))
+        }
+    };
+    Processed { digest, outcome }
+}
+
+fn classify(raw: &[u8], digest: &str, ctx: &MessageContext) -> Outcome {
+    let headers = header_meta(raw);
+    match rebound_dsn::parse_with(raw, &ctx.parse) {
+        Parsed::NotBounce(nb) => {
+            let kind = if nb.why == NotBounceKind::Unparseable {
+                KeptKind::Unparseable
+            } else {
+                KeptKind::NotBounce
+            };
+            let why = serde_json::to_value(nb.why).ok().and_then(|v| v.as_str().map(str::to_string));
+            Outcome::Keep(keep(raw, digest, ctx, kind, why.unwrap_or_default(), Some(headers)))
+        }
+        Parsed::Bounce(report) => {
+            let events = events(&report, digest, ctx, &headers);
+            if events.is_empty() {
+                Outcome::Keep(keep(
+                    raw,
+                    digest,
+                    ctx,
+                    KeptKind::Unattributed,
+                    "a bounce that names no valid recipient address and no subscriber".into(),
+                    Some(headers),
+                ))
+            } else {
+                Outcome::Bounce(events)
+            }
+        }
+    }
+}
+
+/// One event per failed recipient. The subscriber is found by, in order,
+/// the returned original's X-Listmonk-Subscriber, the VERP address (both in
+/// the report's attribution) and the failed address. A uuid can belong to
+/// one recipient only, so with several failed recipients each is matched
+/// by its address.
+fn events(
+    report: &Report,
+    digest: &str,
+    ctx: &MessageContext,
+    headers: &Map<String, Value>,
+) -> Vec<BounceEvent> {
+    let failures: Vec<&Recipient> = report.failures().collect();
+    let attribution = &report.attribution;
+    let uuid = if failures.len() == 1 { attribution.subscriber_uuid } else { None };
+    let mut out = Vec::with_capacity(failures.len());
+    if failures.is_empty() && report.kind == ReportKind::Feedback {
+        // A complaint whose feedback report redacts the recipient: the
+        // returned original's X-Listmonk-Subscriber still names them.
+        if let Some(uuid) = attribution.subscriber_uuid {
+            let mut ev =
+                BounceEvent::new(SubscriberRef::by_uuid(uuid), BounceType::Complaint, ctx.source.clone());
+            ev.campaign_uuid = attribution.campaign_uuid;
+            let mut meta = headers.clone();
+            meta.insert("reason".into(), json!("feedback"));
+            meta.insert("feedback_type".into(), json!(report.feedback_type));
+            meta.insert("report".into(), json!("feedback"));
+            ev.meta = Value::Object(meta);
+            ev.event_id = Some(format!("msg:{}:{uuid}", &digest[..32]));
+            out.push(ev);
+        }
+    }
+    for r in failures {
+        let email = EmailAddress::parse(&r.address).ok();
+        let Ok(subscriber) = SubscriberRef::new(uuid, email.clone()) else { continue };
+        let who = email.as_ref().map(|e| e.to_string()).or(uuid.map(|u| u.to_string())).unwrap_or_default();
+        let mut ev = BounceEvent::new(subscriber, r.bounce_type, ctx.source.clone());
+        ev.campaign_uuid = attribution.campaign_uuid;
+        ev.meta = Value::Object(recipient_meta(report, r, headers));
+        // Stable across rescans: the same message and recipient always give
+        // the same id, so a scan cut before the deletion does not count twice.
+        ev.event_id = Some(format!("msg:{}:{who}", &digest[..32]));
+        out.push(ev);
+    }
+    out
+}
+
+fn recipient_meta(report: &Report, r: &Recipient, headers: &Map<String, Value>) -> Map<String, Value> {
+    let mut m = headers.clone();
+    let mut put = |k: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            m.insert(k.to_string(), v);
+        }
+    };
+    put("recipient", Some(json!(r.address)));
+    put("reason", Some(json!(r.reason.as_str())));
+    put("status", r.status.as_ref().map(|s| json!(s)));
+    put("diagnostic", r.diagnostic.as_ref().map(|s| json!(s)));
+    put("action", r.action.map(|a| json!(a.as_str())));
+    put("reply_code", r.reply_code.map(|c| json!(c)));
+    put("remote_mta", r.remote_mta.as_ref().map(|s| json!(s)));
+    put("reporting_mta", r.reporting_mta.as_ref().or(report.reporting_mta.as_ref()).map(|s| json!(s)));
+    put("feedback_type", report.feedback_type.as_ref().map(|s| json!(s)));
+    put("original_message_id", report.attribution.original_message_id.as_ref().map(|s| json!(s)));
+    put("report", serde_json::to_value(report.kind).ok());
+    m
+}
+
+/// From, Subject, Message-ID, Delivered-To and Date of the bounce itself.
+pub fn header_meta(raw: &[u8]) -> Map<String, Value> {
+    let mut m = Map::new();
+    let Some(msg) = mail_parser::MessageParser::new().parse_headers(raw) else { return m };
+    let mut put = |k: &str, v: Option<String>| {
+        if let Some(v) = v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
+            m.insert(k.to_string(), Value::String(v.chars().take(998).collect()));
+        }
+    };
+    put("from", msg.from().and_then(|a| a.first()).and_then(|a| a.address()).map(str::to_string));
+    put("subject", msg.subject().map(str::to_string));
+    put("message_id", msg.message_id().map(str::to_string));
+    put(
+        "delivered_to",
+        msg.header_raw("Delivered-To").or_else(|| msg.header_raw("X-Original-To")).map(str::to_string),
+    );
+    put("date", msg.date().map(|d| d.to_rfc3339()));
+    m
+}
+
+fn keep(
+    raw: &[u8],
+    digest: &str,
+    ctx: &MessageContext,
+    kind: KeptKind,
+    reason: String,
+    headers: Option<Map<String, Value>>,
+) -> NewMailboxMessage {
+    let headers = headers.unwrap_or_else(|| catch_unwind(|| header_meta(raw)).unwrap_or_default());
+    let truncated = raw.len() > ctx.keep_limit;
+    NewMailboxMessage {
+        mailbox_uuid: ctx.mailbox_uuid,
+        source: ctx.source.clone(),
+        digest: digest.to_string(),
+        kind,
+        reason,
+        meta: Value::Object(headers),
+        raw: raw[..raw.len().min(ctx.keep_limit)].to_vec(),
+        size: raw.len() as u64,
+        truncated,
+        left_on_server: truncated,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> MessageContext {
+        MessageContext {
+            mailbox_uuid: Uuid::nil(),
+            source: "pop.example.com".into(),
+            parse: ParseOptions::default(),
+            keep_limit: 1 << 20,
+        }
+    }
+
+    const DSN: &[u8] = b"From: MAILER-DAEMON@mx.example.org\r\n\
+Subject: Undelivered Mail Returned to Sender\r\n\
+Message-ID: <bounce-1@mx.example.org>\r\n\
+Delivered-To: bounces@site.com\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\
+\r\n\
+--b\r\n\
+Content-Type: text/plain\r\n\
+\r\n\
+Your message could not be delivered.\r\n\
+--b\r\n\
+Content-Type: message/delivery-status\r\n\
+\r\n\
+Reporting-MTA: dns; mx.example.org\r\n\
+\r\n\
+Final-Recipient: rfc822; Nobody@Example.org\r\n\
+Action: failed\r\n\
+Status: 5.1.1\r\n\
+Diagnostic-Code: smtp; 550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown\r\n\
+\r\n\
+--b\r\n\
+Content-Type: text/rfc822-headers\r\n\
+\r\n\
+From: news@site.com\r\n\
+To: nobody@example.org\r\n\
+X-Listmonk-Subscriber: 5b3b7f6e-8c46-4b0e-9a0b-6b8e2e0f3c11\r\n\
+X-Listmonk-Campaign: 0e6a2c5e-1f4d-4a53-9a8e-2e1c0f7b9d22\r\n\
+Subject: Our news\r\n\
+\r\n\
+--b--\r\n";
+
+    #[test]
+    fn a_dsn_becomes_one_event_with_meta_and_a_stable_id() {
+        let p = process(DSN, &ctx());
+        let Outcome::Bounce(events) = &p.outcome else { panic!("{:?}", p.outcome) };
+        assert_eq!(events.len(), 1);
+        let ev = &events[0];
+        assert_eq!(ev.source, "pop.example.com");
+        assert_eq!(ev.subscriber.uuid.unwrap().to_string(), "5b3b7f6e-8c46-4b0e-9a0b-6b8e2e0f3c11");
+        assert_eq!(ev.subscriber.email.as_ref().unwrap().as_str(), "nobody@example.org");
+        assert_eq!(ev.campaign_uuid.unwrap().to_string(), "0e6a2c5e-1f4d-4a53-9a8e-2e1c0f7b9d22");
+        assert_eq!(ev.bounce_type, rebound_core::BounceType::Hard);
+        for key in ["from", "subject", "message_id", "delivered_to", "reason", "status", "diagnostic"] {
+            assert!(ev.meta.get(key).is_some(), "meta lacks {key}: {}", ev.meta);
+        }
+        assert_eq!(ev.meta["status"], "5.1.1");
+        assert_eq!(ev.meta["delivered_to"], "bounces@site.com");
+        // Same bytes, same id: a rescan is recognised as a duplicate.
+        let again = process(DSN, &ctx());
+        let Outcome::Bounce(again) = again.outcome else { panic!() };
+        assert_eq!(again[0].event_id, ev.event_id);
+    }
+
+    #[test]
+    fn ordinary_mail_is_kept_whole() {
+        let raw = b"From: a@b.org\r\nSubject: hello\r\n\r\nJust saying hi.\r\n";
+        let p = process(raw, &ctx());
+        let Outcome::Keep(k) = p.outcome else { panic!() };
+        assert_eq!(k.kind, KeptKind::NotBounce);
+        assert_eq!(k.raw, raw);
+        assert!(!k.truncated && !k.left_on_server);
+        assert_eq!(k.meta["subject"], "hello");
+    }
+
+    #[test]
+    fn large_kept_messages_are_truncated_and_left_on_the_server() {
+        let mut raw = b"From: a@b.org\r\nSubject: big\r\n\r\n".to_vec();
+        raw.extend(std::iter::repeat_n(b'x', 5000));
+        let p = process(&raw, &MessageContext { keep_limit: 1000, ..ctx() });
+        let Outcome::Keep(k) = p.outcome else { panic!() };
+        assert!(k.truncated && k.left_on_server);
+        assert_eq!(k.raw.len(), 1000);
+        assert_eq!(k.size, raw.len() as u64);
+    }
+
+    #[test]
+    fn garbage_is_kept() {
+        let p = process(&[0xff, 0x00, 0x13, 0x37], &ctx());
+        assert!(matches!(p.outcome, Outcome::Keep(_)));
+    }
+}

@@ -1,0 +1,15 @@
+//! The mailbox scanners against a real Dovecot and real databases.
+//!
+//! One test binary (modules below) so the suite links once. Each test
+//! starts its own Dovecot on ephemeral loopback ports (see `dovecot`).
+
+mod dovecot;
+mod store;
+mod support;
+
+mod imap;
+mod interrupted;
+mod pop3;
+mod supervisor;
+mod throughput;
+mod tls;
