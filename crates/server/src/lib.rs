@@ -9,6 +9,7 @@ pub mod extract;
 pub mod handlers;
 pub mod ingest;
 mod router;
+pub mod scanners;
 pub mod settings;
 pub mod state;
 
@@ -78,7 +79,12 @@ impl App {
             None => Arc::new(ReqwestFetch::new().map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?),
         };
         let providers = Arc::new(Providers::new(fetch));
-        Ok(App { state: AppState { store, settings, ingest, auth, providers }, writers, settings_watcher })
+        let mailboxes = scanners::start(store.clone(), ingest.clone(), &settings);
+        Ok(App {
+            state: AppState { store, settings, ingest, auth, providers, mailboxes },
+            writers,
+            settings_watcher,
+        })
     }
 
     /// Serves until `shutdown` resolves, then stops accepting, lets in-flight
@@ -89,11 +95,15 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let App { state, writers, settings_watcher } = self;
+        let mailboxes = state.mailboxes.clone();
         let app = router(state);
         axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await?;
         settings_watcher.abort();
+        // Scans in progress commit the messages in hand, then stop; this also
+        // drops the scanners' Ingest senders.
+        mailboxes.shutdown().await;
         // The router, and with it every Ingest sender, is gone: the writers
         // commit what is queued and stop.
         for w in writers {

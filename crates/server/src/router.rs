@@ -20,6 +20,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/bounces/unmatched", get(bounces::list_unmatched).delete(bounces::delete_unmatched))
         .route("/api/bounces/unmatched/retry", post(bounces::retry_unmatched))
         .route("/api/bounces/{id}", get(bounces::get).delete(bounces::delete_one))
+        // /api/bounces/mailboxes...: status, scan now, kept messages (listed in the module).
+        .merge(crate::handlers::mailboxes::routes())
         .route(
             "/api/subscribers",
             get(subscribers::list).post(subscribers::create).delete(subscribers::delete_many),

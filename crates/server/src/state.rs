@@ -15,4 +15,6 @@ pub struct AppState {
     pub ingest: Ingest,
     pub auth: Arc<Authenticator>,
     pub providers: Arc<Providers>,
+    /// The bounce-mailbox scanners (status, scan now).
+    pub mailboxes: rebound_mailbox::Scanners,
 }

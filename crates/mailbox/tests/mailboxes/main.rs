@@ -7,6 +7,7 @@ mod dovecot;
 mod store;
 mod support;
 
+mod api;
 mod imap;
 mod interrupted;
 mod pop3;

@@ -5,6 +5,7 @@ pub mod bounces;
 pub mod campaigns;
 pub mod health;
 pub mod lists;
+pub mod mailboxes;
 pub mod providers;
 pub mod settings;
 pub mod subscribers;
