@@ -12,6 +12,7 @@ mod router;
 pub mod scanners;
 pub mod settings;
 pub mod state;
+pub mod ui;
 
 use std::future::Future;
 use std::sync::Arc;

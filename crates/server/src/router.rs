@@ -41,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/settings", get(settings::get).put(settings::put))
         .route("/api/users", get(users::list).post(users::create))
         .route("/api/users/{id}", axum::routing::delete(users::delete))
+        .merge(crate::ui::router())
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)

@@ -1,5 +1,32 @@
 //! The web UI: its store additions on both backends, its HTTP-level security
-//! (sessions, CSRF, permissions), and the pages driven in real headless
-//! Chromium over WebDriver.
+//! (sessions, cookies, CSRF, permissions), and its pages driven in real
+//! headless Chromium over WebDriver, each saving a screenshot under
+//! `target/test-output/ui/` (or `$REBOUND_TEST_OUTPUT/ui/`).
 
+mod browser;
+mod pages;
+mod security;
 mod store_conformance;
+
+use browser::Browser;
+use rebound_testkit::{ADMIN_USER, TestServer};
+use reqwest::Method;
+use serde_json::Value;
+
+/// Logs in through the login form as the admin; ends on the dashboard.
+pub async fn log_in(b: &Browser, s: &TestServer) {
+    b.goto(&s.url("/admin/login")).await;
+    b.fill("#username", ADMIN_USER).await;
+    b.fill("#password", &s.admin_password).await;
+    b.click_to_load("form button[type=submit]").await;
+    b.wait_for_url("/admin/").await;
+    b.find("h1").await;
+}
+
+/// POST /webhooks/bounce as the admin (webhooks must be on); asserts success.
+pub async fn record(s: &TestServer, body: &Value) {
+    let res = s.req(Method::POST, "/webhooks/bounce").json(body).send().await.expect("POST /webhooks/bounce");
+    let status = res.status();
+    let text = res.text().await.unwrap_or_default();
+    assert!(status.is_success(), "recording {body}: {status} {text}");
+}

@@ -113,8 +113,14 @@ async fn dashboard_aggregates(b: Backend) {
         s.store.bounces_by_source().await.unwrap().into_iter().map(|r| (r.source, r.count)).collect();
     assert_eq!(sources, vec![("api".into(), 3), ("ses".into(), 2), ("pop.example.com".into(), 1)]);
 
-    let top: Vec<(i64, String, i64)> =
-        s.store.top_bounced_campaigns(5).await.unwrap().into_iter().map(|c| (c.id, c.name, c.count)).collect();
+    let top: Vec<(i64, String, i64)> = s
+        .store
+        .top_bounced_campaigns(5)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.id, c.name, c.count))
+        .collect();
     assert_eq!(top, vec![(c1, "Spring news".into(), 3), (c2, "Summer news".into(), 1)]);
     assert_eq!(s.store.top_bounced_campaigns(1).await.unwrap().len(), 1);
 }

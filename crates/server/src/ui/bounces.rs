@@ -1,0 +1,448 @@
+//! Bounces (the table listmonk users know), one bounce's detail, deletion,
+//! "blocklist all bounced subscribers", CSV export, and unmatched bounces.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use chrono::Utc;
+use rebound_core::BounceType;
+use rebound_store::{
+    BounceFilter, BounceOrder, BounceQuery, Pagination, PerPage, RecordOutcome, Selection, Store,
+};
+
+use super::form::{ask_first, back, redirect_done, selection};
+use super::page::{Chrome, Pager, count, html, iso, link, when};
+use super::session::{Ui, UiForm};
+use super::{BASE, UiError};
+use crate::auth::perm;
+use crate::error::ApiError;
+use crate::extract::QueryPairs;
+use crate::handlers::pagination;
+use crate::state::AppState;
+
+pub struct Row {
+    pub id: i64,
+    pub email: String,
+    pub subscriber_href: Option<String>,
+    pub subscriber_status: String,
+    pub campaign: Option<(String, String)>,
+    pub source: String,
+    pub source_href: String,
+    pub kind: &'static str,
+    pub created: String,
+    pub created_iso: String,
+    pub href: String,
+}
+
+pub struct SortHeader {
+    pub label: &'static str,
+    pub href: String,
+    /// "ascending", "descending" or "none" (aria-sort).
+    pub sort: &'static str,
+}
+
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "bounces.html")]
+struct BouncesPage {
+    chrome: Chrome,
+    rows: Vec<Row>,
+    headers: Vec<SortHeader>,
+    campaigns: Vec<Choice>,
+    sources: Vec<Choice>,
+    types: Vec<Choice>,
+    per_pages: Vec<Choice>,
+    order_by: &'static str,
+    order: &'static str,
+    filtered: bool,
+    pager: Pager,
+    can_manage: bool,
+    export_href: String,
+    here: String,
+    total: i64,
+}
+
+/// The listing's query: filters, order and page, as both the store and links need them.
+struct Listing {
+    filter: BounceFilter,
+    order_by: BounceOrder,
+    desc: bool,
+    pagination: Pagination,
+}
+
+impl Listing {
+    fn parse(q: &QueryPairs) -> Result<Listing, UiError> {
+        let order_by = match q.get("order_by") {
+            None => BounceOrder::CreatedAt,
+            Some(o) => BounceOrder::parse(o)
+                .ok_or_else(|| ApiError::bad_request(format!("invalid order_by {o:?}")))?,
+        };
+        let desc = match q.get("order") {
+            None => order_by == BounceOrder::CreatedAt,
+            Some(o) => o.eq_ignore_ascii_case("desc"),
+        };
+        Ok(Listing {
+            filter: BounceFilter {
+                campaign_id: q.int("campaign_id")?,
+                subscriber_id: None,
+                source: q.get("source").map(str::to_string),
+                bounce_type: q.get("type").map(str::parse::<BounceType>).transpose()?,
+            },
+            order_by,
+            desc,
+            pagination: pagination(q)?,
+        })
+    }
+
+    fn filter_params(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("campaign_id", self.filter.campaign_id.map(|c| c.to_string()).unwrap_or_default()),
+            ("source", self.filter.source.clone().unwrap_or_default()),
+            ("type", self.filter.bounce_type.map(|t| t.as_str().to_string()).unwrap_or_default()),
+        ]
+    }
+
+    fn per_page(&self) -> u32 {
+        match self.pagination.per_page {
+            PerPage::Count(n) => n,
+            PerPage::All => 0,
+        }
+    }
+
+    /// A link to this listing with some parameters changed.
+    fn href(&self, order_by: BounceOrder, desc: bool, page: u32) -> String {
+        let mut p = self.filter_params();
+        p.push(("order_by", order_name(order_by).to_string()));
+        p.push(("order", if desc { "desc" } else { "asc" }.to_string()));
+        if self.per_page() != 20 {
+            p.push(("per_page", self.per_page().to_string()));
+        }
+        if page > 1 {
+            p.push(("page", page.to_string()));
+        }
+        link("/bounces", &p)
+    }
+}
+
+fn order_name(o: BounceOrder) -> &'static str {
+    match o {
+        BounceOrder::Email => "email",
+        BounceOrder::CampaignName => "campaign_name",
+        BounceOrder::Source => "source",
+        BounceOrder::CreatedAt => "created_at",
+        BounceOrder::Type => "type",
+    }
+}
+
+const COLUMNS: [(BounceOrder, &str); 5] = [
+    (BounceOrder::Email, "E-mail"),
+    (BounceOrder::CampaignName, "Campaign"),
+    (BounceOrder::Source, "Source"),
+    (BounceOrder::Type, "Type"),
+    (BounceOrder::CreatedAt, "Created"),
+];
+
+/// GET /admin/bounces
+pub async fn list(State(state): State<AppState>, ui: Ui, q: QueryPairs) -> Result<Response, UiError> {
+    ui.principal.require(perm::BOUNCES_GET)?;
+    let l = Listing::parse(&q)?;
+    let page = state
+        .store
+        .query_bounces(&BounceQuery {
+            filter: l.filter.clone(),
+            order_by: l.order_by,
+            desc: l.desc,
+            pagination: l.pagination,
+        })
+        .await?;
+    let campaigns = state.store.query_campaigns(Pagination { page: 1, per_page: PerPage::All }).await?;
+    let sources = state.store.bounces_by_source().await?;
+    let can_subscribers = ui.principal.can(perm::SUBSCRIBERS_GET);
+
+    let rows = page
+        .results
+        .iter()
+        .map(|b| Row {
+            id: b.id,
+            email: b.email.clone(),
+            subscriber_href: can_subscribers.then(|| format!("{BASE}/subscribers/{}", b.subscriber_id)),
+            subscriber_status: b.subscriber_status.as_str().to_string(),
+            campaign: b.campaign.as_ref().map(|c| {
+                let mut p = l.filter_params();
+                p[0].1 = c.id.to_string();
+                (c.name.clone(), link("/bounces", &p))
+            }),
+            source: b.source.clone(),
+            source_href: {
+                let mut p = l.filter_params();
+                p[1].1 = b.source.clone();
+                link("/bounces", &p)
+            },
+            kind: b.bounce_type.as_str(),
+            created: when(b.created_at),
+            created_iso: iso(b.created_at),
+            href: format!("{BASE}/bounces/{}", b.id),
+        })
+        .collect();
+    let headers = COLUMNS
+        .iter()
+        .map(|&(col, label)| {
+            let current = col == l.order_by;
+            let next_desc = if current { !l.desc } else { col == BounceOrder::CreatedAt };
+            SortHeader {
+                label,
+                href: l.href(col, next_desc, 1),
+                sort: match (current, l.desc) {
+                    (false, _) => "none",
+                    (true, true) => "descending",
+                    (true, false) => "ascending",
+                },
+            }
+        })
+        .collect();
+    let per_page = l.per_page();
+    let pager = Pager::new(page.page, per_page.max(1), page.total, |n| l.href(l.order_by, l.desc, n));
+    let choice = |value: String, label: String, selected: bool| Choice { value, label, selected };
+    let page_view = BouncesPage {
+        chrome: ui.chrome("Bounces", "bounces", Some(&q)),
+        rows,
+        headers,
+        campaigns: campaigns
+            .results
+            .iter()
+            .map(|c| choice(c.id.to_string(), c.name.clone(), l.filter.campaign_id == Some(c.id)))
+            .collect(),
+        sources: sources
+            .iter()
+            .map(|s| {
+                choice(s.source.clone(), s.source.clone(), l.filter.source.as_deref() == Some(&s.source))
+            })
+            .collect(),
+        types: BounceType::ALL
+            .iter()
+            .map(|t| choice(t.as_str().into(), t.as_str().into(), l.filter.bounce_type == Some(*t)))
+            .collect(),
+        per_pages: [20u32, 50, 100]
+            .iter()
+            .map(|n| choice(n.to_string(), n.to_string(), per_page == *n))
+            .collect(),
+        order_by: order_name(l.order_by),
+        order: if l.desc { "desc" } else { "asc" },
+        filtered: l.filter != BounceFilter::default(),
+        pager,
+        can_manage: ui.principal.can(perm::BOUNCES_MANAGE),
+        export_href: link("/bounces/export.csv", &l.filter_params()),
+        here: l.href(l.order_by, l.desc, page.page),
+        total: page.total,
+    };
+    html(&page_view)
+}
+
+#[derive(Template)]
+#[template(path = "bounce.html")]
+struct BouncePage {
+    chrome: Chrome,
+    row: Row,
+    meta: String,
+    can_manage: bool,
+}
+
+/// GET /admin/bounces/{id}
+pub async fn detail(State(state): State<AppState>, ui: Ui, Path(id): Path<i64>) -> Result<Response, UiError> {
+    ui.principal.require(perm::BOUNCES_GET)?;
+    let b = state.store.get_bounce(id).await?;
+    let can_subscribers = ui.principal.can(perm::SUBSCRIBERS_GET);
+    let page = BouncePage {
+        chrome: ui.chrome(format!("Bounce {id}"), "bounces", None),
+        meta: serde_json::to_string_pretty(&b.meta).unwrap_or_else(|_| b.meta.to_string()),
+        row: Row {
+            id: b.id,
+            subscriber_href: can_subscribers.then(|| format!("{BASE}/subscribers/{}", b.subscriber_id)),
+            subscriber_status: b.subscriber_status.as_str().to_string(),
+            campaign: b
+                .campaign
+                .as_ref()
+                .map(|c| (c.name.clone(), link("/bounces", &[("campaign_id", c.id.to_string())]))),
+            source_href: link("/bounces", &[("source", b.source.clone())]),
+            source: b.source,
+            kind: b.bounce_type.as_str(),
+            created: when(b.created_at),
+            created_iso: iso(b.created_at),
+            href: format!("{BASE}/bounces/{id}"),
+            email: b.email,
+        },
+        can_manage: ui.principal.can(perm::BOUNCES_MANAGE),
+    };
+    html(&page)
+}
+
+/// POST /admin/bounces/delete: the checked bounces, or all of them.
+pub async fn delete_many(State(state): State<AppState>, f: UiForm) -> Result<Response, UiError> {
+    f.ui.principal.require(perm::BOUNCES_MANAGE)?;
+    let to = back(&f, "/bounces");
+    let Some(sel) = selection(&f)? else { return Ok(redirect_done(&to, "none-selected", &[])) };
+    let message = match &sel {
+        Selection::All => {
+            let total = state.store.query_bounces(&BounceQuery::default()).await?.total;
+            format!(
+                "Delete all {} (every bounce, not only the ones shown)? This cannot be undone.",
+                count(total, "bounce", "bounces")
+            )
+        }
+        Selection::Ids(ids) => format!(
+            "Delete the {} selected? This cannot be undone.",
+            count(ids.len() as i64, "bounce", "bounces")
+        ),
+    };
+    if let Some(ask) = ask_first(&f, "bounces", &format!("{BASE}/bounces/delete"), message, "Delete") {
+        return ask;
+    }
+    let n = state.store.delete_bounces(&sel).await?;
+    tracing::info!(deleted = n, by = %f.ui.principal.username, "bounces deleted in the UI");
+    Ok(redirect_done(&to, "deleted", &[("n", n)]))
+}
+
+/// POST /admin/bounces/{id}/delete
+pub async fn delete_one(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    f: UiForm,
+) -> Result<Response, UiError> {
+    f.ui.principal.require(perm::BOUNCES_MANAGE)?;
+    let b = state.store.get_bounce(id).await?;
+    let message = format!(
+        "Delete the {} bounce of {} from {}? This cannot be undone.",
+        b.bounce_type,
+        b.email,
+        when(b.created_at)
+    );
+    if let Some(ask) = ask_first(&f, "bounces", &format!("{BASE}/bounces/{id}/delete"), message, "Delete") {
+        return ask;
+    }
+    let n = state.store.delete_bounces(&Selection::Ids(vec![id])).await?;
+    tracing::info!(id, by = %f.ui.principal.username, "bounce deleted in the UI");
+    // Its own page is gone: go back to the listing instead.
+    let to = back(&f, "/bounces");
+    let to = if to.starts_with(&format!("{BASE}/bounces/{id}")) { format!("{BASE}/bounces") } else { to };
+    Ok(redirect_done(&to, "deleted", &[("n", n)]))
+}
+
+/// POST /admin/bounces/blocklist
+pub async fn blocklist(State(state): State<AppState>, f: UiForm) -> Result<Response, UiError> {
+    f.ui.principal.require(perm::BOUNCES_MANAGE)?;
+    let message =
+        "Blocklist every subscriber that has bounces? They are unsubscribed from all their lists and \
+                   receive no more e-mail."
+            .to_string();
+    if let Some(ask) = ask_first(&f, "bounces", &format!("{BASE}/bounces/blocklist"), message, "Blocklist") {
+        return ask;
+    }
+    let n = state.store.blocklist_bounced_subscribers().await?;
+    tracing::info!(blocklisted = n, by = %f.ui.principal.username, "bounced subscribers blocklisted in the UI");
+    Ok(redirect_done(&back(&f, "/bounces"), "blocklisted", &[("n", n)]))
+}
+
+/// GET /admin/bounces/export.csv: the API's streaming export, same filters.
+pub async fn export_csv(State(state): State<AppState>, ui: Ui, q: QueryPairs) -> Result<Response, UiError> {
+    Ok(crate::handlers::bounces::export_csv(State(state), ui.principal, q).await?)
+}
+
+pub struct UnmatchedRow {
+    pub id: i64,
+    pub email: String,
+    pub subscriber_uuid: String,
+    pub campaign_uuid: String,
+    pub kind: &'static str,
+    pub source: String,
+    pub reason: String,
+    pub created: String,
+    pub created_iso: String,
+    pub meta: String,
+}
+
+#[derive(Template)]
+#[template(path = "unmatched.html")]
+struct UnmatchedPage {
+    chrome: Chrome,
+    rows: Vec<UnmatchedRow>,
+    pager: Pager,
+    can_manage: bool,
+    here: String,
+}
+
+/// GET /admin/bounces/unmatched
+pub async fn unmatched(State(state): State<AppState>, ui: Ui, q: QueryPairs) -> Result<Response, UiError> {
+    ui.principal.require(perm::BOUNCES_GET)?;
+    let p = pagination(&q)?;
+    let page = state.store.query_unmatched(p).await?;
+    let per_page = match p.per_page {
+        PerPage::Count(n) => n,
+        PerPage::All => page.total.max(1) as u32,
+    };
+    let at =
+        |n: u32| link("/bounces/unmatched", &[("page", if n > 1 { n.to_string() } else { String::new() })]);
+    let rows = page
+        .results
+        .into_iter()
+        .map(|u| UnmatchedRow {
+            id: u.id,
+            email: u.email,
+            subscriber_uuid: u.subscriber_uuid.unwrap_or_default(),
+            campaign_uuid: u.campaign_uuid.unwrap_or_default(),
+            kind: u.bounce_type.as_str(),
+            source: u.source,
+            reason: u.reason,
+            created: when(u.created_at),
+            created_iso: iso(u.created_at),
+            meta: serde_json::to_string_pretty(&u.meta).unwrap_or_default(),
+        })
+        .collect();
+    let pager = Pager::new(page.page, per_page, page.total, at);
+    let view = UnmatchedPage {
+        chrome: ui.chrome("Unmatched bounces", "unmatched", Some(&q)),
+        rows,
+        here: at(pager.page),
+        pager,
+        can_manage: ui.principal.can(perm::BOUNCES_MANAGE),
+    };
+    html(&view)
+}
+
+/// POST /admin/bounces/unmatched/delete
+pub async fn delete_unmatched(State(state): State<AppState>, f: UiForm) -> Result<Response, UiError> {
+    f.ui.principal.require(perm::BOUNCES_MANAGE)?;
+    let to = back(&f, "/bounces/unmatched");
+    let Some(sel) = selection(&f)? else { return Ok(redirect_done(&to, "none-selected", &[])) };
+    let message = match &sel {
+        Selection::All => "Delete every unmatched bounce? This cannot be undone.".to_string(),
+        Selection::Ids(ids) => format!(
+            "Delete the {} selected? This cannot be undone.",
+            count(ids.len() as i64, "unmatched bounce", "unmatched bounces")
+        ),
+    };
+    let action = format!("{BASE}/bounces/unmatched/delete");
+    if let Some(ask) = ask_first(&f, "unmatched", &action, message, "Delete") {
+        return ask;
+    }
+    let n = state.store.delete_unmatched(&sel).await?;
+    Ok(redirect_done(&to, "deleted-unmatched", &[("n", n)]))
+}
+
+/// POST /admin/bounces/unmatched/retry: match again (e.g. after an import),
+/// with the current rules, as the API's retry does.
+pub async fn retry_unmatched(State(state): State<AppState>, f: UiForm) -> Result<Response, UiError> {
+    f.ui.principal.require(perm::BOUNCES_MANAGE)?;
+    let to = back(&f, "/bounces/unmatched");
+    let Some(sel) = selection(&f)? else { return Ok(redirect_done(&to, "none-selected", &[])) };
+    let actions = state.settings.get().actions.clone();
+    let store: &dyn Store = state.store.as_ref();
+    let outcomes = store.retry_unmatched(&sel, &actions, Utc::now()).await?;
+    let matched = outcomes.iter().filter(|o| !matches!(o, RecordOutcome::Unmatched)).count() as u64;
+    let left = outcomes.len() as u64 - matched;
+    Ok(redirect_done(&to, "retried", &[("n", matched), ("left", left)]))
+}

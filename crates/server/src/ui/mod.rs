@@ -1,0 +1,90 @@
+//! The admin web UI, served under `/admin` by the same binary: server-rendered
+//! askama templates, one hand-written stylesheet and a few lines of vanilla
+//! JavaScript, all compiled in (no CDN, no build step), so it works offline.
+//!
+//! Every page goes through the same permission checks as the API
+//! ([`Principal::require`](crate::auth::Principal::require)) and every change
+//! through the same code paths (store methods, [`SettingsHandle::update`],
+//! the API's own handlers), so the UI can never accept what the API refuses.
+//! Sessions, cookies and CSRF are in [`session`].
+
+mod assets;
+mod bounces;
+mod campaigns;
+mod chart;
+mod dashboard;
+mod error;
+mod form;
+mod mailboxes;
+mod page;
+pub mod session;
+mod settings;
+mod subscribers;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+use axum::routing::{any, get, post};
+
+use crate::state::AppState;
+
+pub use error::UiError;
+
+/// Where the UI lives (every path of [`router`] starts with it).
+pub const BASE: &str = "/admin";
+
+/// The UI's routes, every one under [`BASE`] (router.rs merges them).
+pub fn router() -> Router<AppState> {
+    let r = |path: &str| format!("{BASE}{path}");
+    Router::new()
+        .route(BASE, get(dashboard::show))
+        .route(&r("/"), get(dashboard::show))
+        .route(&r("/login"), get(session::login_form).post(session::login))
+        .route(&r("/logout"), post(session::logout))
+        .route(&r("/assets/{name}"), get(assets::serve))
+        .route(&r("/bounces"), get(bounces::list))
+        .route(&r("/bounces/export.csv"), get(bounces::export_csv))
+        .route(&r("/bounces/delete"), post(bounces::delete_many))
+        .route(&r("/bounces/blocklist"), post(bounces::blocklist))
+        .route(&r("/bounces/unmatched"), get(bounces::unmatched))
+        .route(&r("/bounces/unmatched/delete"), post(bounces::delete_unmatched))
+        .route(&r("/bounces/unmatched/retry"), post(bounces::retry_unmatched))
+        .route(&r("/bounces/{id}"), get(bounces::detail))
+        .route(&r("/bounces/{id}/delete"), post(bounces::delete_one))
+        .route(&r("/subscribers"), get(subscribers::list))
+        .route(&r("/subscribers/{id}"), get(subscribers::detail))
+        .route(&r("/subscribers/{id}/bounces/delete"), post(subscribers::delete_bounces))
+        .route(&r("/campaigns"), get(campaigns::list).post(campaigns::create))
+        .route(&r("/mailboxes"), get(mailboxes::status))
+        .route(&r("/settings"), get(settings::index))
+        .route(&r("/settings/bounces"), get(settings::bounces_form).post(settings::save_bounces))
+        .route(&r("/settings/smtp"), get(settings::smtp_form).post(settings::save_smtp))
+        // Unknown UI paths get a page, not the API's JSON 404.
+        .route(&r("/{*rest}"), any(not_found))
+        .layer(axum::middleware::map_response(security_headers))
+}
+
+async fn not_found() -> UiError {
+    UiError::NotFound("There is no such page.".into())
+}
+
+/// Headers every UI response carries: a strict Content-Security-Policy (only
+/// our own scripts and styles; no inline script, no framing), no MIME
+/// sniffing, no referrer leaving the site, and pages never cached.
+async fn security_headers(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}

@@ -1,0 +1,137 @@
+//! What every page shares: the header (navigation by permission, the logout
+//! form with its CSRF token), flash messages after a change, pagination, and
+//! how times and links are written.
+
+use askama::Template;
+use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, Utc};
+
+use super::session::Ui;
+use super::{BASE, UiError, assets};
+use crate::auth::perm;
+use crate::extract::QueryPairs;
+
+/// The frame around every page.
+pub struct Chrome {
+    pub title: String,
+    /// Which navigation entry is current ("dashboard", "bounces", ...).
+    pub active: &'static str,
+    pub username: String,
+    pub csrf: String,
+    pub can_bounces: bool,
+    pub can_subscribers: bool,
+    pub can_campaigns: bool,
+    pub can_settings: bool,
+    pub flash: Option<Flash>,
+    pub asset_version: &'static str,
+}
+
+impl Ui {
+    pub fn chrome(&self, title: impl Into<String>, active: &'static str, q: Option<&QueryPairs>) -> Chrome {
+        let p = &self.principal;
+        Chrome {
+            title: title.into(),
+            active,
+            username: p.username.clone(),
+            csrf: self.csrf.clone(),
+            can_bounces: p.can(perm::BOUNCES_GET),
+            can_subscribers: p.can(perm::SUBSCRIBERS_GET),
+            can_campaigns: p.can(perm::CAMPAIGNS_GET),
+            can_settings: p.can(perm::SETTINGS_GET),
+            flash: q.and_then(Flash::from_query),
+            asset_version: assets::version(),
+        }
+    }
+}
+
+/// A one-line report after a change (post, redirect, get). Built from a code
+/// and numbers in the query, never from free text, so a link cannot make the
+/// page say anything else.
+pub struct Flash {
+    /// "ok" or "warn" (a CSS class).
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl Flash {
+    fn from_query(q: &QueryPairs) -> Option<Flash> {
+        let n = |k: &str| q.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let plural =
+            |n: u64, one: &str, many: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {many}") };
+        let (kind, message) = match q.get("done")? {
+            "deleted" => ("ok", format!("Deleted {}.", plural(n("n"), "bounce", "bounces"))),
+            "deleted-unmatched" => {
+                ("ok", format!("Deleted {}.", plural(n("n"), "unmatched bounce", "unmatched bounces")))
+            }
+            "blocklisted" => ("ok", format!("Blocklisted {}.", plural(n("n"), "subscriber", "subscribers"))),
+            "retried" => (
+                "ok",
+                format!("Matched {}; {} still unmatched.", plural(n("n"), "bounce", "bounces"), n("left")),
+            ),
+            "none-selected" => ("warn", "Nothing was selected.".to_string()),
+            "saved" => ("ok", "Settings saved. They apply right away.".to_string()),
+            "created" => ("ok", "Campaign created.".to_string()),
+            _ => return None,
+        };
+        Some(Flash { kind, message })
+    }
+}
+
+/// Renders a page template.
+pub fn html<T: Template>(t: &T) -> Result<Response, UiError> {
+    Ok(Html(t.render()?).into_response())
+}
+
+/// "2026-05-03 14:22 UTC"
+pub fn when(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// RFC 3339, for `<time datetime>`.
+pub fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A UI path with query parameters (empty values left out).
+pub fn link(path: &str, params: &[(&str, String)]) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params.iter().filter(|(_, v)| !v.is_empty()) {
+        q.append_pair(k, v);
+    }
+    let q = q.finish();
+    if q.is_empty() { format!("{BASE}{path}") } else { format!("{BASE}{path}?{q}") }
+}
+
+/// Previous / next links and "page X of Y".
+pub struct Pager {
+    pub page: u32,
+    pub pages: u32,
+    pub total: i64,
+    pub first: Option<String>,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+    pub last: Option<String>,
+}
+
+impl Pager {
+    /// `at(page)` makes the link to a page.
+    pub fn new(page: u32, per_page: u32, total: i64, at: impl Fn(u32) -> String) -> Pager {
+        let per_page = i64::from(per_page.max(1));
+        let pages = u32::try_from(((total + per_page - 1) / per_page).max(1)).unwrap_or(u32::MAX);
+        let page = page.clamp(1, pages);
+        Pager {
+            page,
+            pages,
+            total,
+            first: (page > 2).then(|| at(1)),
+            prev: (page > 1).then(|| at(page - 1)),
+            next: (page < pages).then(|| at(page + 1)),
+            last: (page + 1 < pages).then(|| at(pages)),
+        }
+    }
+}
+
+/// "1 bounce", "3 bounces"
+pub fn count(n: i64, one: &str, many: &str) -> String {
+    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
+}

@@ -1,0 +1,207 @@
+//! The UI's security over plain HTTP (no browser): redirects to the login,
+//! cookie flags, CSRF on every state change, logout, and the API's permissions.
+
+use rebound_testkit::{Backend, TestServer, backend_tests};
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::redirect::Policy;
+use serde_json::json;
+
+/// A client that does not follow redirects, so tests see them.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().redirect(Policy::none()).build().unwrap()
+}
+
+fn set_cookies(res: &reqwest::Response) -> Vec<String> {
+    res.headers().get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).map(str::to_string).collect()
+}
+
+fn cookie_value(set: &[String], name: &str) -> Option<String> {
+    set.iter()
+        .filter_map(|c| c.split(';').next())
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, v)| *k == name && !v.is_empty())
+        .map(|(_, v)| v.to_string())
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} field in {html}")) + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+/// Logs in over HTTP; returns (session cookie, the Set-Cookie lines).
+async fn login(
+    s: &TestServer,
+    user: &str,
+    password: &str,
+    extra: &[(&str, &str)],
+) -> (Option<String>, Vec<String>, u16) {
+    let c = client();
+    let res = c.get(s.url("/admin/login")).send().await.unwrap();
+    let login_csrf = cookie_value(&set_cookies(&res), "rebound_login_csrf").expect("login CSRF cookie");
+    let html = res.text().await.unwrap();
+    let csrf = hidden(&html, "csrf");
+    assert_eq!(csrf, login_csrf, "double-submit: the form carries the cookie's value");
+    let mut req = c
+        .post(s.url("/admin/login"))
+        .header(COOKIE, format!("rebound_login_csrf={login_csrf}"))
+        .form(&[("csrf", csrf.as_str()), ("username", user), ("password", password), ("next", "")]);
+    for (k, v) in extra {
+        req = req.header(*k, *v);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let set = set_cookies(&res);
+    (cookie_value(&set, "rebound_session"), set, status)
+}
+
+async fn page(s: &TestServer, session: &str, path: &str) -> (u16, String, String) {
+    let res =
+        client().get(s.url(path)).header(COOKIE, format!("rebound_session={session}")).send().await.unwrap();
+    let status = res.status().as_u16();
+    let location = res.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    (status, location, res.text().await.unwrap_or_default())
+}
+
+async fn post(s: &TestServer, session: &str, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+    let res = client()
+        .post(s.url(path))
+        .header(COOKIE, format!("rebound_session={session}"))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string())
+}
+
+async fn pages_need_a_login_and_cookies_are_strict(b: Backend) {
+    let s = TestServer::start(b).await;
+    let res = client().get(s.url("/admin/bounces?type=hard")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()[LOCATION], "/admin/login?next=%2Fadmin%2Fbounces%3Ftype%3Dhard");
+    let csp = res.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+
+    let (session, set, status) = login(&s, "admin", &s.admin_password, &[]).await;
+    assert_eq!(status, 303);
+    assert!(session.is_some());
+    let line = set.iter().find(|c| c.starts_with("rebound_session=")).unwrap();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/admin"] {
+        assert!(line.contains(flag), "{flag} missing: {line}");
+    }
+    assert!(!line.contains("Secure"), "plain HTTP: not Secure (the browser would drop it): {line}");
+    // The database keeps a hash of the token, not the token.
+    let token = session.unwrap();
+    assert!(s.store.find_session(&token, chrono::Utc::now()).await.unwrap().is_none());
+
+    // Behind a TLS-terminating proxy the cookie is Secure.
+    let (_, set, _) = login(&s, "admin", &s.admin_password, &[("x-forwarded-proto", "https")]).await;
+    assert!(set.iter().find(|c| c.starts_with("rebound_session=")).unwrap().contains("; Secure"), "{set:?}");
+
+    // A login post without the login form's cookie is refused.
+    let res = client()
+        .post(s.url("/admin/login"))
+        .form(&[("csrf", "x"), ("username", "admin"), ("password", s.admin_password.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(cookie_value(&set_cookies(&res), "rebound_session").is_none());
+
+    // Wrong password and unknown user: same status, same words.
+    let (none, _, status) = login(&s, "admin", "wrong-password", &[]).await;
+    assert_eq!((none, status), (None, 401));
+    let (none, _, status) = login(&s, "ghost", "wrong-password", &[]).await;
+    assert_eq!((none, status), (None, 401));
+
+    // API users keep to their tokens.
+    let token = s.api_user("script", &["*"]).await;
+    let (none, _, status) = login(&s, "script", &token, &[]).await;
+    assert_eq!((none, status), (None, 401));
+}
+
+async fn every_change_needs_the_csrf_token(b: Backend) {
+    let s = TestServer::start(b).await;
+    s.enable_webhooks().await;
+    s.create_subscriber("a@example.com", &[]).await;
+    super::record(&s, &json!({"email": "a@example.com", "source": "api", "type": "soft"})).await;
+    let id = s.get_json("/api/bounces").await["data"]["results"][0]["id"].as_i64().unwrap().to_string();
+    let (session, _, _) = login(&s, "admin", &s.admin_password, &[]).await;
+    let session = session.unwrap();
+    let (status, _, html) = page(&s, &session, "/admin/bounces").await;
+    assert_eq!(status, 200);
+    let csrf = hidden(&html, "csrf");
+
+    let path = format!("/admin/bounces/{id}/delete");
+    assert_eq!(post(&s, &session, &path, &[("confirmed", "yes")]).await.0, 403, "no token");
+    assert_eq!(
+        post(&s, &session, &path, &[("confirmed", "yes"), ("csrf", "0".repeat(64).as_str())]).await.0,
+        403
+    );
+    for path in
+        ["/admin/bounces/delete", "/admin/bounces/blocklist", "/admin/settings/bounces", "/admin/logout"]
+    {
+        assert_eq!(post(&s, &session, path, &[("all", "1"), ("confirmed", "yes")]).await.0, 403, "{path}");
+    }
+    assert_eq!(s.get_json("/api/bounces").await["data"]["total"], 1, "nothing was deleted");
+
+    // Without confirmed=yes (no JavaScript), the server asks first.
+    let (status, _) = post(&s, &session, &path, &[("csrf", &csrf)]).await;
+    assert_eq!(status, 200);
+    assert_eq!(s.get_json("/api/bounces").await["data"]["total"], 1);
+    let (status, location) = post(&s, &session, &path, &[("csrf", &csrf), ("confirmed", "yes")]).await;
+    assert_eq!((status, location.as_str()), (303, "/admin/bounces?done=deleted&n=1"));
+    assert_eq!(s.get_json("/api/bounces").await["data"]["total"], 0);
+
+    // Logout ends the session in the database: the old cookie is worthless.
+    let (status, _) = post(&s, &session, "/admin/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(status, 303);
+    let (status, location, _) = page(&s, &session, "/admin/bounces").await;
+    assert_eq!((status, location.as_str()), (303, "/admin/login?next=%2Fadmin%2Fbounces"));
+}
+
+async fn pages_have_the_apis_permissions(b: Backend) {
+    let s = TestServer::start(b).await;
+    s.post_ok(
+        "/api/users",
+        &json!({"username": "viewer", "type": "user", "password": "viewer-password", "permissions": ["bounces:get"]}),
+    )
+    .await;
+    let (session, _, _) = login(&s, "viewer", "viewer-password", &[]).await;
+    let session = session.expect("viewer logs in");
+    let (status, _, html) = page(&s, &session, "/admin/bounces").await;
+    assert_eq!(status, 200);
+    assert!(
+        !html.contains("Delete selected") && !html.contains("/admin/settings/bounces\""),
+        "no controls it may not use"
+    );
+    let csrf = hidden(&html, "csrf");
+    for path in ["/admin/settings/bounces", "/admin/subscribers", "/admin/campaigns", "/admin/mailboxes"] {
+        assert_eq!(page(&s, &session, path).await.0, 403, "{path}");
+    }
+    for path in
+        ["/admin/bounces/delete", "/admin/bounces/blocklist", "/admin/settings/bounces", "/admin/campaigns"]
+    {
+        let (status, _) =
+            post(&s, &session, path, &[("csrf", &csrf), ("all", "1"), ("confirmed", "yes")]).await;
+        assert_eq!(status, 403, "{path}");
+    }
+    assert_eq!(page(&s, &session, "/admin/").await.0, 200);
+    assert_eq!(page(&s, &session, "/admin/bounces/export.csv").await.0, 200);
+
+    // Deleting the user ends its sessions at once.
+    let users = s.get_json("/api/users").await;
+    let id = users["data"].as_array().unwrap().iter().find(|u| u["username"] == "viewer").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (status, _) = s.send_json(reqwest::Method::DELETE, &format!("/api/users/{id}"), &json!(null)).await;
+    assert_eq!(status, 200);
+    assert_eq!(page(&s, &session, "/admin/bounces").await.0, 303);
+}
+
+backend_tests!(
+    pages_need_a_login_and_cookies_are_strict,
+    every_change_needs_the_csrf_token,
+    pages_have_the_apis_permissions
+);
