@@ -84,16 +84,24 @@ const CACHE_MAX: usize = 10_000;
 pub struct Authenticator {
     store: Arc<dyn Store>,
     cache: Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
+    /// argon2 uses 19 MiB and tens of milliseconds per verification: when 64
+    /// clients arrive at once with the same new token, only a couple verify
+    /// at a time and the rest find the cached result.
+    verifying: tokio::sync::Semaphore,
 }
 
 impl Authenticator {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Authenticator { store, cache: Mutex::new(HashMap::new()) }
+        Authenticator { store, cache: Mutex::new(HashMap::new()), verifying: tokio::sync::Semaphore::new(2) }
     }
 
     /// Checks `username:secret` against the stored hash.
     pub async fn authenticate(&self, username: &str, secret: &str) -> ApiResult<Principal> {
         let key = cache_key(username, secret);
+        if let Some(p) = self.cached(&key) {
+            return Ok(p);
+        }
+        let _permit = self.verifying.acquire().await.map_err(ApiError::internal)?;
         if let Some(p) = self.cached(&key) {
             return Ok(p);
         }

@@ -227,23 +227,25 @@ async fn plan_batch(
     actions: &BounceActions,
     now: DateTime<Utc>,
 ) -> Result<Plan> {
-    let created = ts(now);
-    let mut new_event_ids = HashSet::new();
-    for ev in events {
-        let Some(id) = &ev.event_id else { continue };
-        let r = sqlx::query(
-            "INSERT INTO rebound_bounce_events (source, event_id, created_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT DO NOTHING",
+    // One statement for the batch's event ids; RETURNING gives the new ones.
+    let keyed: HashSet<(&str, &str)> =
+        events.iter().filter_map(|e| e.event_id.as_deref().map(|id| (e.source.as_str(), id))).collect();
+    let new_event_ids: HashSet<(String, String)> = if keyed.is_empty() {
+        HashSet::new()
+    } else {
+        let keyed: Vec<(&str, &str)> = keyed.into_iter().collect();
+        sqlx::query_as(
+            "INSERT INTO rebound_bounce_events (source, event_id, created_at)
+             SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?2 FROM json_each(?1) WHERE true
+             ON CONFLICT DO NOTHING RETURNING source, event_id",
         )
-        .bind(&ev.source)
-        .bind(id)
-        .bind(&created)
-        .execute(&mut *conn)
-        .await?;
-        if r.rows_affected() == 1 {
-            new_event_ids.insert((ev.source.clone(), id.clone()));
-        }
-    }
+        .bind(json_list(&keyed))
+        .bind(ts(now))
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect()
+    };
 
     let uuids: Vec<String> = events.iter().filter_map(|e| e.subscriber.uuid.map(|u| u.to_string())).collect();
     let emails: Vec<&str> =
@@ -313,17 +315,22 @@ async fn plan_batch(
 }
 
 async fn write_plan(conn: &mut SqliteConnection, plan: &Plan, keep_unmatched: bool) -> Result<()> {
-    for b in &plan.bounces {
+    if !plan.bounces.is_empty() {
+        // One statement for the batch, rows passed as a JSON array.
+        let rows: Vec<_> = plan
+            .bounces
+            .iter()
+            .map(|b| {
+                (b.subscriber_id, b.campaign_id, b.bounce_type.as_str(), &b.source, &b.meta, ts(b.created_at))
+            })
+            .collect();
         sqlx::query(
             "INSERT INTO bounces (subscriber_id, campaign_id, type, source, meta, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+             SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
+                    json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]')
+             FROM json_each(?1)",
         )
-        .bind(b.subscriber_id)
-        .bind(b.campaign_id)
-        .bind(b.bounce_type.as_str())
-        .bind(&b.source)
-        .bind(Json(&b.meta))
-        .bind(ts(b.created_at))
+        .bind(json_list(&rows))
         .execute(&mut *conn)
         .await?;
     }
