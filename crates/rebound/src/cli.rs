@@ -25,6 +25,26 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply database migrations and exit.
     Migrate(DbArgs),
+    /// Scan every enabled bounce mailbox once; exits 1 when a mailbox failed.
+    Scan(ScanArgs),
+    /// Parse bounce e-mails (files, directories, mbox files): one JSON line per message.
+    Parse(ParseArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ParseArgs {
+    /// Files, directories (read recursively) or mbox files.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// listmonk's classification: 5.x.x hard, 4.x.x soft (default: hard only when the address can never work).
+    #[arg(long)]
+    pub permanent: bool,
+    /// Report delay warnings (action "delayed") instead of treating them as not bounces.
+    #[arg(long)]
+    pub include_delayed: bool,
+    /// The bounce.verp.address template, to decode VERP ids, e.g. "bounces+{subscriber_uuid}.{campaign_uuid}@site.com".
+    #[arg(long)]
+    pub verp_template: Option<String>,
 }
 
 /// Where the database is. Flags beat environment variables, which beat the
@@ -37,6 +57,18 @@ pub struct DbArgs {
     /// TOML config file [default: rebound.toml when it exists]
     #[arg(long, env = "REBOUND_CONFIG")]
     pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ScanArgs {
+    /// Only this mailbox (its uuid, as GET /api/bounces/mailboxes shows it); repeatable.
+    #[arg(long)]
+    pub mailbox: Vec<String>,
+    /// Scan even when bounce.enabled is false.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 #[derive(Debug, Clone, Args)]

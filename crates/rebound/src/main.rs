@@ -4,6 +4,8 @@
 mod cli;
 mod config;
 mod migrate;
+mod parse;
+mod scan;
 mod serve;
 
 use clap::Parser;
@@ -17,6 +19,8 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Migrate(args) => migrate::run(args).await,
+        Command::Scan(args) => scan::run(args).await,
+        Command::Parse(args) => parse::run(args),
     };
     match result {
         Ok(code) => code,

@@ -98,6 +98,10 @@ impl App {
         let App { state, writers, settings_watcher } = self;
         let mailboxes = state.mailboxes.clone();
         let app = router(state);
+        // Small JSON answers must not wait for Nagle's algorithm.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await?;
