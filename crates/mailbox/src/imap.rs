@@ -92,7 +92,7 @@ impl Imap {
                 let login = async {
                     client.login(user, password).await.map_err(|(e, _)| match e {
                         async_imap::error::Error::No(m) | async_imap::error::Error::Bad(m) => {
-                            MailboxError::Auth { addr: addr.clone(), message: m }
+                            MailboxError::Auth { addr: addr.clone(), message: server_text(&m) }
                         }
                         e => imap_error(&addr, "LOGIN", e),
                     })
@@ -114,9 +114,10 @@ impl Imap {
             (caps.has_str("IDLE"), caps.has_str("MOVE"), caps.has_str("UIDPLUS"));
         let mailbox = net::timed(timeouts.read, || format!("SELECT {folder} on {addr}"), async {
             session.select(folder).await.map_err(|e| match e {
-                async_imap::error::Error::No(m) => {
-                    MailboxError::Config(format!("{addr}: cannot select folder {folder:?}: {m}"))
-                }
+                async_imap::error::Error::No(m) => MailboxError::Config(format!(
+                    "{addr}: cannot select folder {folder:?}: {}",
+                    server_text(&m)
+                )),
                 e => imap_error(&addr, "SELECT", e),
             })
         })
@@ -262,9 +263,10 @@ impl Imap {
         }
         net::timed(t.read, || format!("CREATE on {addr}"), async {
             session.create(folder).await.map_err(|e| match e {
-                async_imap::error::Error::No(m) => {
-                    MailboxError::Config(format!("{addr}: cannot create folder {folder:?}: {m}"))
-                }
+                async_imap::error::Error::No(m) => MailboxError::Config(format!(
+                    "{addr}: cannot create folder {folder:?}: {}",
+                    server_text(&m)
+                )),
                 e => imap_error(&addr, "CREATE", e),
             })
         })
@@ -387,6 +389,15 @@ where
     }
 }
 
+/// async-imap renders a NO/BAD answer as `code: .., info: Some("text")`;
+/// the operator wants the server's text.
+fn server_text(m: &str) -> String {
+    match m.split_once("info: Some(\"") {
+        Some((_, rest)) => rest.strip_suffix("\")").unwrap_or(rest).replace("\\\"", "\""),
+        None => m.to_string(),
+    }
+}
+
 fn imap_error(addr: &str, command: &str, e: async_imap::error::Error) -> MailboxError {
     use async_imap::error::Error;
     match e {
@@ -431,6 +442,13 @@ pub(crate) fn uid_set(uids: &[u32]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn server_text_is_unwrapped() {
+        let m = r#"code: None, info: Some("[AUTHENTICATIONFAILED] Authentication failed.")"#;
+        assert_eq!(super::server_text(m), "[AUTHENTICATIONFAILED] Authentication failed.");
+        assert_eq!(super::server_text("plain"), "plain");
+    }
+
     #[test]
     fn uid_sets_are_compact() {
         assert_eq!(super::uid_set(&[9, 1, 2, 3, 5, 10, 11, 3]), "1:3,5,9:11");
