@@ -56,8 +56,10 @@ pub fn router() -> Router<AppState> {
         .route(&r("/subscribers/{id}/bounces/delete"), post(subscribers::delete_bounces))
         .route(&r("/campaigns"), get(campaigns::list).post(campaigns::create))
         .route(&r("/mailboxes"), get(mailboxes::status))
+        .route(&r("/mailboxes/{uuid}/scan"), post(mailboxes::scan_now))
         .route(&r("/settings"), get(settings::index))
         .route(&r("/settings/bounces"), get(settings::bounces_form).post(settings::save_bounces))
+        .route(&r("/settings/bounces/mailboxes/{uuid}/test"), post(settings::test_mailbox))
         .route(&r("/settings/smtp"), get(settings::smtp_form).post(settings::save_smtp))
         // Unknown UI paths get a page, not the API's JSON 404.
         .route(&r("/{*rest}"), any(not_found))

@@ -71,6 +71,13 @@ impl Flash {
             "none-selected" => ("warn", "Nothing was selected.".to_string()),
             "saved" => ("ok", "Settings saved. They apply right away.".to_string()),
             "created" => ("ok", "Campaign created.".to_string()),
+            "scan-queued" => ("ok", "Scan started. Reload this page to see its result.".to_string()),
+            "scan-bounce-off" => ("warn", "Bounce processing is off: nothing is scanned.".to_string()),
+            "scan-disabled" => ("warn", "That mailbox is disabled.".to_string()),
+            "scan-not-running" => {
+                ("warn", "The mailbox's scanner is starting; try again in a moment.".to_string())
+            }
+            "scan-busy" => ("warn", "A scan of that mailbox is already queued.".to_string()),
             _ => return None,
         };
         Some(Flash { kind, message })

@@ -426,6 +426,10 @@ pub struct SectionView {
     pub remove: Option<String>,
     pub remove_checked: bool,
     pub is_mailbox: bool,
+    /// A saved list entry's uuid (to test a mailbox's connection).
+    pub saved_uuid: Option<String>,
+    /// The result of "test connection": (worked, what to say).
+    pub test_result: Option<(bool, String)>,
 }
 
 pub struct ErrorLink {
@@ -568,6 +572,15 @@ fn views(sections: &[Section], source: &Source, errors: &BTreeMap<String, String
                 (Source::Posted(form), Some(r)) => has(form, r),
                 _ => false,
             };
+            let saved_uuid = s.entry.as_ref().filter(|e| !e.is_new).and_then(|e| {
+                let name = format!("{}[{}].uuid", e.key, e.index);
+                match source {
+                    Source::Stored(map) => {
+                        map.get(e.key)?.get(e.index)?.get("uuid")?.as_str().map(str::to_string)
+                    }
+                    Source::Posted(form) => Some(raw(form, &name).to_string()).filter(|u| !u.is_empty()),
+                }
+            });
             SectionView {
                 heading: s.heading,
                 id: s.id.clone(),
@@ -578,6 +591,8 @@ fn views(sections: &[Section], source: &Source, errors: &BTreeMap<String, String
                 remove,
                 remove_checked,
                 is_mailbox: s.entry.as_ref().is_some_and(|e| e.key == "bounce.mailboxes"),
+                saved_uuid,
+                test_result: None,
             }
         })
         .collect()
@@ -791,16 +806,24 @@ impl Tab {
     }
 }
 
-fn render(
-    ui: &Ui,
-    q: Option<&QueryPairs>,
+struct Render<'a> {
     tab: Tab,
-    sections: &[Section],
-    source: &Source,
-    errors: &BTreeMap<String, String>,
+    sections: &'a [Section],
+    source: Source<'a>,
+    errors: BTreeMap<String, String>,
     form_error: Option<String>,
-) -> Result<Response, UiError> {
-    let views = views(sections, source, errors);
+    /// (mailbox uuid, worked, message) after "test connection".
+    tested: Option<(String, bool, String)>,
+}
+
+fn render(ui: &Ui, q: Option<&QueryPairs>, r: Render) -> Result<Response, UiError> {
+    let Render { tab, sections, source, errors, form_error, tested } = r;
+    let mut views = views(sections, &source, &errors);
+    if let Some((uuid, ok, msg)) = tested {
+        for v in views.iter_mut().filter(|v| v.saved_uuid.as_deref() == Some(uuid.as_str())) {
+            v.test_result = Some((ok, msg.clone()));
+        }
+    }
     let error_links = views
         .iter()
         .flat_map(|s| s.fields.iter().map(move |f| (s, f)))
@@ -837,7 +860,15 @@ async fn show(
     ui.principal.require(perm::SETTINGS_GET)?;
     let map = masked_map(&state);
     let sections = tab.schema(list_len(&map, tab.list_key()), &headers);
-    render(&ui, Some(&q), tab, &sections, &Source::Stored(&map), &BTreeMap::new(), None)
+    let r = Render {
+        tab,
+        sections: &sections,
+        source: Source::Stored(&map),
+        errors: BTreeMap::new(),
+        form_error: None,
+        tested: None,
+    };
+    render(&ui, Some(&q), r)
 }
 
 async fn save(state: AppState, f: UiForm, headers: HeaderMap, tab: Tab) -> Result<Response, UiError> {
@@ -847,7 +878,15 @@ async fn save(state: AppState, f: UiForm, headers: HeaderMap, tab: Tab) -> Resul
     let c = convert(&sections, &f.form, &current);
     let refused =
         |errors: BTreeMap<String, String>, form_error: Option<String>| -> Result<Response, UiError> {
-            let mut res = render(&f.ui, None, tab, &sections, &Source::Posted(&f.form), &errors, form_error)?;
+            let r = Render {
+                tab,
+                sections: &sections,
+                source: Source::Posted(&f.form),
+                errors,
+                form_error,
+                tested: None,
+            };
+            let mut res = render(&f.ui, None, r)?;
             *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(res)
         };
@@ -889,6 +928,42 @@ pub async fn save_bounces(
     f: UiForm,
 ) -> Result<Response, UiError> {
     save(state, f, headers, Tab::Bounces).await
+}
+
+/// POST /admin/settings/bounces/mailboxes/{uuid}/test: connects to the
+/// saved mailbox and logs in (nothing fetched or deleted), then shows the
+/// settings again with the result next to that mailbox. Unsaved edits in the
+/// form are not used: the stored password never leaves the server.
+pub async fn test_mailbox(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path(uuid): axum::extract::Path<String>,
+    f: UiForm,
+) -> Result<Response, UiError> {
+    f.ui.principal.require(perm::SETTINGS_MANAGE)?;
+    let settings = state.settings.get();
+    let mailbox = settings
+        .mailboxes
+        .iter()
+        .find(|m| m.uuid.is_some_and(|u| u.to_string() == uuid))
+        .ok_or_else(|| UiError::NotFound("There is no such mailbox (save it first).".into()))?;
+    let result = super::mailboxes::test_connection(mailbox).await;
+    tracing::info!(mailbox = %uuid, ok = result.is_ok(), by = %f.ui.principal.username, "mailbox connection tested");
+    let (ok, msg) = match result {
+        Ok(m) => (true, m),
+        Err(m) => (false, m),
+    };
+    let map = masked_map(&state);
+    let sections = Tab::Bounces.schema(list_len(&map, Tab::Bounces.list_key()), &headers);
+    let r = Render {
+        tab: Tab::Bounces,
+        sections: &sections,
+        source: Source::Stored(&map),
+        errors: BTreeMap::new(),
+        form_error: None,
+        tested: Some((uuid, ok, msg)),
+    };
+    render(&f.ui, None, r)
 }
 
 /// GET /admin/settings/smtp

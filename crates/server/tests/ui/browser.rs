@@ -366,6 +366,13 @@ impl Browser {
         save_png(name, &png)
     }
 
+    /// Saves a PNG of one element (scrolled into view) as `<output>/ui/<name>.png`.
+    pub async fn screenshot_of(&self, css: &str, name: &str) -> PathBuf {
+        let e = self.find(css).await;
+        let png = self.call(reqwest::Method::GET, &format!("/element/{}/screenshot", e.0), None).await;
+        save_png(name, &png)
+    }
+
     /// Ends the session (Chromium exits) and chromedriver.
     pub async fn close(mut self) {
         let _ = self.http.delete(format!("{}/session/{}", self.base, self.session)).send().await;

@@ -312,3 +312,55 @@ async fn dashboard_chart_shows_the_bounces_just_recorded() {
 async fn element_id(b: &Browser, css: &str) -> String {
     b.element_id(css).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mailbox_status_and_test_connection() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    // A port nothing listens on: the connection test must fail, and say why.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    s.put_settings(&json!({"bounce.mailboxes": [{
+        "enabled": false, "type": "pop", "host": "127.0.0.1", "port": closed, "username": "bounces",
+        "password": "mbox-secret-password", "scan_interval": "15m", "tls_enabled": false
+    }]}))
+    .await;
+    let settings = s.get_json("/api/settings").await["data"].clone();
+    let uuid: uuid::Uuid = settings["bounce.mailboxes"][0]["uuid"].as_str().unwrap().parse().unwrap();
+    // What a scan leaves behind, as the scanner records it.
+    let now = Utc::now();
+    s.store
+        .save_mailbox_scan(
+            uuid,
+            &rebound_store::MailboxScan {
+                label: format!("pop://bounces@127.0.0.1:{closed}"),
+                started_at: now - chrono::Duration::seconds(3),
+                finished_at: now,
+                counts: json!({"seen": 3, "recorded": 2, "not_bounces": 1, "removed": 3, "errors": 0}),
+                error: None,
+            },
+        )
+        .await
+        .unwrap();
+
+    let b = Browser::start().await;
+    log_in(&b, &s).await;
+    b.goto(&s.url("/admin/mailboxes")).await;
+    let row = b.text_of(&format!("#mailboxes-table tr[data-uuid='{uuid}']")).await;
+    assert!(row.contains(&format!("bounces@127.0.0.1:{closed}")), "{row}");
+    let counts = b.text_of(&format!("tr[data-uuid='{uuid}'] .counts")).await;
+    for c in ["seen: 3", "recorded: 2", "not bounces: 1", "removed: 3"] {
+        assert!(counts.contains(c), "{c} missing from {counts:?}");
+    }
+    assert!(b.text_of(&format!("tr[data-uuid='{uuid}'] .last-scan")).await.contains("ok"));
+    b.screenshot("mailboxes-status").await;
+
+    b.goto(&s.url("/admin/settings/bounces")).await;
+    assert_eq!(b.property("[name='bounce.mailboxes[0].password']", "value").await, "••••••••");
+    b.click_to_load("#mailbox-0-test").await;
+    let result = b.text_of("#mailbox-0-test-result").await;
+    assert!(result.starts_with("Connection failed:"), "{result}");
+    assert!(result.contains(&format!("127.0.0.1:{closed}")), "{result}");
+    let source = b.script("return document.documentElement.outerHTML", json!([])).await;
+    assert!(!source.as_str().unwrap_or_default().contains("mbox-secret"), "the password reached the page");
+    b.screenshot_of("#mailbox-0", "settings-mailbox-test-connection").await;
+    b.close().await;
+}
