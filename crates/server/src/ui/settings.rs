@@ -430,6 +430,11 @@ pub struct SectionView {
     pub saved_uuid: Option<String>,
     /// The result of "test connection": (worked, what to say).
     pub test_result: Option<(bool, String)>,
+    /// Providers fold away (open when enabled or refused), so the page
+    /// stays short; `enabled` is shown in the summary.
+    pub collapsible: bool,
+    pub open: bool,
+    pub enabled: bool,
 }
 
 pub struct ErrorLink {
@@ -478,7 +483,7 @@ fn views(sections: &[Section], source: &Source, errors: &BTreeMap<String, String
     sections
         .iter()
         .map(|s| {
-            let fields = s
+            let fields: Vec<FieldView> = s
                 .fields
                 .iter()
                 .map(|f| {
@@ -572,6 +577,9 @@ fn views(sections: &[Section], source: &Source, errors: &BTreeMap<String, String
                 (Source::Posted(form), Some(r)) => has(form, r),
                 _ => false,
             };
+            let collapsible = s.id.starts_with("provider-");
+            let enabled = fields.iter().any(|f| f.input == "checkbox" && f.label == "Enabled" && f.checked);
+            let has_error = fields.iter().any(|f| f.error.is_some());
             let saved_uuid = s.entry.as_ref().filter(|e| !e.is_new).and_then(|e| {
                 let name = format!("{}[{}].uuid", e.key, e.index);
                 match source {
@@ -593,6 +601,9 @@ fn views(sections: &[Section], source: &Source, errors: &BTreeMap<String, String
                 is_mailbox: s.entry.as_ref().is_some_and(|e| e.key == "bounce.mailboxes"),
                 saved_uuid,
                 test_result: None,
+                collapsible,
+                open: !collapsible || enabled || has_error,
+                enabled,
             }
         })
         .collect()
