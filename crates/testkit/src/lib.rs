@@ -210,8 +210,7 @@ impl TestServer {
     /// Stops the server gracefully (in-flight requests finish, writers commit).
     pub async fn stop(mut self) -> TestDb {
         self.shutdown_now().await;
-        let db = std::mem::replace(&mut self.db, TestDb { url: String::new(), pg_name: None, _dir: None });
-        db
+        std::mem::replace(&mut self.db, TestDb { url: String::new(), pg_name: None, _dir: None })
     }
 
     async fn shutdown_now(&mut self) {

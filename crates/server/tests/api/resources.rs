@@ -61,7 +61,7 @@ async fn lists_and_campaigns(b: Backend) {
                                            "lists": [list], "content_type": "plain", "body": "hello"}),
         )
         .await;
-    assert_eq!(uuid::Uuid::parse_str(c["uuid"].as_str().unwrap()).is_ok(), true);
+    assert!(uuid::Uuid::parse_str(c["uuid"].as_str().unwrap()).is_ok());
     assert_eq!(c["lists"], json!([{"id": list, "name": "weekly"}]));
     let id = c["id"].as_i64().unwrap();
     assert_eq!(s.get_json(&format!("/api/campaigns/{id}")).await["data"]["uuid"], c["uuid"]);
