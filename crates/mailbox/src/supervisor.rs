@@ -213,10 +213,10 @@ async fn supervise(
         for (id, t) in stopping {
             tracing::info!(mailbox = %t.config.label(), "stopping the mailbox scanner (settings changed)");
             let _ = t.join.await;
-            if !desired.contains_key(&id) {
-                if let Ok(mut map) = live.lock() {
-                    map.remove(&id);
-                }
+            if !desired.contains_key(&id)
+                && let Ok(mut map) = live.lock()
+            {
+                map.remove(&id);
             }
         }
         for (id, cfg) in desired {

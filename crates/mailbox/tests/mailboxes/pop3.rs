@@ -50,7 +50,7 @@ async fn pop3_records_bounces_keeps_the_rest_and_deletes_only_then() {
         let full = store.get_mailbox_message(k.id).await.unwrap();
         let raw = full.raw.unwrap();
         let original = if k.kind == KeptKind::Unparseable { &junk } else { &not_bounce };
-        assert_eq!(k.kind == KeptKind::Unparseable || k.kind == KeptKind::NotBounce, true, "{k:?}");
+        assert!(k.kind == KeptKind::Unparseable || k.kind == KeptKind::NotBounce, "{k:?}");
         // Dovecot hands messages out with CRLF line ends.
         assert_eq!(strip_cr(&raw), strip_cr(original), "kept bytes differ for {:?}", k.kind);
     }
