@@ -21,7 +21,12 @@ pub const DELIVERY_REPORT_EVENT: &str = "Microsoft.Communication.EmailDeliveryRe
 /// subscription validation, otherwise the bounces of the (possibly batched) delivery.
 pub fn handle(req: &WebhookRequest<'_>, cfg: &AzureProvider) -> Result<Outcome, ProviderError> {
     authenticate(req, cfg)?;
-    let v = parse_json(req.body)?;
+    parse(req.body)
+}
+
+/// The payload parser alone, after verification (also the fuzz entry point).
+pub fn parse(body: &[u8]) -> Result<Outcome, ProviderError> {
+    let v = parse_json(body)?;
     let events: Vec<&Value> = match &v {
         Value::Array(a) => a.iter().collect(),
         Value::Object(_) => vec![&v],

@@ -20,7 +20,12 @@ pub const SIGNATURE_HEADER: &str = "x-webhook-signature";
 
 pub fn handle(req: &WebhookRequest<'_>, cfg: &KeyProvider) -> Result<Vec<BounceEvent>, ProviderError> {
     verify(req.headers, req.body, cfg.key.expose())?;
-    let v = parse_json(req.body)?;
+    parse(req.body)
+}
+
+/// The payload parser alone, after verification (also the fuzz entry point).
+pub fn parse(body: &[u8]) -> Result<Vec<BounceEvent>, ProviderError> {
+    let v = parse_json(body)?;
     if !v.is_object() {
         return Err(ProviderError::bad_request("expected a JSON object"));
     }

@@ -27,7 +27,12 @@ pub fn handle(
     tolerance: Duration,
 ) -> Result<Vec<BounceEvent>, ProviderError> {
     verify(req.headers, req.body, now, cfg.key.expose(), tolerance)?;
-    let v = parse_json(req.body)?;
+    parse(req.body)
+}
+
+/// The payload parser alone, after verification (also the fuzz entry point).
+pub fn parse(body: &[u8]) -> Result<Vec<BounceEvent>, ProviderError> {
+    let v = parse_json(body)?;
     if !v.is_object() {
         return Err(ProviderError::bad_request("expected a JSON object"));
     }

@@ -68,6 +68,18 @@ pub fn handle(
     Ok(Verified { token, timestamp: secs, body_digest, events })
 }
 
+/// The `event-data` parser alone, without the signature check (the fuzz
+/// entry point); the token is read from `signature.token` when present.
+pub fn parse(body: &[u8]) -> Result<Vec<BounceEvent>, ProviderError> {
+    let v = parse_json(body)?;
+    let token = text_of(v.get("signature").and_then(|s| s.get("token"))).unwrap_or_default();
+    let data = v
+        .get("event-data")
+        .filter(|d| d.is_object())
+        .ok_or_else(|| ProviderError::bad_request("missing event-data object"))?;
+    single(SOURCE, parse_event(data, &token))
+}
+
 fn parse_event(d: &Value, token: &str) -> Result<Option<Parsed>, String> {
     let bounce_type = match str_of(d.get("event")).unwrap_or("") {
         "failed" => match str_of(d.get("severity")) {

@@ -17,7 +17,12 @@ pub const SOURCE: &str = "mailjet";
 
 pub fn handle(req: &WebhookRequest<'_>, cfg: &BasicAuthProvider) -> Result<Vec<BounceEvent>, ProviderError> {
     check_basic_or_bearer(req.headers, cfg, SOURCE)?;
-    match parse_json(req.body)? {
+    parse(req.body)
+}
+
+/// The payload parser alone, after verification (also the fuzz entry point).
+pub fn parse(body: &[u8]) -> Result<Vec<BounceEvent>, ProviderError> {
+    match parse_json(body)? {
         Value::Array(a) => Ok(collect_batch(SOURCE, &a, parse_event)),
         v @ Value::Object(_) => single(SOURCE, parse_event(&v)),
         _ => Err(ProviderError::bad_request("expected a JSON object or array")),

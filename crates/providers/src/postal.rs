@@ -52,6 +52,16 @@ pub fn handle(
     single(SOURCE, parse_event(&v))
 }
 
+/// The payload parser alone, after verification and without the replay
+/// window (the fuzz entry point).
+pub fn parse(body: &[u8]) -> Result<Vec<BounceEvent>, ProviderError> {
+    let v = parse_json(body)?;
+    if !v.is_object() {
+        return Err(ProviderError::bad_request("expected a JSON object"));
+    }
+    single(SOURCE, parse_event(&v))
+}
+
 enum PostalKey {
     /// PKCS#1 RSAPublicKey DER.
     Der(Vec<u8>),

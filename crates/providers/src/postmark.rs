@@ -19,7 +19,12 @@ pub const SOURCE: &str = "postmark";
 
 pub fn handle(req: &WebhookRequest<'_>, cfg: &BasicAuthProvider) -> Result<Vec<BounceEvent>, ProviderError> {
     check_basic_or_bearer(req.headers, cfg, SOURCE)?;
-    let v = parse_json(req.body)?;
+    parse(req.body)
+}
+
+/// The payload parser alone, after verification (also the fuzz entry point).
+pub fn parse(body: &[u8]) -> Result<Vec<BounceEvent>, ProviderError> {
+    let v = parse_json(body)?;
     if !v.is_object() {
         return Err(ProviderError::bad_request("expected a JSON object"));
     }

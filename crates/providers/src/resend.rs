@@ -35,7 +35,13 @@ pub fn handle(
     tolerance: Duration,
 ) -> Result<Vec<BounceEvent>, ProviderError> {
     let msg_id = verify(req.headers, req.body, now, cfg.key.expose(), tolerance)?;
-    let v = parse_json(req.body)?;
+    parse(req.body, msg_id)
+}
+
+/// The payload parser alone, after verification (also the fuzz entry point);
+/// `msg_id` is the verified `svix-id`.
+pub fn parse(body: &[u8], msg_id: &str) -> Result<Vec<BounceEvent>, ProviderError> {
+    let v = parse_json(body)?;
     if !v.is_object() {
         return Err(ProviderError::bad_request("expected a JSON object"));
     }

@@ -32,7 +32,12 @@ pub fn handle(
     tolerance: Duration,
 ) -> Result<Vec<BounceEvent>, ProviderError> {
     verify(req.headers, req.body, now, key.expose(), tolerance)?;
-    let v = parse_json(req.body)?;
+    parse(req.body)
+}
+
+/// The payload parser alone, after verification (also the fuzz entry point).
+pub fn parse(body: &[u8]) -> Result<Vec<BounceEvent>, ProviderError> {
+    let v = parse_json(body)?;
     let events = v.as_array().ok_or_else(|| ProviderError::bad_request("expected a JSON array of events"))?;
     Ok(collect_batch(SOURCE, events, parse_event))
 }

@@ -139,6 +139,19 @@ pub async fn handle(
     }
 }
 
+/// The SNS envelope and SES notification parsers alone, without the
+/// signature check or any fetch (the fuzz entry point): the events of a
+/// Notification, nothing for the other message types.
+pub fn parse(body: &[u8]) -> Result<Vec<BounceEvent>, ProviderError> {
+    let env: Envelope = serde_json::from_slice(body)
+        .map_err(|e| ProviderError::bad_request(format!("malformed SNS message: {e}")))?;
+    let _ = string_to_sign(&env);
+    match env.kind.as_deref() {
+        Some("Notification") => notification(&env),
+        _ => Ok(Vec::new()),
+    }
+}
+
 /// The canonical string SNS signs: `Name\nvalue\n` pairs in byte order of
 /// the names, the set chosen by `Type` (optional `Subject` only when present).
 fn string_to_sign(env: &Envelope) -> Result<String, ProviderError> {

@@ -18,7 +18,12 @@ pub const SOURCE: &str = "sparkpost";
 
 pub fn handle(req: &WebhookRequest<'_>, cfg: &BasicAuthProvider) -> Result<Vec<BounceEvent>, ProviderError> {
     check_basic_or_bearer(req.headers, cfg, SOURCE)?;
-    let v = parse_json(req.body)?;
+    parse(req.body)
+}
+
+/// The payload parser alone, after verification (also the fuzz entry point).
+pub fn parse(body: &[u8]) -> Result<Vec<BounceEvent>, ProviderError> {
+    let v = parse_json(body)?;
     let batch = v.as_array().ok_or_else(|| ProviderError::bad_request("expected a JSON array of events"))?;
     // Each element wraps one event under msys.<kind>_event.
     let inner = batch.iter().filter_map(|item| {

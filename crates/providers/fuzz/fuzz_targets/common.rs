@@ -1,0 +1,113 @@
+//! What every provider target does with one input:
+//!
+//! 1. the provider's payload parser alone (`<provider>::parse`), as it runs
+//!    after a successful verification: this is where the JSON is taken apart;
+//! 2. the whole `Providers::handle` on the same bytes as the body, with every
+//!    provider enabled and the credentials a basic-auth or shared-secret
+//!    provider expects (so for those the parser is reached through the real
+//!    path), and bogus signatures for the signed ones (so the code that runs
+//!    on unauthenticated input, which for SES and Mailgun parses the body
+//!    before verifying, is exercised too).
+//!
+//! Any panic is a bug; errors are expected answers.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use chrono::{TimeZone, Utc};
+use rebound_core::settings::{BasicAuthProvider, KeyProvider};
+use rebound_core::{BounceEvent, Secret, Settings};
+use rebound_providers::{HttpFetch, Providers, WebhookRequest};
+
+struct NoFetch;
+
+#[async_trait::async_trait]
+impl HttpFetch for NoFetch {
+    async fn get(&self, _url: &url::Url) -> Result<bytes::Bytes, String> {
+        Err("no network while fuzzing".into())
+    }
+}
+
+fn basic() -> BasicAuthProvider {
+    BasicAuthProvider {
+        enabled: true,
+        username: "hooks".into(),
+        password: Secret::new("fuzz-pass"),
+        token: Secret::new("fuzz-token"),
+    }
+}
+
+fn key(k: &str) -> KeyProvider {
+    KeyProvider { enabled: true, key: Secret::new(k) }
+}
+
+fn settings() -> Settings {
+    let mut s = Settings {
+        bounce_enabled: true,
+        webhooks_enabled: true,
+        ses_enabled: true,
+        sendgrid_enabled: true,
+        sendgrid_key: Secret::new("MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE"),
+        postmark: basic(),
+        brevo: basic(),
+        mailjet: basic(),
+        sparkpost: basic(),
+        forwardemail: key("fe-key"),
+        lettermint: key("lm-key"),
+        mailgun: key("mg-key"),
+        resend: key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+        ..Default::default()
+    };
+    s.azure.enabled = true;
+    s.azure.shared_secret = Secret::new("azure-secret");
+    s.postal.enabled = true;
+    s.postal.public_key = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA".into();
+    s
+}
+
+/// Runs both steps for `provider` on `data`; `parse` is the provider's parser.
+pub fn run(provider: &str, data: &[u8], parse: impl FnOnce(&[u8]) -> Option<Vec<BounceEvent>>) {
+    if let Some(events) = parse(data) {
+        check(provider, &events);
+    }
+    let mut headers = http::HeaderMap::new();
+    let auth = format!("Basic {}", B64.encode("hooks:fuzz-pass"));
+    headers.insert("authorization", auth.parse().expect("header"));
+    headers.insert("x-azure-secret", "azure-secret".parse().expect("header"));
+    // Plausible but wrong signatures and timestamps for the signed providers.
+    for (name, value) in [
+        ("x-twilio-email-event-webhook-signature", "MEUCIQ=="),
+        ("x-twilio-email-event-webhook-timestamp", "1799144130"),
+        ("x-webhook-signature", "00"),
+        ("x-lettermint-signature", "t=1799144130,v1=00"),
+        ("x-lettermint-delivery", "1799144130"),
+        ("svix-id", "msg_1"),
+        ("svix-timestamp", "1799144130"),
+        ("svix-signature", "v1,AAAA"),
+        ("x-postal-signature", "AAAA"),
+        ("x-postal-signature-256", "AAAA"),
+        ("x-amz-sns-message-type", "Notification"),
+        ("aeg-event-type", "Notification"),
+    ] {
+        headers.insert(name, value.parse().expect("header"));
+    }
+    let req = WebhookRequest { headers: &headers, query: Some("code=azure-secret"), body: data };
+    let now = Utc.with_ymd_and_hms(2027, 1, 5, 10, 15, 30).single().expect("time");
+    let providers = Providers::new(std::sync::Arc::new(NoFetch));
+    let settings = settings();
+    if let Ok(rebound_providers::Outcome::Events(events)) =
+        futures::executor::block_on(providers.handle(provider, &req, now, &settings))
+    {
+        check(provider, &events);
+    }
+}
+
+/// What a parser returns must be usable: the source is the provider's, an
+/// event id is never empty.
+fn check(provider: &str, events: &[BounceEvent]) {
+    for e in events {
+        assert_eq!(e.source, provider, "{e:?}");
+        if let Some(id) = &e.event_id {
+            assert!(!id.is_empty(), "{e:?}");
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Fuzz the forwardemail webhook: its payload parser and `Providers::handle` (see common.rs).
+#![no_main]
+
+mod common;
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    common::run("forwardemail", data, |d| rebound_providers::forwardemail::parse(d).ok());
+});

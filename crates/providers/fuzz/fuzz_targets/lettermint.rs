@@ -1,0 +1,10 @@
+//! Fuzz the lettermint webhook: its payload parser and `Providers::handle` (see common.rs).
+#![no_main]
+
+mod common;
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    common::run("lettermint", data, |d| rebound_providers::lettermint::parse(d).ok());
+});

@@ -1,0 +1,10 @@
+//! Fuzz the sparkpost webhook: its payload parser and `Providers::handle` (see common.rs).
+#![no_main]
+
+mod common;
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    common::run("sparkpost", data, |d| rebound_providers::sparkpost::parse(d).ok());
+});
