@@ -22,6 +22,32 @@ pub struct FileConfig {
     pub database: Option<String>,
     #[serde(default)]
     pub ingest: IngestFileConfig,
+    #[serde(default)]
+    pub limits: LimitsFileConfig,
+    #[serde(default)]
+    pub metrics: MetricsFileConfig,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsFileConfig {
+    /// Webhook requests one client IP may have in flight (default 256; 0: no limit).
+    pub webhook_concurrency_per_ip: Option<usize>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsFileConfig {
+    /// When set, GET /metrics requires `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for MetricsFileConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsFileConfig")
+            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -54,6 +80,11 @@ impl FileConfig {
         ServerConfig {
             ingest_writers: self.ingest.writers,
             ingest_max_batch: self.ingest.max_batch.unwrap_or(d.ingest_max_batch),
+            webhook_concurrency_per_ip: self
+                .limits
+                .webhook_concurrency_per_ip
+                .unwrap_or(d.webhook_concurrency_per_ip),
+            metrics_token: self.metrics.token.clone().or_else(|| std::env::var("REBOUND_METRICS_TOKEN").ok()),
             ..d
         }
     }

@@ -24,6 +24,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("request body is larger than the limit of {0} bytes")]
     PayloadTooLarge(usize),
+    /// A per-client limit reached (the caller adds Retry-After).
+    #[error("{0}")]
+    TooManyRequests(String),
     /// A feature switched off in the settings, or the store unavailable for a while.
     #[error("{0}")]
     Unavailable(String),
@@ -50,6 +53,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

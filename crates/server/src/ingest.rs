@@ -11,6 +11,7 @@ use rebound_core::BounceEvent;
 use rebound_store::{RecordOutcome, Store, StoreError};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
+use crate::metrics::Metrics;
 use crate::settings::SettingsHandle;
 
 type Reply = oneshot::Sender<Result<Vec<RecordOutcome>, Arc<StoreError>>>;
@@ -50,13 +51,14 @@ impl Ingest {
         store: Arc<dyn Store>,
         settings: SettingsHandle,
         config: IngestConfig,
+        metrics: Arc<Metrics>,
     ) -> (Ingest, Vec<tokio::task::JoinHandle<()>>) {
         let (tx, rx) = mpsc::channel::<Job>(config.max_batch * config.writers.max(1) * 4);
         let rx = Arc::new(Mutex::new(rx));
         let handles = (0..config.writers.max(1))
             .map(|_| {
                 let (store, settings, rx) = (store.clone(), settings.clone(), rx.clone());
-                tokio::spawn(writer(store, settings, rx, config.max_batch))
+                tokio::spawn(writer(store, settings, rx, config.max_batch, metrics.clone()))
             })
             .collect();
         (Ingest { tx }, handles)
@@ -83,6 +85,7 @@ async fn writer(
     settings: SettingsHandle,
     rx: Arc<Mutex<mpsc::Receiver<Job>>>,
     max_batch: usize,
+    metrics: Arc<Metrics>,
 ) {
     loop {
         let jobs = {
@@ -101,16 +104,17 @@ async fn writer(
             }
             jobs
         };
-        commit(store.as_ref(), &settings, jobs).await;
+        commit(store.as_ref(), &settings, jobs, &metrics).await;
     }
 }
 
-async fn commit(store: &dyn Store, settings: &SettingsHandle, jobs: Vec<Job>) {
+async fn commit(store: &dyn Store, settings: &SettingsHandle, jobs: Vec<Job>, metrics: &Metrics) {
     let actions = settings.get().actions.clone();
     let events: Vec<BounceEvent> = jobs.iter().flat_map(|j| j.events.iter().cloned()).collect();
     let started = std::time::Instant::now();
     match store.record_bounces(&events, &actions, Utc::now()).await {
         Ok(mut outcomes) => {
+            metrics.commit(&events, &outcomes, started.elapsed());
             tracing::debug!(
                 events = events.len(),
                 elapsed_ms = started.elapsed().as_millis() as u64,
@@ -124,13 +128,20 @@ async fn commit(store: &dyn Store, settings: &SettingsHandle, jobs: Vec<Job>) {
         }
         Err(e) if jobs.len() > 1 => {
             // One bad request must not fail the others: record each on its own.
+            metrics.commit_failed(started.elapsed());
             tracing::warn!(error = %e, jobs = jobs.len(), "batch failed; retrying its requests one by one");
             for job in jobs {
+                let started = std::time::Instant::now();
                 let r = store.record_bounces(&job.events, &actions, Utc::now()).await.map_err(Arc::new);
+                match &r {
+                    Ok(outcomes) => metrics.commit(&job.events, outcomes, started.elapsed()),
+                    Err(_) => metrics.commit_failed(started.elapsed()),
+                }
                 let _ = job.reply.send(r);
             }
         }
         Err(e) => {
+            metrics.commit_failed(started.elapsed());
             let e = Arc::new(e);
             for job in jobs {
                 let _ = job.reply.send(Err(e.clone()));

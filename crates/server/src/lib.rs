@@ -8,11 +8,13 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod ingest;
+pub mod metrics;
 mod router;
 pub mod scanners;
 pub mod settings;
 pub mod state;
 pub mod ui;
+pub mod webhook_guard;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -39,6 +41,10 @@ pub struct ServerConfig {
     /// The HTTP client for SNS certificates and subscription confirmations;
     /// None uses the production client (https only, AWS hosts only).
     pub http_fetch: Option<Arc<dyn HttpFetch>>,
+    /// Webhook requests one client IP may have in flight (0: no limit).
+    pub webhook_concurrency_per_ip: usize,
+    /// When set, GET /metrics requires `Authorization: Bearer <token>`.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -48,6 +54,8 @@ impl Default for ServerConfig {
             ingest_max_batch: 512,
             settings_poll: Duration::from_secs(5),
             http_fetch: None,
+            webhook_concurrency_per_ip: 256,
+            metrics_token: None,
         }
     }
 }
@@ -68,11 +76,14 @@ impl App {
             Backend::Sqlite => 1,
             Backend::Postgres => 4,
         });
+        let metrics = Arc::new(metrics::Metrics::new(config.metrics_token.clone()));
         let (ingest, writers) = Ingest::start(
             store.clone(),
             settings.clone(),
             IngestConfig { writers, max_batch: config.ingest_max_batch },
+            metrics.clone(),
         );
+        let webhook_limit = webhook_guard::PerIpLimit::new(config.webhook_concurrency_per_ip);
         let settings_watcher = settings.watch_database(store.clone(), config.settings_poll);
         let auth = Arc::new(auth::Authenticator::new(store.clone()));
         let fetch: Arc<dyn HttpFetch> = match &config.http_fetch {
@@ -82,7 +93,7 @@ impl App {
         let providers = Arc::new(Providers::new(fetch));
         let mailboxes = scanners::start(store.clone(), ingest.clone(), &settings);
         Ok(App {
-            state: AppState { store, settings, ingest, auth, providers, mailboxes },
+            state: AppState { store, settings, ingest, auth, providers, mailboxes, metrics, webhook_limit },
             writers,
             settings_watcher,
         })

@@ -10,10 +10,15 @@ use crate::handlers::{bounces, campaigns, health, lists, providers, settings, su
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(health::health))
+    // Per-IP concurrency limit and rejection metrics (webhook_guard.rs).
+    let webhooks = Router::new()
         .route("/webhooks/bounce", post(webhooks::post_bounce))
         .route("/webhooks/service/{provider}", post(providers::receive))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::webhook_guard::guard));
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/metrics", get(crate::metrics::serve))
+        .merge(webhooks)
         .route("/api/bounces", get(bounces::list).delete(bounces::delete_many))
         .route("/api/bounces/export.csv", get(bounces::export_csv))
         .route("/api/bounces/blocklist", put(bounces::blocklist))

@@ -17,4 +17,8 @@ pub struct AppState {
     pub providers: Arc<Providers>,
     /// The bounce-mailbox scanners (status, scan now).
     pub mailboxes: rebound_mailbox::Scanners,
+    /// GET /metrics.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// In-flight webhook requests per client IP.
+    pub webhook_limit: Arc<crate::webhook_guard::PerIpLimit>,
 }

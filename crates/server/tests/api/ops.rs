@@ -1,0 +1,128 @@
+//! Operations: GET /metrics, the per-IP concurrency limit on webhooks.
+
+use std::time::Duration;
+
+use rebound_server::ServerConfig;
+use rebound_testkit::{Backend, TestServer, backend_tests};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+
+use crate::post_bounce;
+
+/// The value of the metric line that starts with `prefix` (name and labels).
+fn metric(text: &str, prefix: &str) -> Option<f64> {
+    text.lines().find(|l| l.starts_with(prefix)).and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+async fn metrics_text(s: &TestServer) -> String {
+    let res = s.client.get(s.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let ct = res.headers()[reqwest::header::CONTENT_TYPE].to_str().unwrap().to_string();
+    assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
+    res.text().await.unwrap()
+}
+
+async fn metrics_count_outcomes_rejections_and_batches(b: Backend) {
+    let s = TestServer::start(b).await;
+    s.enable_webhooks().await;
+    s.create_subscriber("m@example.com", &[]).await;
+    let ev = json!({"email": "m@example.com", "source": "api", "type": "hard", "event_id": "e-1"});
+    assert_eq!(post_bounce(&s, &ev).await.0, 200);
+    assert_eq!(post_bounce(&s, &ev).await.1, "duplicate");
+    let nobody = json!({"email": "nobody@example.com", "source": "mta", "type": "soft"});
+    assert_eq!(post_bounce(&s, &nobody).await.1, "unmatched");
+    // Rejections: a bad body, a provider with bad credentials.
+    assert_eq!(post_bounce(&s, &json!({"email": "m@example.com"})).await.0, 400);
+    s.put_settings(&json!({"bounce.postmark": {"enabled": true, "username": "u", "password": "p"}})).await;
+    let res = s.client.post(s.url("/webhooks/service/postmark")).body("{}").send().await.unwrap();
+    assert_eq!(res.status(), 401);
+
+    let text = metrics_text(&s).await;
+    let line = |p: &str| metric(&text, p).unwrap_or_else(|| panic!("no {p} in\n{text}"));
+    assert_eq!(line(r#"rebound_bounces_total{outcome="recorded",source="api",type="hard"}"#), 1.0);
+    assert_eq!(line(r#"rebound_bounces_total{outcome="duplicate",source="api",type="hard"}"#), 1.0);
+    assert_eq!(line(r#"rebound_bounces_total{outcome="unmatched",source="mta",type="soft"}"#), 1.0);
+    assert_eq!(line(r#"rebound_actions_total{action="blocklist",type="hard"}"#), 1.0);
+    assert_eq!(line(r#"rebound_webhook_rejections_total{provider="bounce",reason="bad_request"}"#), 1.0);
+    assert_eq!(line(r#"rebound_webhook_rejections_total{provider="postmark",reason="unauthorized"}"#), 1.0);
+    assert_eq!(line("rebound_ingest_batch_size_count"), 3.0);
+    assert_eq!(line(r#"rebound_ingest_commit_seconds_count{result="ok"}"#), 3.0);
+    assert!(text.contains("# TYPE rebound_ingest_commit_seconds histogram"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_token_is_required_when_configured() {
+    let config = ServerConfig { metrics_token: Some("scrape-secret".into()), ..Default::default() };
+    let s = TestServer::start_with(Backend::Sqlite, config).await;
+    let res = s.client.get(s.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let body: Value = res.json().await.unwrap();
+    assert!(body["message"].as_str().unwrap().contains("bearer token"), "{body}");
+    let res = s.client.get(s.url("/metrics")).bearer_auth("wrong").send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let res = s.client.get(s.url("/metrics")).bearer_auth("scrape-secret").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+/// A request whose body never finishes: it holds its webhook place until
+/// the connection is dropped.
+async fn stalled_request(s: &TestServer) -> tokio::net::TcpStream {
+    let addr = s.base.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // Authenticated, so the handler goes on to read the body and waits there.
+    let auth = format!("{}:{}", rebound_testkit::ADMIN_USER, s.admin_password);
+    let head = format!(
+        "POST /webhooks/bounce HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Basic {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"email\":",
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, auth)
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    tcp
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_concurrency_per_ip_is_limited_with_429() {
+    let config = ServerConfig { webhook_concurrency_per_ip: 2, ..Default::default() };
+    let s = TestServer::start_with(Backend::Sqlite, config).await;
+    s.enable_webhooks().await;
+    s.create_subscriber("l@example.com", &[]).await;
+    let ok = json!({"email": "l@example.com", "source": "api", "type": "soft"});
+    let a = stalled_request(&s).await;
+    let b = stalled_request(&s).await;
+    // The stalled requests reach the middleware once their headers are read.
+    let mut refused = None;
+    for _ in 0..100 {
+        let res = s.req(Method::POST, "/webhooks/bounce").json(&ok).send().await.unwrap();
+        if res.status() == 429 {
+            refused = Some(res);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let res = refused.expect("a third request from the same address is refused");
+    assert_eq!(res.headers()[reqwest::header::RETRY_AFTER], "1");
+    let body: Value = res.json().await.unwrap();
+    assert!(body["message"].as_str().unwrap().contains("too many webhook requests"), "{body}");
+    // Other routes are not limited.
+    assert_eq!(s.client.get(s.url("/health")).send().await.unwrap().status(), 200);
+    // The places come back when the stalled clients go away.
+    drop((a, b));
+    let mut status = 0;
+    for _ in 0..100 {
+        status = post_bounce(&s, &ok).await.0;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, 200);
+    let text = metrics_text(&s).await;
+    assert!(
+        metric(&text, r#"rebound_webhook_rejections_total{provider="bounce",reason="too_many_requests"}"#)
+            .is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+}
+
+backend_tests!(metrics_count_outcomes_rejections_and_batches);
