@@ -1,0 +1,10 @@
+//! Reliability proofs against the real `rebound` binary, run as child
+//! processes: SIGKILL mid-load and a provider retry (crash.rs), two
+//! `rebound serve` processes on one PostgreSQL (two_instances.rs), SIGTERM
+//! (shutdown.rs), and the operations subcommands (cli.rs). One test binary
+//! so the suite links once.
+
+mod crash;
+mod shutdown;
+mod support;
+mod two_instances;
