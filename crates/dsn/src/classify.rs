@@ -170,6 +170,32 @@ pub fn bounce_type(
     }
 }
 
+/// An SMTP server's refusal of one recipient during a send, typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpReply {
+    pub reason: Reason,
+    /// The enhanced status in the reply, else `x.0.0` from the reply code.
+    pub status: Option<String>,
+    pub bounce_type: BounceType,
+}
+
+/// Types a refusal received while sending (RFC 5321 §4.2: the reply to
+/// RCPT TO, or to the end of DATA when `after_data`) with the same tables
+/// as a bounce e-mail's Diagnostic-Code. `reply` is the whole reply as
+/// received, e.g. "550 5.1.1 <a@b.example>: Recipient address rejected".
+pub fn classify_smtp_reply(code: u16, reply: &str, after_data: bool, mode: Classification) -> SmtpReply {
+    let status = best_status(None, reply, Some(code));
+    let command = if after_data { codes::Command::Data } else { codes::Command::RcptTo };
+    let r = reason(&Evidence {
+        status: status.as_deref(),
+        command: Some(command),
+        reply: Some(code),
+        diagnostic: reply,
+        context: reply,
+    });
+    SmtpReply { reason: r, bounce_type: bounce_type(r, status.as_deref(), Some(code), mode), status }
+}
+
 /// The status to report. A code inside the remote server's reply is more
 /// precise than the Status field the reporting MTA filled in (often a
 /// catch-all `5.0.0` or its own `4.4.7`), and in a nested reply ("554 4.4.7
@@ -225,5 +251,24 @@ mod tests {
         );
         assert_eq!(best_status(Some("5.2.2"), "550 mailbox full", None).as_deref(), Some("5.2.2"));
         assert_eq!(best_status(None, "said: 550 unknown", Some(550)).as_deref(), Some("5.0.0"));
+    }
+
+    #[test]
+    fn smtp_replies_at_send_time() {
+        let r = classify_smtp_reply(
+            550,
+            "550 5.1.1 <ghost@site.test>: Recipient address rejected: User unknown in virtual mailbox table",
+            false,
+            Classification::Reason,
+        );
+        assert_eq!(
+            (r.reason, r.status.as_deref(), r.bounce_type),
+            (Reason::UserUnknown, Some("5.1.1"), BounceType::Hard)
+        );
+        let r = classify_smtp_reply(552, "552 5.2.2 Mailbox full", false, Classification::Reason);
+        assert_eq!((r.reason, r.bounce_type), (Reason::MailboxFull, BounceType::Soft));
+        let r = classify_smtp_reply(554, "554 Message rejected as spam", true, Classification::Reason);
+        assert_eq!(r.status.as_deref(), Some("5.0.0"));
+        assert_eq!(r.bounce_type, BounceType::Soft);
     }
 }

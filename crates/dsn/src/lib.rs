@@ -44,7 +44,7 @@ mod text;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use classify::bounce_type;
+pub use classify::{SmtpReply, bounce_type, classify_smtp_reply};
 pub use reason::Reason;
 pub use rebound_core::BounceType;
 pub use rebound_core::settings::Classification;
