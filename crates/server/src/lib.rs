@@ -45,6 +45,8 @@ pub struct ServerConfig {
     pub webhook_concurrency_per_ip: usize,
     /// When set, GET /metrics requires `Authorization: Bearer <token>`.
     pub metrics_token: Option<String>,
+    /// Test sends: SMTP reply timeout and the wait between retries.
+    pub sender: rebound_sender::SenderOptions,
 }
 
 impl Default for ServerConfig {
@@ -56,6 +58,7 @@ impl Default for ServerConfig {
             http_fetch: None,
             webhook_concurrency_per_ip: 256,
             metrics_token: None,
+            sender: rebound_sender::SenderOptions::default(),
         }
     }
 }
@@ -92,8 +95,19 @@ impl App {
         };
         let providers = Arc::new(Providers::new(fetch));
         let mailboxes = scanners::start(store.clone(), ingest.clone(), &settings);
+        let sender = Arc::new(rebound_sender::Sender::new(config.sender));
         Ok(App {
-            state: AppState { store, settings, ingest, auth, providers, mailboxes, metrics, webhook_limit },
+            state: AppState {
+                store,
+                settings,
+                ingest,
+                auth,
+                providers,
+                mailboxes,
+                metrics,
+                webhook_limit,
+                sender,
+            },
             writers,
             settings_watcher,
         })

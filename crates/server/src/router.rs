@@ -43,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/lists/{id}", get(lists::get).delete(lists::delete))
         .route("/api/campaigns", get(campaigns::list).post(campaigns::create))
         .route("/api/campaigns/{id}", get(campaigns::get))
+        .route("/api/campaigns/{id}/test", post(crate::handlers::campaign_test::send))
         .route("/api/settings", get(settings::get).put(settings::put))
         .route("/api/users", get(users::list).post(users::create))
         .route("/api/users/{id}", axum::routing::delete(users::delete))

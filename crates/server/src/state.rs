@@ -21,4 +21,6 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// In-flight webhook requests per client IP.
     pub webhook_limit: Arc<crate::webhook_guard::PerIpLimit>,
+    /// SMTP pools for test sends, following the live `smtp` settings.
+    pub sender: Arc<rebound_sender::Sender>,
 }

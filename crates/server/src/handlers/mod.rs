@@ -2,6 +2,7 @@
 //! store, and wrap the result in listmonk's `{"data": ...}` envelope.
 
 pub mod bounces;
+pub mod campaign_test;
 pub mod campaigns;
 pub mod health;
 pub mod lists;
