@@ -227,37 +227,61 @@ async fn plan_batch(
     actions: &BounceActions,
     now: DateTime<Utc>,
 ) -> Result<Plan> {
-    // One statement for the batch's event ids; RETURNING gives the new ones.
-    let keyed: HashSet<(&str, &str)> =
-        events.iter().filter_map(|e| e.event_id.as_deref().map(|id| (e.source.as_str(), id))).collect();
+    // Every lookup answers with ONE row holding a JSON array: sqlx hands each
+    // SQLite row from its worker thread to the async task separately, and
+    // under load those hand-offs, not SQLite, cost most of a batch.
+    let keyed: Vec<(&str, &str)> = events
+        .iter()
+        .filter_map(|e| e.event_id.as_deref().map(|id| (e.source.as_str(), id)))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
     let new_event_ids: HashSet<(String, String)> = if keyed.is_empty() {
         HashSet::new()
     } else {
-        let keyed: Vec<(&str, &str)> = keyed.into_iter().collect();
-        sqlx::query_as(
+        // This transaction holds SQLite's write lock (BEGIN IMMEDIATE), so the
+        // ids found here cannot change before the insert below.
+        let seen: HashSet<(String, String)> = json_rows(
+            sqlx::query_scalar(
+                "SELECT json_group_array(json_array(source, event_id)) FROM rebound_bounce_events
+                 WHERE (source, event_id) IN
+                   (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1))",
+            )
+            .bind(json_list(&keyed))
+            .fetch_one(&mut *conn)
+            .await?,
+        )?
+        .into_iter()
+        .collect();
+        sqlx::query(
             "INSERT INTO rebound_bounce_events (source, event_id, created_at)
              SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?2 FROM json_each(?1) WHERE true
-             ON CONFLICT DO NOTHING RETURNING source, event_id",
+             ON CONFLICT DO NOTHING",
         )
         .bind(json_list(&keyed))
         .bind(ts(now))
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .collect()
+        .execute(&mut *conn)
+        .await?;
+        keyed
+            .into_iter()
+            .map(|(s, id)| (s.to_string(), id.to_string()))
+            .filter(|k| !seen.contains(k))
+            .collect()
     };
 
     let uuids: Vec<String> = events.iter().filter_map(|e| e.subscriber.uuid.map(|u| u.to_string())).collect();
     let emails: Vec<&str> =
         events.iter().filter_map(|e| e.subscriber.email.as_ref().map(|e| e.as_str())).collect();
-    let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
-        "SELECT id, uuid, email, status FROM subscribers
-         WHERE uuid IN (SELECT value FROM json_each(?1)) OR email IN (SELECT value FROM json_each(?2))",
-    )
-    .bind(json_list(&uuids))
-    .bind(json_list(&emails))
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows: Vec<(i64, String, String, String)> = json_rows(
+        sqlx::query_scalar(
+            "SELECT json_group_array(json_array(id, uuid, email, status)) FROM subscribers
+             WHERE uuid IN (SELECT value FROM json_each(?1)) OR email IN (SELECT value FROM json_each(?2))",
+        )
+        .bind(json_list(&uuids))
+        .bind(json_list(&emails))
+        .fetch_one(&mut *conn)
+        .await?,
+    )?;
     let subscribers: Vec<SubscriberState> = rows
         .into_iter()
         .map(|(id, uuid, email, status)| SubscriberState {
@@ -273,11 +297,15 @@ async fn plan_batch(
     let campaigns: HashMap<Uuid, i64> = if campaign_uuids.is_empty() {
         HashMap::new()
     } else {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT uuid, id FROM campaigns WHERE uuid IN (SELECT value FROM json_each(?1))")
-                .bind(json_list(&campaign_uuids))
-                .fetch_all(&mut *conn)
-                .await?;
+        let rows: Vec<(String, i64)> = json_rows(
+            sqlx::query_scalar(
+                "SELECT json_group_array(json_array(uuid, id)) FROM campaigns
+                 WHERE uuid IN (SELECT value FROM json_each(?1))",
+            )
+            .bind(json_list(&campaign_uuids))
+            .fetch_one(&mut *conn)
+            .await?,
+        )?;
         rows.into_iter().filter_map(|(u, id)| Uuid::parse_str(&u).ok().map(|u| (u, id))).collect()
     };
 
@@ -286,18 +314,21 @@ async fn plan_batch(
     } else {
         let since = record::count_since(actions, now).map(|(_, s)| s.map(ts).unwrap_or_default());
         let ids: Vec<i64> = subscribers.iter().map(|s| s.id).collect();
-        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
-            "SELECT subscriber_id, type, COUNT(*) FROM bounces
-             WHERE subscriber_id IN (SELECT value FROM json_each(?1))
-               AND created_at >= CASE type WHEN 'soft' THEN ?2 WHEN 'hard' THEN ?3 ELSE ?4 END
-             GROUP BY subscriber_id, type",
-        )
-        .bind(json_list(&ids))
-        .bind(&since[0])
-        .bind(&since[1])
-        .bind(&since[2])
-        .fetch_all(&mut *conn)
-        .await?;
+        let rows: Vec<(i64, String, i64)> = json_rows(
+            sqlx::query_scalar(
+                "SELECT json_group_array(json_array(subscriber_id, type, n)) FROM (
+                   SELECT subscriber_id, type, COUNT(*) AS n FROM bounces
+                   WHERE subscriber_id IN (SELECT value FROM json_each(?1))
+                     AND created_at >= CASE type WHEN 'soft' THEN ?2 WHEN 'hard' THEN ?3 ELSE ?4 END
+                   GROUP BY subscriber_id, type)",
+            )
+            .bind(json_list(&ids))
+            .bind(&since[0])
+            .bind(&since[1])
+            .bind(&since[2])
+            .fetch_one(&mut *conn)
+            .await?,
+        )?;
         rows.into_iter()
             .filter_map(|(id, t, n)| Some(((id, t.parse::<BounceType>().ok()?), u32::try_from(n).ok()?)))
             .collect()
@@ -312,6 +343,11 @@ async fn plan_batch(
         actions,
         now,
     }))
+}
+
+/// Decodes a `json_group_array(json_array(...))` result.
+fn json_rows<T: serde::de::DeserializeOwned>(json: String) -> Result<Vec<T>> {
+    serde_json::from_str(&json).map_err(|e| StoreError::Invalid(format!("unexpected row shape: {e}")))
 }
 
 async fn write_plan(conn: &mut SqliteConnection, plan: &Plan, keep_unmatched: bool) -> Result<()> {
