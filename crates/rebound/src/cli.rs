@@ -29,6 +29,54 @@ pub enum Command {
     Scan(ScanArgs),
     /// Parse bounce e-mails (files, directories, mbox files): one JSON line per message.
     Parse(ParseArgs),
+    /// Write bounces as CSV or JSON (to stdout, or --output FILE).
+    Export(ExportArgs),
+    /// Import subscribers from listmonk's CSV (email, name, attributes) into a list.
+    Import(ImportArgs),
+    /// Copy a SQLite database while the server runs (PostgreSQL: use pg_dump).
+    Backup(BackupArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ExportFormat,
+    /// Only bounces created at or after this date (YYYY-MM-DD, UTC) or RFC 3339 time.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only this campaign's bounces (its numeric id).
+    #[arg(long)]
+    pub campaign: Option<i64>,
+    /// Write here instead of stdout.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The CSV file: a header row with email, name, attributes (a JSON object).
+    pub file: PathBuf,
+    /// The list to subscribe them to (created when there is none of that name).
+    #[arg(long)]
+    pub list: String,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    /// The backup file to write (must not exist).
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 #[derive(Debug, Clone, Args)]

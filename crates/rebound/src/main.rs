@@ -1,8 +1,11 @@
 //! The `rebound` command: parses the command line and hands over to one
 //! module per subcommand.
 
+mod backup;
 mod cli;
 mod config;
+mod export;
+mod import;
 mod migrate;
 mod parse;
 mod scan;
@@ -21,6 +24,9 @@ async fn main() -> std::process::ExitCode {
         Command::Migrate(args) => migrate::run(args).await,
         Command::Scan(args) => scan::run(args).await,
         Command::Parse(args) => parse::run(args),
+        Command::Export(args) => export::run(args).await,
+        Command::Import(args) => import::run(args).await,
+        Command::Backup(args) => backup::run(args).await,
     };
     match result {
         Ok(code) => code,

@@ -4,6 +4,7 @@
 //! written for listmonk runs on either.
 
 mod error;
+mod import;
 mod mailbox;
 pub mod models;
 mod postgres;
@@ -21,6 +22,7 @@ use rebound_core::{BounceActions, BounceEvent, SubscriberRef};
 use serde_json::Value;
 
 pub use error::{Result, StoreError};
+pub use import::{ImportReport, ImportRow, ImportStore};
 pub use mailbox::*;
 pub use models::*;
 pub use postgres::PgStore;
@@ -77,6 +79,7 @@ pub trait Store:
     + SessionStore
     + StatsStore
     + MailboxStore
+    + ImportStore
 {
     fn backend(&self) -> Backend;
     /// Applies pending migrations (idempotent; safe with several instances).

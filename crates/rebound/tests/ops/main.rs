@@ -4,6 +4,7 @@
 //! (shutdown.rs), and the operations subcommands (cli.rs). One test binary
 //! so the suite links once.
 
+mod cli;
 mod crash;
 mod shutdown;
 mod support;

@@ -4,6 +4,7 @@
 
 mod bounces;
 mod catalog;
+mod import;
 mod mailbox;
 mod sessions;
 mod settings;

@@ -5,6 +5,7 @@
 
 pub(crate) mod bounces;
 mod catalog;
+mod import;
 mod mailbox;
 mod sessions;
 mod settings;
