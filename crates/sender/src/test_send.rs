@@ -123,8 +123,8 @@ impl TestReport {
 }
 
 /// Sends the campaign to each subscriber (concurrently, within each
-/// server's `max_conns`) and records the refusals as bounces, while
-/// `bounce.enabled` is on, once all sends are done.
+/// server's `max_conns`) and records each refusal as a bounce when its
+/// send ends, while `bounce.enabled` is on.
 pub async fn send_test(
     store: &dyn Store,
     sender: &Sender,
@@ -149,40 +149,36 @@ pub async fn send_test(
         }
     }
 
-    let deliveries =
-        futures::future::join_all(recipients.iter().map(|(to, _)| sender.send(settings, &content, to))).await;
-
-    let mut results: Vec<RecipientResult> = Vec::with_capacity(deliveries.len());
-    let mut events = Vec::new();
-    for ((to, _), delivery) in recipients.iter().zip(deliveries) {
-        let (outcome, bounce) = match &delivery.result {
-            DeliveryResult::Accepted { .. } => (Outcome::Sent, None),
-            DeliveryResult::Failed { .. } => (Outcome::Failed, None),
-            DeliveryResult::Rejected { stage, reply } => {
-                let (event, record) = rejection(&delivery, *stage, reply, to, content.uuid, settings);
-                if settings.bounce_enabled {
-                    events.push((results.len(), event));
+    // Each refusal is recorded as soon as its send ends (the ingest
+    // commits concurrent ones together), not after the slowest send.
+    let sends = recipients.iter().map(|(to, _)| {
+        let content = &content;
+        async move {
+            let delivery = sender.send(settings, content, to).await;
+            let (outcome, bounce) = match &delivery.result {
+                DeliveryResult::Accepted { .. } => (Outcome::Sent, None),
+                DeliveryResult::Failed { .. } => (Outcome::Failed, None),
+                DeliveryResult::Rejected { stage, reply } => {
+                    let (event, mut record) = rejection(&delivery, *stage, reply, to, content.uuid, settings);
+                    if settings.bounce_enabled {
+                        let outcomes = recorder.record(vec![event]).await.map_err(TestSendError::Record)?;
+                        record.recorded = outcomes.first().map(RecordOutcome::describe).unwrap_or_default();
+                    }
+                    (Outcome::Bounced, Some(record))
                 }
-                (Outcome::Bounced, Some(record))
-            }
-        };
-        results.push(RecipientResult {
-            email: to.email.clone(),
-            subscriber_uuid: to.uuid,
-            outcome,
-            delivery,
-            bounce,
-        });
-    }
-    if !events.is_empty() {
-        let (at, evs): (Vec<usize>, Vec<BounceEvent>) = events.into_iter().unzip();
-        let outcomes = recorder.record(evs).await.map_err(TestSendError::Record)?;
-        for (i, o) in at.into_iter().zip(outcomes) {
-            if let Some(b) = results[i].bounce.as_mut() {
-                b.recorded = o.describe();
-            }
+            };
+            Ok::<_, TestSendError>(RecipientResult {
+                email: to.email.clone(),
+                subscriber_uuid: to.uuid,
+                outcome,
+                delivery,
+                bounce,
+            })
         }
-    }
+    });
+    // join_all, not try_join_all: a recording error must not cut the other
+    // sends off in the middle of their transactions.
+    let results = futures::future::join_all(sends).await.into_iter().collect::<Result<Vec<_>, _>>()?;
     for r in &results {
         tracing::info!(
             campaign = req.campaign_id,
