@@ -53,7 +53,7 @@ impl std::fmt::Debug for MetricsFileConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IngestFileConfig {
-    /// Concurrent bounce-writing transactions (default: 1 on SQLite, 4 on PostgreSQL).
+    /// Concurrent bounce-writing transactions (default: 1 on SQLite, 2 on PostgreSQL).
     pub writers: Option<usize>,
     /// Bounces per transaction at most (default 512).
     pub max_batch: Option<usize>,

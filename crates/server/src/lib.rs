@@ -33,7 +33,7 @@ pub use state::AppState;
 /// Server tuning that does not live in the settings table.
 #[derive(Clone)]
 pub struct ServerConfig {
-    /// None: 1 writer on SQLite, 4 on PostgreSQL.
+    /// None: 1 writer on SQLite, 2 on PostgreSQL.
     pub ingest_writers: Option<usize>,
     pub ingest_max_batch: usize,
     /// How often to look for settings saved by another instance.
@@ -77,7 +77,7 @@ impl App {
         let settings = SettingsHandle::load(store.as_ref()).await?;
         let writers = config.ingest_writers.unwrap_or(match store.backend() {
             Backend::Sqlite => 1,
-            Backend::Postgres => 4,
+            Backend::Postgres => 2,
         });
         let metrics = Arc::new(metrics::Metrics::new(config.metrics_token.clone()));
         let (ingest, writers) = Ingest::start(

@@ -83,8 +83,6 @@ CREATE INDEX IF NOT EXISTS idx_bounces_sub_id ON bounces(subscriber_id);
 CREATE INDEX IF NOT EXISTS idx_bounces_camp_id ON bounces(campaign_id);
 CREATE INDEX IF NOT EXISTS idx_bounces_source ON bounces(source);
 CREATE INDEX IF NOT EXISTS idx_bounces_date ON bounces((TIMEZONE('UTC', created_at)::DATE));
--- rebound counts a subscriber's bounces of one type for every bounce it records.
-CREATE INDEX IF NOT EXISTS idx_rebound_bounces_sub_type ON bounces(subscriber_id, type, created_at);
 
 CREATE TABLE IF NOT EXISTS settings (
     key        TEXT NOT NULL UNIQUE,
