@@ -35,6 +35,29 @@ pub enum Command {
     Import(ImportArgs),
     /// Copy a SQLite database while the server runs (PostgreSQL: use pg_dump).
     Backup(BackupArgs),
+    /// Send a campaign to subscribers as a test; refusals are recorded as bounces.
+    SendTest(SendTestArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SendTestArgs {
+    /// The campaign (its numeric id).
+    #[arg(long)]
+    pub campaign: i64,
+    /// Subscribers' e-mail addresses (they must be subscribers).
+    #[arg(long, required = true, num_args = 1..)]
+    pub to: Vec<String>,
+    /// Use this subject instead of the campaign's.
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// Use this From ("Name <address>") instead of the campaign's.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Print the whole report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

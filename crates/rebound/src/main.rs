@@ -9,6 +9,7 @@ mod import;
 mod migrate;
 mod parse;
 mod scan;
+mod send_test;
 mod serve;
 
 use clap::Parser;
@@ -27,6 +28,7 @@ async fn main() -> std::process::ExitCode {
         Command::Export(args) => export::run(args).await,
         Command::Import(args) => import::run(args).await,
         Command::Backup(args) => backup::run(args).await,
+        Command::SendTest(args) => send_test::run(args).await,
     };
     match result {
         Ok(code) => code,
