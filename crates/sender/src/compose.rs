@@ -295,6 +295,20 @@ mod tests {
     }
 
     #[test]
+    fn verp_example_in_the_docs() {
+        // docs/testing-bounces.md shows this address.
+        let verp = VerpSettings {
+            enabled: true,
+            address: "bounces+{subscriber_uuid}.{campaign_uuid}@site.com".into(),
+        };
+        let o = compose(&campaign(), &to(), &server(&[]), &verp, "<m@x>").unwrap();
+        assert_eq!(
+            o.envelope_from.to_string(),
+            "bounces+l55syxtkbzguhg4ofv6b6ou6ca.bmoc2pspkbdbpautus24nv7i7e@site.com"
+        );
+    }
+
+    #[test]
     fn campaign_headers_replace_server_headers_and_fill_placeholders() {
         let mut c = campaign();
         c.headers = vec![BTreeMap::from([(

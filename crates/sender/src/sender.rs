@@ -53,6 +53,10 @@ pub enum DeliveryResult {
     },
 }
 
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
 fn display<S: serde::Serializer>(e: &SendError, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(e)
 }
@@ -66,6 +70,7 @@ pub struct Delivery {
     pub envelope_from: String,
     pub message_id: String,
     pub attempts: u32,
+    #[serde(rename = "elapsed_ms", serialize_with = "millis")]
     pub elapsed: Duration,
     #[serde(flatten)]
     pub result: DeliveryResult,
