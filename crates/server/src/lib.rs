@@ -9,6 +9,7 @@ pub mod extract;
 pub mod handlers;
 pub mod ingest;
 pub mod metrics;
+pub mod openapi;
 mod router;
 pub mod scanners;
 pub mod settings;

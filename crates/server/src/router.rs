@@ -18,6 +18,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(crate::metrics::serve))
+        .route("/api/openapi.json", get(crate::openapi::serve))
         .merge(webhooks)
         .route("/api/bounces", get(bounces::list).delete(bounces::delete_many))
         .route("/api/bounces/export.csv", get(bounces::export_csv))

@@ -3,6 +3,7 @@
 
 mod bounces_api;
 mod concurrency;
+mod openapi;
 mod ops;
 mod providers_http;
 mod recording;

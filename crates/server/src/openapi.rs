@@ -1,0 +1,707 @@
+//! GET /api/openapi.json: the OpenAPI description of every endpoint,
+//! generated at compile time by utoipa from the declarations below.
+//!
+//! The operations are declared here, one annotated function each, rather
+//! than as attributes on the handlers: most handlers read their query with
+//! [`crate::extract::QueryPairs`] and answer `serde_json::Value`, which
+//! utoipa cannot see through, so the parameters and shapes would have to be
+//! spelt out by hand wherever they sit. Drift is caught by tests instead:
+//! `tests/api/openapi.rs` checks that every route and method of router.rs
+//! (and of the mailbox routes) is described here and that every described
+//! operation is routed, and scripts/test runs schemathesis against a live
+//! server, which fails on any answer that does not match these schemas.
+//!
+//! The response schemas mirror the JSON the API sends (listmonk's shapes).
+
+#![allow(dead_code)]
+
+use axum::Json;
+use axum::response::IntoResponse;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
+
+// ---------------------------------------------------------------- schemas
+
+/// `{"message": "..."}`: every error.
+#[derive(ToSchema)]
+pub struct ErrorBody {
+    message: String,
+}
+
+/// `{"data": true}`
+#[derive(ToSchema)]
+pub struct DataTrue {
+    data: bool,
+}
+
+#[derive(ToSchema)]
+pub struct HealthBody {
+    /// "ok"
+    data: String,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum BounceType {
+    Soft,
+    Hard,
+    Complaint,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum SubscriberStatus {
+    Enabled,
+    Disabled,
+    Blocklisted,
+}
+
+#[derive(ToSchema)]
+pub struct CampaignRef {
+    id: i64,
+    name: String,
+}
+
+#[derive(ToSchema)]
+pub struct Bounce {
+    id: i64,
+    #[schema(rename = "type")]
+    bounce_type: BounceType,
+    source: String,
+    #[schema(value_type = Object)]
+    meta: serde_json::Value,
+    #[schema(format = DateTime)]
+    created_at: String,
+    email: String,
+    subscriber_uuid: String,
+    subscriber_id: i64,
+    subscriber_status: SubscriberStatus,
+    campaign: Option<CampaignRef>,
+}
+
+#[derive(ToSchema)]
+pub struct BouncePage {
+    results: Vec<Bounce>,
+    query: String,
+    total: i64,
+    /// 0 when every row was asked for (per_page=all), as listmonk.
+    per_page: i64,
+    page: i64,
+}
+
+#[derive(ToSchema)]
+pub struct DataBouncePage {
+    data: BouncePage,
+}
+
+#[derive(ToSchema)]
+pub struct DataBounce {
+    data: Bounce,
+}
+
+#[derive(ToSchema)]
+pub struct DataBounces {
+    data: Vec<Bounce>,
+}
+
+#[derive(ToSchema)]
+pub struct UnmatchedBounce {
+    id: i64,
+    email: String,
+    subscriber_uuid: Option<String>,
+    campaign_uuid: Option<String>,
+    #[schema(rename = "type")]
+    bounce_type: BounceType,
+    source: String,
+    #[schema(value_type = Object)]
+    meta: serde_json::Value,
+    event_id: Option<String>,
+    reason: String,
+    #[schema(format = DateTime)]
+    created_at: String,
+}
+
+#[derive(ToSchema)]
+pub struct UnmatchedPage {
+    results: Vec<UnmatchedBounce>,
+    total: i64,
+    per_page: i64,
+    page: i64,
+}
+
+#[derive(ToSchema)]
+pub struct DataUnmatchedPage {
+    data: UnmatchedPage,
+}
+
+#[derive(ToSchema)]
+pub struct RetryResult {
+    matched: i64,
+    still_unmatched: i64,
+}
+
+#[derive(ToSchema)]
+pub struct DataRetryResult {
+    data: RetryResult,
+}
+
+#[derive(ToSchema)]
+pub struct SubscriberList {
+    id: i64,
+    uuid: String,
+    name: String,
+    #[schema(rename = "type")]
+    list_type: String,
+    optin: String,
+    /// unconfirmed, confirmed or unsubscribed
+    subscription_status: String,
+    #[schema(format = DateTime)]
+    subscription_created_at: String,
+    #[schema(format = DateTime)]
+    subscription_updated_at: String,
+}
+
+#[derive(ToSchema)]
+pub struct Subscriber {
+    id: i64,
+    uuid: String,
+    email: String,
+    name: String,
+    #[schema(value_type = Object)]
+    attribs: serde_json::Value,
+    status: SubscriberStatus,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    updated_at: String,
+    lists: Vec<SubscriberList>,
+}
+
+#[derive(ToSchema)]
+pub struct SubscriberPage {
+    results: Vec<Subscriber>,
+    query: String,
+    total: i64,
+    per_page: i64,
+    page: i64,
+}
+
+#[derive(ToSchema)]
+pub struct DataSubscriberPage {
+    data: SubscriberPage,
+}
+
+#[derive(ToSchema)]
+pub struct DataSubscriber {
+    data: Subscriber,
+}
+
+#[derive(ToSchema)]
+pub struct List {
+    id: i64,
+    uuid: String,
+    name: String,
+    #[schema(rename = "type")]
+    list_type: String,
+    optin: String,
+    tags: Vec<String>,
+    description: String,
+    subscriber_count: i64,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    updated_at: String,
+}
+
+#[derive(ToSchema)]
+pub struct ListPage {
+    results: Vec<List>,
+    total: i64,
+    per_page: i64,
+    page: i64,
+}
+
+#[derive(ToSchema)]
+pub struct DataListPage {
+    data: ListPage,
+}
+
+#[derive(ToSchema)]
+pub struct DataList {
+    data: List,
+}
+
+#[derive(ToSchema)]
+pub struct Campaign {
+    id: i64,
+    uuid: String,
+    name: String,
+    subject: String,
+    from_email: String,
+    body: String,
+    content_type: String,
+    /// `[{"Header-Name": "value"}, ...]`
+    #[schema(value_type = Vec<Object>)]
+    headers: serde_json::Value,
+    status: String,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    updated_at: String,
+    /// `[{"id": 1, "name": "..."}]`
+    #[schema(value_type = Vec<Object>)]
+    lists: serde_json::Value,
+}
+
+#[derive(ToSchema)]
+pub struct CampaignPage {
+    results: Vec<Campaign>,
+    total: i64,
+    per_page: i64,
+    page: i64,
+}
+
+#[derive(ToSchema)]
+pub struct DataCampaignPage {
+    data: CampaignPage,
+}
+
+#[derive(ToSchema)]
+pub struct DataCampaign {
+    data: Campaign,
+}
+
+#[derive(ToSchema)]
+pub struct User {
+    id: i64,
+    username: String,
+    name: String,
+    /// user or api
+    #[schema(rename = "type")]
+    user_type: String,
+    permissions: Vec<String>,
+    status: String,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    updated_at: String,
+    /// An API user's token, in the answer to its creation only.
+    token: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct DataUser {
+    data: User,
+}
+
+#[derive(ToSchema)]
+pub struct DataUsers {
+    data: Vec<User>,
+}
+
+/// The flat settings object (`{"bounce.enabled": false, ...}`), secrets masked.
+#[derive(ToSchema)]
+pub struct DataSettings {
+    #[schema(value_type = Object)]
+    data: serde_json::Value,
+}
+
+/// Any JSON object under `data` (mailbox status and kept messages).
+#[derive(ToSchema)]
+pub struct DataObject {
+    #[schema(value_type = Object)]
+    data: serde_json::Value,
+}
+
+#[derive(ToSchema)]
+pub struct DataArray {
+    #[schema(value_type = Vec<Object>)]
+    data: serde_json::Value,
+}
+
+// ---------------------------------------------------------- request bodies
+
+/// POST /webhooks/bounce (listmonk's body, plus created_at and event_id).
+#[derive(ToSchema)]
+pub struct BounceRequest {
+    /// The subscriber: its uuid, or
+    subscriber_uuid: Option<String>,
+    /// its e-mail address (one of the two is required).
+    #[schema(format = Email)]
+    email: Option<String>,
+    campaign_uuid: Option<String>,
+    #[schema(min_length = 1)]
+    source: String,
+    #[schema(rename = "type")]
+    bounce_type: BounceType,
+    /// A JSON object, or a string holding one (listmonk's docs).
+    #[schema(value_type = Object)]
+    meta: Option<serde_json::Value>,
+    /// RFC 3339.
+    created_at: Option<String>,
+    /// A retry with the same source and event_id is not counted again.
+    event_id: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct SubscriberBody {
+    /// Required to create.
+    #[schema(format = Email)]
+    email: Option<String>,
+    name: Option<String>,
+    status: Option<SubscriberStatus>,
+    lists: Option<Vec<i64>>,
+    #[schema(value_type = Object)]
+    attribs: Option<serde_json::Value>,
+    preconfirm_subscriptions: Option<bool>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum ListType {
+    Public,
+    Private,
+    Temporary,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum Optin {
+    Single,
+    Double,
+}
+
+#[derive(ToSchema)]
+pub struct ListBody {
+    #[schema(min_length = 1)]
+    name: String,
+    #[schema(rename = "type")]
+    list_type: Option<ListType>,
+    optin: Option<Optin>,
+    tags: Option<Vec<String>>,
+    description: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct CampaignBody {
+    #[schema(min_length = 1)]
+    name: String,
+    subject: Option<String>,
+    from_email: Option<String>,
+    body: Option<String>,
+    content_type: Option<String>,
+    #[schema(value_type = Vec<Object>)]
+    headers: Option<serde_json::Value>,
+    lists: Option<Vec<i64>>,
+}
+
+#[derive(ToSchema)]
+pub struct CampaignTestBody {
+    /// Subscribers' e-mail addresses.
+    subscribers: Option<Vec<String>>,
+    subject: Option<String>,
+    from_email: Option<String>,
+    body: Option<String>,
+    content_type: Option<String>,
+    #[schema(value_type = Vec<Object>)]
+    headers: Option<serde_json::Value>,
+}
+
+#[derive(ToSchema)]
+pub struct UserBody {
+    username: Option<String>,
+    /// user or api
+    #[schema(rename = "type")]
+    user_type: Option<String>,
+    /// Required for users (8 characters or more); API users get a token.
+    password: Option<String>,
+    permissions: Option<Vec<String>>,
+}
+
+/// Answers every authenticated operation may give.
+#[derive(IntoResponses)]
+pub enum Refusals {
+    /// Bad input: a malformed parameter or body.
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// No or wrong credentials.
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// The user lacks the permission.
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
+    /// No such row.
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+    /// The body is over 1 MiB.
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
+}
+
+// ------------------------------------------------------------- operations
+
+#[utoipa::path(get, path = "/health", tag = "operations",
+    responses((status = 200, body = HealthBody), (status = 503, description = "The database is not answering", body = ErrorBody)))]
+fn health() {}
+
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    description = "Prometheus text format; a bearer token when [metrics] token is set.",
+    responses((status = 200, content_type = "text/plain", body = String), (status = 401, body = ErrorBody)))]
+fn metrics() {}
+
+#[utoipa::path(get, path = "/api/openapi.json", tag = "operations",
+    responses((status = 200, description = "This description", content_type = "application/json", body = Object)))]
+fn openapi_json() {}
+
+#[utoipa::path(post, path = "/webhooks/bounce", tag = "webhooks",
+    description = "Records one bounce (webhooks:post_bounce); answered once durable. The `rebound-outcome` header says what happened.",
+    request_body = BounceRequest,
+    responses((status = 200, body = DataTrue), Refusals,
+        (status = 429, description = "Too many requests in flight from this address", body = ErrorBody),
+        (status = 503, description = "bounce.enabled or bounce.webhooks_enabled is off", body = ErrorBody)),
+    security(("basic" = []), ("token" = [])))]
+fn post_bounce() {}
+
+#[utoipa::path(post, path = "/webhooks/service/{provider}", tag = "webhooks",
+    description = "A provider's webhook, authenticated by its signature or credentials.",
+    params(("provider" = String, Path, description = "ses, sendgrid, postmark, forwardemail, azure, lettermint, mailgun, resend, brevo, mailjet, sparkpost or postal")),
+    request_body(content = Object, description = "The provider's payload, verbatim"),
+    responses((status = 200, description = "Recorded (or a handshake answered)", body = Object), Refusals,
+        (status = 429, body = ErrorBody),
+        (status = 502, description = "A fetch the provider depends on failed (SNS)", body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+fn provider_webhook() {}
+
+#[utoipa::path(get, path = "/api/bounces", tag = "bounces",
+    params(
+        ("campaign_id" = Option<i64>, Query),
+        ("subscriber_id" = Option<i64>, Query),
+        ("source" = Option<String>, Query),
+        ("type" = Option<String>, Query, description = "hard, soft or complaint"),
+        ("page" = Option<i64>, Query),
+        ("per_page" = Option<String>, Query, description = "1 to 10000, or all"),
+        ("order_by" = Option<String>, Query, description = "email, campaign_name, source, created_at or type"),
+        ("order" = Option<String>, Query, description = "asc or desc"),
+    ),
+    responses((status = 200, body = DataBouncePage), Refusals), security(("basic" = []), ("token" = [])))]
+fn list_bounces() {}
+
+#[utoipa::path(delete, path = "/api/bounces", tag = "bounces",
+    params(("id" = Option<Vec<i64>>, Query, explode = true), ("all" = Option<bool>, Query)),
+    responses((status = 200, body = DataTrue), Refusals), security(("basic" = []), ("token" = [])))]
+fn delete_bounces() {}
+
+#[utoipa::path(get, path = "/api/bounces/export.csv", tag = "bounces",
+    params(("campaign_id" = Option<i64>, Query), ("subscriber_id" = Option<i64>, Query),
+        ("source" = Option<String>, Query), ("type" = Option<String>, Query)),
+    responses((status = 200, content_type = "text/csv", body = String), Refusals),
+    security(("basic" = []), ("token" = [])))]
+fn export_csv() {}
+
+#[utoipa::path(put, path = "/api/bounces/blocklist", tag = "bounces",
+    responses((status = 200, body = DataTrue), Refusals), security(("basic" = []), ("token" = [])))]
+fn blocklist() {}
+
+#[utoipa::path(get, path = "/api/bounces/unmatched", tag = "bounces",
+    params(("page" = Option<i64>, Query), ("per_page" = Option<String>, Query)),
+    responses((status = 200, body = DataUnmatchedPage), Refusals), security(("basic" = []), ("token" = [])))]
+fn list_unmatched() {}
+
+#[utoipa::path(delete, path = "/api/bounces/unmatched", tag = "bounces",
+    params(("id" = Option<Vec<i64>>, Query, explode = true), ("all" = Option<bool>, Query)),
+    responses((status = 200, body = DataTrue), Refusals), security(("basic" = []), ("token" = [])))]
+fn delete_unmatched() {}
+
+#[utoipa::path(post, path = "/api/bounces/unmatched/retry", tag = "bounces",
+    params(("id" = Option<Vec<i64>>, Query, explode = true), ("all" = Option<bool>, Query)),
+    responses((status = 200, body = DataRetryResult), Refusals), security(("basic" = []), ("token" = [])))]
+fn retry_unmatched() {}
+
+#[utoipa::path(get, path = "/api/bounces/{id}", tag = "bounces", params(("id" = i64, Path)),
+    responses((status = 200, body = DataBounce), Refusals), security(("basic" = []), ("token" = [])))]
+fn get_bounce() {}
+
+#[utoipa::path(delete, path = "/api/bounces/{id}", tag = "bounces", params(("id" = i64, Path)),
+    responses((status = 200, body = DataTrue), Refusals), security(("basic" = []), ("token" = [])))]
+fn delete_bounce() {}
+
+#[utoipa::path(get, path = "/api/bounces/mailboxes", tag = "mailboxes",
+    responses((status = 200, body = DataArray), Refusals), security(("basic" = []), ("token" = [])))]
+fn mailboxes() {}
+
+#[utoipa::path(post, path = "/api/bounces/mailboxes/{uuid}/scan", tag = "mailboxes",
+    params(("uuid" = String, Path), ("wait" = Option<bool>, Query)),
+    responses((status = 200, description = "The scan's report", body = DataObject),
+        (status = 202, description = "Queued", body = DataObject), Refusals,
+        (status = 409, description = "Disabled, or a scan is already queued", body = ErrorBody),
+        (status = 503, description = "bounce.enabled is off, or the scanner is not running", body = ErrorBody)),
+    security(("basic" = []), ("token" = [])))]
+fn scan_mailbox() {}
+
+#[utoipa::path(get, path = "/api/bounces/mailboxes/messages", tag = "mailboxes",
+    params(("mailbox" = Option<String>, Query), ("page" = Option<i64>, Query), ("per_page" = Option<String>, Query)),
+    responses((status = 200, body = DataObject), Refusals), security(("basic" = []), ("token" = [])))]
+fn mailbox_messages() {}
+
+#[utoipa::path(delete, path = "/api/bounces/mailboxes/messages", tag = "mailboxes",
+    params(("id" = Option<Vec<i64>>, Query, explode = true), ("all" = Option<bool>, Query)),
+    responses((status = 200, body = DataTrue), Refusals), security(("basic" = []), ("token" = [])))]
+fn delete_mailbox_messages() {}
+
+#[utoipa::path(get, path = "/api/bounces/mailboxes/messages/{id}", tag = "mailboxes", params(("id" = i64, Path)),
+    responses((status = 200, body = DataObject), Refusals), security(("basic" = []), ("token" = [])))]
+fn mailbox_message() {}
+
+#[utoipa::path(get, path = "/api/bounces/mailboxes/messages/{id}/raw", tag = "mailboxes", params(("id" = i64, Path)),
+    responses((status = 200, content_type = "message/rfc822", body = String), Refusals),
+    security(("basic" = []), ("token" = [])))]
+fn mailbox_message_raw() {}
+
+#[utoipa::path(get, path = "/api/subscribers", tag = "subscribers",
+    params(("query" = Option<String>, Query, description = "Searches e-mail and name"),
+        ("list_id" = Option<i64>, Query), ("status" = Option<String>, Query),
+        ("page" = Option<i64>, Query), ("per_page" = Option<String>, Query)),
+    responses((status = 200, body = DataSubscriberPage), Refusals), security(("basic" = []), ("token" = [])))]
+fn list_subscribers() {}
+
+#[utoipa::path(post, path = "/api/subscribers", tag = "subscribers", request_body = SubscriberBody,
+    responses((status = 200, body = DataSubscriber), Refusals,
+        (status = 409, description = "The e-mail is taken", body = ErrorBody)),
+    security(("basic" = []), ("token" = [])))]
+fn create_subscriber() {}
+
+#[utoipa::path(delete, path = "/api/subscribers", tag = "subscribers",
+    params(("id" = Option<Vec<i64>>, Query, explode = true)),
+    responses((status = 200, body = DataTrue), Refusals), security(("basic" = []), ("token" = [])))]
+fn delete_subscribers() {}
+
+#[utoipa::path(get, path = "/api/subscribers/{id}", tag = "subscribers", params(("id" = i64, Path)),
+    responses((status = 200, body = DataSubscriber), Refusals), security(("basic" = []), ("token" = [])))]
+fn get_subscriber() {}
+
+#[utoipa::path(put, path = "/api/subscribers/{id}", tag = "subscribers", params(("id" = i64, Path)),
+    request_body = SubscriberBody,
+    responses((status = 200, body = DataSubscriber), Refusals, (status = 409, body = ErrorBody)),
+    security(("basic" = []), ("token" = [])))]
+fn update_subscriber() {}
+
+#[utoipa::path(delete, path = "/api/subscribers/{id}", tag = "subscribers", params(("id" = i64, Path)),
+    responses((status = 200, body = DataTrue), Refusals), security(("basic" = []), ("token" = [])))]
+fn delete_subscriber() {}
+
+#[utoipa::path(get, path = "/api/subscribers/{id}/bounces", tag = "bounces", params(("id" = i64, Path)),
+    responses((status = 200, body = DataBounces), Refusals), security(("basic" = []), ("token" = [])))]
+fn subscriber_bounces() {}
+
+#[utoipa::path(delete, path = "/api/subscribers/{id}/bounces", tag = "bounces", params(("id" = i64, Path)),
+    responses((status = 200, body = DataTrue), Refusals), security(("basic" = []), ("token" = [])))]
+fn delete_subscriber_bounces() {}
+
+#[utoipa::path(get, path = "/api/lists", tag = "lists",
+    params(("page" = Option<i64>, Query), ("per_page" = Option<String>, Query)),
+    responses((status = 200, body = DataListPage), Refusals), security(("basic" = []), ("token" = [])))]
+fn list_lists() {}
+
+#[utoipa::path(post, path = "/api/lists", tag = "lists", request_body = ListBody,
+    responses((status = 200, body = DataList), Refusals), security(("basic" = []), ("token" = [])))]
+fn create_list() {}
+
+#[utoipa::path(get, path = "/api/lists/{id}", tag = "lists", params(("id" = i64, Path)),
+    responses((status = 200, body = DataList), Refusals), security(("basic" = []), ("token" = [])))]
+fn get_list() {}
+
+#[utoipa::path(delete, path = "/api/lists/{id}", tag = "lists", params(("id" = i64, Path)),
+    responses((status = 200, body = DataTrue), Refusals), security(("basic" = []), ("token" = [])))]
+fn delete_list() {}
+
+#[utoipa::path(get, path = "/api/campaigns", tag = "campaigns",
+    params(("page" = Option<i64>, Query), ("per_page" = Option<String>, Query)),
+    responses((status = 200, body = DataCampaignPage), Refusals), security(("basic" = []), ("token" = [])))]
+fn list_campaigns() {}
+
+#[utoipa::path(post, path = "/api/campaigns", tag = "campaigns", request_body = CampaignBody,
+    responses((status = 200, body = DataCampaign), Refusals), security(("basic" = []), ("token" = [])))]
+fn create_campaign() {}
+
+#[utoipa::path(get, path = "/api/campaigns/{id}", tag = "campaigns", params(("id" = i64, Path)),
+    responses((status = 200, body = DataCampaign), Refusals), security(("basic" = []), ("token" = [])))]
+fn get_campaign() {}
+
+#[utoipa::path(post, path = "/api/campaigns/{id}/test", tag = "campaigns",
+    description = "listmonk's test send through the live smtp settings; recipients' refusals are recorded as bounces.",
+    params(("id" = i64, Path)), request_body = CampaignTestBody,
+    responses((status = 200, description = "`{\"data\": true, \"results\": [...]}`", body = Object), Refusals,
+        (status = 502, description = "The message could not be handed to an SMTP server", body = ErrorBody)),
+    security(("basic" = []), ("token" = [])))]
+fn campaign_test() {}
+
+#[utoipa::path(get, path = "/api/settings", tag = "settings",
+    responses((status = 200, body = DataSettings), Refusals), security(("basic" = []), ("token" = [])))]
+fn get_settings() {}
+
+#[utoipa::path(put, path = "/api/settings", tag = "settings",
+    request_body(content = Object, description = "Some or all of the flat settings object"),
+    responses((status = 200, body = DataSettings), Refusals), security(("basic" = []), ("token" = [])))]
+fn put_settings() {}
+
+#[utoipa::path(get, path = "/api/users", tag = "users",
+    responses((status = 200, body = DataUsers), Refusals), security(("basic" = []), ("token" = [])))]
+fn list_users() {}
+
+#[utoipa::path(post, path = "/api/users", tag = "users", request_body = UserBody,
+    responses((status = 200, body = DataUser), Refusals, (status = 409, body = ErrorBody)),
+    security(("basic" = []), ("token" = [])))]
+fn create_user() {}
+
+#[utoipa::path(delete, path = "/api/users/{id}", tag = "users", params(("id" = i64, Path)),
+    responses((status = 200, body = DataTrue), Refusals), security(("basic" = []), ("token" = [])))]
+fn delete_user() {}
+
+// ----------------------------------------------------------- the document
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+        );
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "listmonk's `token api_username:access_token`",
+            ))),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "rebound", description = "Bounce processing with listmonk's API. Responses are `{\"data\": ...}`, errors `{\"message\": ...}`."),
+    modifiers(&Security),
+    paths(
+        health, metrics, openapi_json, post_bounce, provider_webhook,
+        list_bounces, delete_bounces, export_csv, blocklist, list_unmatched, delete_unmatched, retry_unmatched,
+        get_bounce, delete_bounce, mailboxes, scan_mailbox, mailbox_messages, delete_mailbox_messages,
+        mailbox_message, mailbox_message_raw, list_subscribers, create_subscriber, delete_subscribers,
+        get_subscriber, update_subscriber, delete_subscriber, subscriber_bounces, delete_subscriber_bounces,
+        list_lists, create_list, get_list, delete_list, list_campaigns, create_campaign, get_campaign,
+        campaign_test, get_settings, put_settings, list_users, create_user, delete_user,
+    )
+)]
+pub struct ApiDoc;
+
+/// The description as JSON.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    doc
+}
+
+/// GET /api/openapi.json
+pub async fn serve() -> impl IntoResponse {
+    Json(document())
+}
