@@ -436,16 +436,18 @@ async fn campaign_test_bounces_come_back_through_postfix_and_dovecot() {
     let unmatched = l.t.get_json("/api/bounces/unmatched").await;
     assert_eq!(unmatched["data"]["total"], 0, "{unmatched}");
 
-    let report =
-        |t: &BTreeMap<String, u128>, dsn: &Arc<Mutex<BTreeMap<String, u128>>>, cases: &[(&str, &str)]| {
-            let dsn = dsn.lock().unwrap();
-            for (case, email) in cases {
-                let arrived = dsn.get(*email).map_or("refused at RCPT, no DSN".to_string(), |ms| {
-                    format!("DSN in the mailbox at {ms} ms")
-                });
-                eprintln!("    ({case}) {email:<18} recorded {:>5} ms   ({arrived})", t[*email]);
-            }
-        };
+    let report = |t: &BTreeMap<String, u128>,
+                  dsn: &Arc<Mutex<BTreeMap<String, u128>>>,
+                  cases: &[(&str, &str)]| {
+        let dsn = dsn.lock().unwrap();
+        for (case, email) in cases {
+            let refused =
+                if email.starts_with("later") { "450 at RCPT on all 3 tries" } else { "refused at RCPT" };
+            let arrived =
+                dsn.get(*email).map_or(refused.to_string(), |ms| format!("DSN in the mailbox at {ms} ms"));
+            eprintln!("    ({case}) {email:<18} recorded {:>5} ms   ({arrived})", t[*email]);
+        }
+    };
     eprintln!(
         "\nend-to-end: servers up in {:.1} s; from the send (POST .../test) to the recorded bounce:",
         servers_up.as_secs_f64()
