@@ -6,6 +6,7 @@
 
 mod cli;
 mod crash;
+mod limits;
 mod shutdown;
 mod support;
 mod two_instances;

@@ -1,0 +1,114 @@
+//! The network timeouts: an SMTP, IMAP or POP3 server that accepts the
+//! connection and then says nothing (or stops answering half-way) ends the
+//! attempt after the configured timeout with an error naming the server and
+//! the step. (The request body limit is tested in
+//! crates/server/tests/api/webhook_errors.rs, the per-IP webhook limit in
+//! crates/server/tests/api/ops.rs, the mailbox max_message_size in
+//! crates/mailbox/tests/mailboxes/pop3.rs.)
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rebound_core::settings::{MailboxAuth, MailboxKind, MailboxSettings, SmtpServer};
+use rebound_core::{Secret, Settings};
+use rebound_mailbox::{MailboxConfig, NoProgress, ScanOptions, Scanner, StopSignal, StoreSink};
+use rebound_sender::{CampaignContent, DeliveryResult, Recipient, Sender, SenderOptions};
+use rebound_testkit::{Backend, TestDb};
+use tokio::io::AsyncWriteExt;
+use uuid::Uuid;
+
+/// Accepts connections, writes `greeting` (may be empty), then holds them
+/// open without another byte.
+async fn mute_server(greeting: &'static str) -> u16 {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((mut s, _)) = l.accept().await {
+            let _ = s.write_all(greeting.as_bytes()).await;
+            held.push(s);
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_server_that_stops_answering_times_out() {
+    for greeting in ["", "220 mute.test ESMTP\r\n"] {
+        let port = mute_server(greeting).await;
+        let sender = Sender::new(SenderOptions {
+            io_timeout: Duration::from_millis(300),
+            retry_delay: Duration::from_millis(10),
+        });
+        let settings = Settings {
+            smtp: vec![SmtpServer {
+                uuid: Some(Uuid::new_v4()),
+                host: "127.0.0.1".into(),
+                port,
+                max_conns: 1,
+                max_msg_retries: 0,
+                ..SmtpServer::default()
+            }],
+            ..Settings::default()
+        };
+        let campaign = CampaignContent {
+            uuid: Uuid::new_v4(),
+            subject: "t".into(),
+            from_email: "news@site.test".into(),
+            body: "b".into(),
+            content_type: "plain".into(),
+            headers: vec![],
+        };
+        let to = Recipient { uuid: Uuid::new_v4(), email: "a@x.test".into(), name: String::new() };
+        let started = Instant::now();
+        let d = sender.send(&settings, &campaign, &to).await;
+        assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+        let DeliveryResult::Failed { error } = &d.result else { panic!("{d:?}") };
+        let msg = error.to_string();
+        assert!(msg.contains(&format!("127.0.0.1:{port}")) && msg.contains("no answer within"), "{msg}");
+    }
+}
+
+fn mailbox(kind: MailboxKind, port: u16) -> MailboxSettings {
+    MailboxSettings {
+        uuid: Some(Uuid::new_v4()),
+        enabled: true,
+        kind,
+        host: "127.0.0.1".into(),
+        port,
+        auth_protocol: MailboxAuth::Userpass,
+        username: "u".into(),
+        password: Secret::new("p"),
+        tls_enabled: false,
+        starttls: false,
+        ..MailboxSettings::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imap_and_pop3_servers_that_stop_answering_time_out() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let store = db.store().await;
+    let sink = Arc::new(StoreSink::new(store.clone(), Default::default()));
+    let mut options = ScanOptions::default();
+    options.timeouts.connect = Duration::from_millis(300);
+    options.timeouts.login = Duration::from_millis(300);
+    options.timeouts.read = Duration::from_millis(300);
+    let scanner = Scanner::new(store.clone(), sink, options);
+    let parse = rebound_mailbox::parse_options(&Settings::default());
+    for (kind, greeting, step) in [
+        (MailboxKind::Imap, "", "greeting"),
+        (MailboxKind::Imap, "* OK IMAP4rev1 ready\r\n", "logging in"),
+        (MailboxKind::Pop, "", "greeting"),
+        (MailboxKind::Pop, "+OK POP3 ready\r\n", "answer to user"),
+    ] {
+        let port = mute_server(greeting).await;
+        let cfg = MailboxConfig::new(&mailbox(kind, port));
+        let started = Instant::now();
+        let report = scanner.scan(&cfg, &parse, &NoProgress, &StopSignal::never()).await;
+        assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+        let err = report.error.unwrap_or_else(|| panic!("{kind:?} {greeting:?}: the scan did not fail"));
+        assert!(err.contains("timed out"), "{kind:?} {greeting:?}: {err}");
+        assert!(err.to_lowercase().contains(step), "{kind:?} {greeting:?}: {err} does not name the {step}");
+    }
+}
