@@ -6,7 +6,14 @@
 
 mod cli;
 mod crash;
+// The mailbox tests' real Dovecot and corpus fixtures, reused as they are.
+#[path = "../../../mailbox/tests/mailboxes/dovecot.rs"]
+#[allow(dead_code)]
+mod dovecot;
 mod limits;
+#[path = "../../../mailbox/tests/mailboxes/support.rs"]
+#[allow(dead_code)]
+mod mailbox_support;
 mod shutdown;
 mod support;
 mod two_instances;

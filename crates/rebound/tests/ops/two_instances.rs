@@ -128,3 +128,89 @@ async fn two_instances_on_one_postgres_fire_each_action_once() {
         rows.len()
     );
 }
+
+/// A POP3 mailbox configured once, so on both instances (the settings are
+/// shared): mail delivered in waves while both scan it every second. The
+/// lease lets one scan at a time: every message is fetched by exactly one
+/// scan (the seen counts of both add up to the messages delivered) and no
+/// bounce is offered twice (no duplicates), which two concurrent scans of
+/// the same mailbox could not avoid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mailbox_configured_on_both_is_scanned_by_one_at_a_time() {
+    use crate::dovecot::{Dovecot, Mode};
+    use crate::mailbox_support::{corpus_bounces, subscribers_for, total_events};
+    use rebound_core::settings::MailboxKind;
+    use std::time::{Duration, Instant};
+
+    let dovecot = Dovecot::start();
+    let db = TestDb::new(Backend::Postgres).await;
+    let store = db.store().await;
+    let fixtures = corpus_bounces(30);
+    subscribers_for(store.as_ref(), &fixtures).await;
+    let a = Server::start(&db.url).await;
+    let b = Server::start(&db.url).await;
+    let mut mailbox = dovecot.mailbox(MailboxKind::Pop, Mode::Plain);
+    mailbox.scan_interval = Duration::from_secs(1);
+    let uuid = mailbox.uuid.unwrap().to_string();
+    a.put_settings(json!({"bounce.enabled": true, "bounce.mailboxes": [mailbox],
+        "bounce.actions": {"soft": {"count": 1000, "action": "none"},
+                           "hard": {"count": 1000, "action": "none"},
+                           "complaint": {"count": 1000, "action": "none"}}}))
+        .await;
+    // Both run a scanner for it (B picks the settings up within its 5 s poll).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while mailbox_status(&a, uuid.clone()).await["state"].is_null()
+        || mailbox_status(&b, uuid.clone()).await["state"].is_null()
+    {
+        assert!(Instant::now() < deadline, "both instances should run the mailbox's scanner");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    for wave in fixtures.chunks(10) {
+        for f in wave {
+            dovecot.deliver(&f.raw);
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
+    let events = total_events(&fixtures);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (sa, sb) = (mailbox_status(&a, uuid.clone()).await, mailbox_status(&b, uuid.clone()).await);
+        let recorded =
+            sa["totals"]["recorded"].as_u64().unwrap() + sb["totals"]["recorded"].as_u64().unwrap();
+        if dovecot.message_count() == 0 && recorded as usize == events {
+            let seen = |s: &serde_json::Value| s["totals"]["seen"].as_u64().unwrap();
+            let dup = |s: &serde_json::Value| s["totals"]["duplicates"].as_u64().unwrap();
+            assert_eq!(
+                seen(&sa) + seen(&sb),
+                fixtures.len() as u64,
+                "a message was fetched twice: {sa} {sb}"
+            );
+            assert_eq!(dup(&sa) + dup(&sb), 0, "a bounce was offered twice: {sa} {sb}");
+            let rows: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM bounces")
+                .fetch_one(&sqlx::PgPool::connect(&db.url).await.unwrap())
+                .await
+                .unwrap();
+            assert_eq!(rows.0 as usize, events);
+            println!(
+                "mailbox on two instances: {} messages, {events} bounces; A fetched {} B fetched {}, \
+                 duplicates 0, rows {}",
+                fixtures.len(),
+                seen(&sa),
+                seen(&sb),
+                rows.0
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "the mailbox was not emptied: {sa}\n{sb}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The mailbox's entry of GET /api/bounces/mailboxes on `s` (null until
+/// that instance has the settings that name it).
+async fn mailbox_status(s: &Server, uuid: String) -> serde_json::Value {
+    let res = s.admin(reqwest::Method::GET, "/api/bounces/mailboxes").send().await.unwrap();
+    let v: serde_json::Value = res.json().await.unwrap();
+    v["data"].as_array().unwrap().iter().find(|m| m["uuid"] == uuid.as_str()).cloned().unwrap_or_default()
+}
