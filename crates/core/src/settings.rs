@@ -527,8 +527,7 @@ mod tests {
 
     #[test]
     fn secrets_are_masked_and_kept() {
-        let mut s = Settings::default();
-        s.sendgrid_key = Secret::new("MFkwEw-key");
+        let mut s = Settings { sendgrid_key: Secret::new("MFkwEw-key"), ..Settings::default() };
         s.postmark.password = Secret::new("pm-pass");
         s.mailboxes.push(MailboxSettings {
             enabled: true,
@@ -570,7 +569,7 @@ mod tests {
 
         let mut upd = Map::new();
         upd.insert("app.root_url".into(), json!("http://x"));
-        assert_eq!(s.apply_update(&upd).unwrap().bounce_enabled, false);
+        assert!(!s.apply_update(&upd).unwrap().bounce_enabled);
     }
 
     #[test]

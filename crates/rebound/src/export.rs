@@ -105,7 +105,7 @@ async fn progress(
 }
 
 enum Writer<'a, W: Write> {
-    Csv(csv::Writer<&'a mut W>),
+    Csv(Box<csv::Writer<&'a mut W>>),
     Json { out: &'a mut W, first: bool },
 }
 
@@ -115,7 +115,7 @@ impl<'a, W: Write> Writer<'a, W> {
             ExportFormat::Csv => {
                 let mut w = csv::Writer::from_writer(out);
                 w.write_record(CSV_HEADER)?;
-                Writer::Csv(w)
+                Writer::Csv(Box::new(w))
             }
             ExportFormat::Json => {
                 out.write_all(b"[")?;

@@ -115,10 +115,10 @@ impl Metrics {
             let source = self.source_label(&e.source);
             let kind = e.bounce_type.as_str();
             self.bounces.with_label_values(&[o.as_str(), &source, kind]).inc();
-            if let RecordOutcome::Recorded { action: Some(a), .. } = o {
-                if *a != rebound_core::Action::None {
-                    self.actions.with_label_values(&[kind, a.as_str()]).inc();
-                }
+            if let RecordOutcome::Recorded { action: Some(a), .. } = o
+                && *a != rebound_core::Action::None
+            {
+                self.actions.with_label_values(&[kind, a.as_str()]).inc();
             }
         }
     }

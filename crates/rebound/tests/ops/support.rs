@@ -165,7 +165,7 @@ pub enum Answer {
     /// Any other status.
     Status(u16),
     /// No HTTP answer (connection refused or cut).
-    NoAnswer,
+    Silent,
 }
 
 pub async fn post(client: &reqwest::Client, base: &str, token: &str, body: &Value) -> Answer {
@@ -178,11 +178,11 @@ pub async fn post(client: &reqwest::Client, base: &str, token: &str, body: &Valu
             // The answer counts only once its body has arrived whole.
             match r.bytes().await {
                 Ok(_) => Answer::Ok(outcome),
-                Err(_) => Answer::NoAnswer,
+                Err(_) => Answer::Silent,
             }
         }
         Ok(r) => Answer::Status(r.status().as_u16()),
-        Err(_) => Answer::NoAnswer,
+        Err(_) => Answer::Silent,
     }
 }
 
@@ -208,7 +208,7 @@ pub async fn load(
                 let answer = post(&client, &bases(c, i), &token(c), &body).await;
                 // A client that got no answer (the server is gone) stops, as
                 // a provider backs off: only requests that could be served count as sent.
-                let gone = answer == Answer::NoAnswer;
+                let gone = answer == Answer::Silent;
                 out.push((body, answer));
                 if gone {
                     break;
