@@ -136,17 +136,21 @@ async fn subscribers_in(db: &TestDb, list: &str) -> Vec<(String, String, String)
 async fn import_skips_bad_rows_and_is_all_or_nothing(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.store().await;
-    store
-        .create_subscriber(NewSubscriber {
-            email: EmailAddress::parse("old@import.test").unwrap(),
-            name: "Old".into(),
-            attribs: json!({}),
-            status: SubscriberStatus::Enabled,
-            lists: vec![],
-            preconfirm: false,
-        })
-        .await
-        .unwrap();
+    for (email, status) in
+        [("old@import.test", SubscriberStatus::Enabled), ("bl@import.test", SubscriberStatus::Blocklisted)]
+    {
+        store
+            .create_subscriber(NewSubscriber {
+                email: EmailAddress::parse(email).unwrap(),
+                name: "Old".into(),
+                attribs: json!({}),
+                status,
+                lists: vec![],
+                preconfirm: false,
+            })
+            .await
+            .unwrap();
+    }
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("subscribers.csv");
     let mut csv = String::from("email,name,attributes\n");
@@ -154,6 +158,7 @@ async fn import_skips_bad_rows_and_is_all_or_nothing(backend: Backend) {
     csv.push_str("broken address,Bad,{}\n");
     csv.push_str("OLD@import.test,Old again,{}\n");
     csv.push_str("new2@import.test,New Two,not json\n");
+    csv.push_str("bl@import.test,Blocklisted,{}\n");
     for i in 0..2500 {
         csv.push_str(&format!("bulk{i}@import.test,Bulk {i},{{}}\n"));
     }
@@ -163,10 +168,13 @@ async fn import_skips_bad_rows_and_is_all_or_nothing(backend: Backend) {
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stderr.contains("subscribers.csv:3: skipped: invalid email"), "{stderr}");
     assert!(stderr.contains("subscribers.csv:5: skipped: attributes is not a JSON object"), "{stderr}");
-    assert!(stdout.contains("created): 2501 new subscribers, 1 already there, 2 rows skipped"), "{stdout}");
+    assert!(stdout.contains("created): 2501 new subscribers, 2 already there, 2 rows skipped"), "{stdout}");
     let members = subscribers_in(&db, "Newsletter").await;
-    assert_eq!(members.len(), 2502);
-    assert!(members.iter().all(|(_, _, status)| status == "confirmed"));
+    assert_eq!(members.len(), 2503);
+    for (email, _, status) in &members {
+        let expected = if email == "bl@import.test" { "unsubscribed" } else { "confirmed" };
+        assert_eq!(status, expected, "{email}");
+    }
     assert!(members.iter().any(|(e, n, _)| e == "old@import.test" && n == "Old"), "existing rows stay");
     let new1 = store
         .find_subscriber(&SubscriberRef::by_email(EmailAddress::parse("new1@import.test").unwrap()))

@@ -79,9 +79,12 @@ impl ImportStore for PgStore {
                     report.existing += 1;
                 }
             }
+            // A blocklisted subscriber is added unsubscribed, as listmonk does.
             sqlx::query(
                 "INSERT INTO subscriber_lists (subscriber_id, list_id, status)
-                 SELECT DISTINCT id, $2, $3::subscription_status FROM UNNEST($1::bigint[]) AS t(id)
+                 SELECT s.id, $2, CASE WHEN s.status = 'blocklisted' THEN 'unsubscribed'::subscription_status
+                                      ELSE $3::subscription_status END
+                 FROM subscribers s WHERE s.id IN (SELECT UNNEST($1::bigint[]))
                  ON CONFLICT (subscriber_id, list_id) DO NOTHING",
             )
             .bind(&sub_ids)

@@ -65,9 +65,12 @@ impl ImportStore for SqliteStore {
                         .await?
                 }
             };
+            // A blocklisted subscriber is added unsubscribed, as listmonk does.
             sqlx::query(
                 "INSERT INTO subscriber_lists (subscriber_id, list_id, status, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (subscriber_id, list_id) DO NOTHING",
+                 SELECT id, ?2, CASE WHEN status = 'blocklisted' THEN 'unsubscribed' ELSE ?3 END, ?4, ?4
+                 FROM subscribers WHERE id = ?1
+                 ON CONFLICT (subscriber_id, list_id) DO NOTHING",
             )
             .bind(id)
             .bind(list_id)
