@@ -14,6 +14,7 @@ mod limits;
 #[path = "../../../mailbox/tests/mailboxes/support.rs"]
 #[allow(dead_code)]
 mod mailbox_support;
+mod observability;
 mod shutdown;
 mod support;
 mod two_instances;
