@@ -1,12 +1,13 @@
-//! Campaigns: the list, and a form that creates one through the API's own
-//! handler (same validation, same permission). "Send a test" waits for the
-//! sending feature and is shown disabled.
+//! Campaigns: the list, a form that creates one, and "Send a test" (a page
+//! with the recipients' addresses and the per-recipient results), each
+//! through the API's own handler (same validation, same permission).
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use rebound_store::{Pagination, PerPage};
-use serde_json::json;
+use rebound_store::{Pagination, PerPage, StoreError};
+use serde_json::{Value, json};
 
 use super::bounces::Choice;
 use super::form::redirect_done;
@@ -16,7 +17,7 @@ use super::{BASE, UiError};
 use crate::auth::perm;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, QueryPairs};
-use crate::handlers::{campaigns, pagination};
+use crate::handlers::{campaign_test, campaigns, pagination};
 use crate::state::AppState;
 
 pub struct CampaignRow {
@@ -27,6 +28,7 @@ pub struct CampaignRow {
     pub created: String,
     pub created_iso: String,
     pub bounces_href: String,
+    pub test_href: String,
 }
 
 /// The create form's values and its errors.
@@ -84,6 +86,7 @@ async fn page(
             created: when(c.created_at),
             created_iso: iso(c.created_at),
             bounces_href: link("/bounces", &[("campaign_id", c.id.to_string())]),
+            test_href: format!("{BASE}/campaigns/{}/test", c.id),
         })
         .collect();
     let pager =
@@ -163,5 +166,196 @@ pub async fn create(State(state): State<AppState>, f: UiForm) -> Result<Response
             Ok(res)
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// One recipient of a test send, as the results table shows it.
+pub struct TestResultRow {
+    pub email: String,
+    /// sent, bounced or failed.
+    pub outcome: String,
+    /// The badge's CSS class for the outcome.
+    pub outcome_class: &'static str,
+    /// The SMTP server's reply ("250 2.0.0 Ok: queued", "550 5.1.1 ..."),
+    /// or why the message could not be handed over.
+    pub reply: String,
+    /// The command the reply answered ("RCPT TO", "DATA"), for a refusal.
+    pub stage: String,
+    /// "127.0.0.1:25, 1 attempt"
+    pub via: String,
+    pub bounce: Option<TestBounce>,
+}
+
+/// The bounce a refusal became.
+pub struct TestBounce {
+    pub kind: String,
+    pub reason: String,
+    pub status: String,
+    /// What recording did ("recorded count=1 action=blocklist", ...).
+    pub recorded: String,
+}
+
+#[derive(Template)]
+#[template(path = "campaign_test.html")]
+struct TestPage {
+    chrome: Chrome,
+    id: i64,
+    /// None when the campaign does not exist (a 404 from the handler).
+    campaign: Option<(String, String)>,
+    bounces_href: String,
+    /// The textarea, exactly as typed.
+    subscribers: String,
+    /// A refused address list (the handler's 400), shown at the field.
+    field_error: Option<String>,
+    /// Unknown campaign (404) or a message not handed over (502).
+    top_error: Option<String>,
+    results: Option<Vec<TestResultRow>>,
+    summary: String,
+}
+
+impl TestPage {
+    fn new(ui: &Ui, id: i64, campaign: Option<&rebound_store::Campaign>, subscribers: String) -> TestPage {
+        TestPage {
+            chrome: ui.chrome("Send a test", "campaigns", None),
+            id,
+            campaign: campaign.map(|c| (c.name.clone(), c.subject.clone())),
+            bounces_href: link("/bounces", &[("campaign_id", id.to_string())]),
+            subscribers,
+            field_error: None,
+            top_error: None,
+            results: None,
+            summary: String::new(),
+        }
+    }
+}
+
+/// The addresses in the textarea: one per line, or separated by commas,
+/// semicolons or spaces (an address cannot contain any of them).
+fn addresses(raw: &str) -> Vec<String> {
+    raw.split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// GET /admin/campaigns/{id}/test: the form.
+pub async fn test_form(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    ui: Ui,
+) -> Result<Response, UiError> {
+    ui.principal.require(perm::CAMPAIGNS_MANAGE)?;
+    let campaign = state.store.get_campaign(id).await?;
+    html(&TestPage::new(&ui, id, Some(&campaign), String::new()))
+}
+
+/// POST /admin/campaigns/{id}/test: sends through the API handler
+/// (POST /api/campaigns/{id}/test) and shows its per-recipient results;
+/// what the handler refuses is shown with the addresses kept.
+pub async fn send_test(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    f: UiForm,
+) -> Result<Response, UiError> {
+    f.ui.principal.require(perm::CAMPAIGNS_MANAGE)?;
+    let raw = f.form.get("subscribers").unwrap_or("").to_string();
+    let body =
+        serde_json::from_value(json!({ "subscribers": addresses(&raw) })).map_err(ApiError::internal)?;
+    let sent =
+        campaign_test::send(State(state.clone()), f.ui.principal.clone(), Path(id), JsonBody(body)).await;
+    let (status, results, field_error, top_error) = match sent {
+        Ok(ok) => (StatusCode::OK, Some(test_results(ok.into_response()).await?), None, None),
+        Err(ApiError::BadRequest(m)) => (StatusCode::UNPROCESSABLE_ENTITY, None, Some(m), None),
+        Err(e @ (ApiError::NotFound(_) | ApiError::BadGateway(_))) => {
+            (e.status(), None, None, Some(e.to_string()))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let campaign = match state.store.get_campaign(id).await {
+        Ok(c) => Some(c),
+        Err(StoreError::NotFound(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let mut page = TestPage::new(&f.ui, id, campaign.as_ref(), raw);
+    if let Some(rows) = &results {
+        let n = |o: &str| rows.iter().filter(|r| r.outcome == o).count();
+        page.summary =
+            format!("Test sent: {} accepted by the SMTP server, {} bounced.", n("sent"), n("bounced"));
+    }
+    page.results = results;
+    page.field_error = field_error;
+    page.top_error = top_error;
+    let mut res = html(&page)?;
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+/// The handler's `results`, as table rows.
+async fn test_results(res: Response) -> Result<Vec<TestResultRow>, UiError> {
+    let bytes = axum::body::to_bytes(res.into_body(), 16 << 20).await.map_err(ApiError::internal)?;
+    let v: Value = serde_json::from_slice(&bytes).map_err(ApiError::internal)?;
+    let s = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        v => v.to_string(),
+    };
+    let rows = v["results"].as_array().map(Vec::as_slice).unwrap_or_default();
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let d = &r["delivery"];
+            let outcome = s(&r["outcome"]);
+            let reply = match d["reply"]["text"].as_str() {
+                Some(t) => t.to_string(),
+                None => s(&d["error"]),
+            };
+            let stage = match d["stage"].as_str() {
+                Some("rcpt") => "RCPT TO".to_string(),
+                Some("data") => "DATA".to_string(),
+                Some("mail_from") => "MAIL FROM".to_string(),
+                Some(other) => other.to_uppercase(),
+                None => String::new(),
+            };
+            let attempts = d["attempts"].as_u64().unwrap_or(0);
+            let via = format!(
+                "{}, {attempts} {}",
+                s(&d["server"]),
+                if attempts == 1 { "attempt" } else { "attempts" }
+            );
+            let b = &r["bounce"];
+            let bounce = b.is_object().then(|| TestBounce {
+                kind: s(&b["type"]),
+                reason: s(&b["reason"]),
+                status: s(&b["status"]),
+                recorded: s(&b["recorded"]),
+            });
+            TestResultRow {
+                email: s(&r["email"]),
+                outcome_class: match outcome.as_str() {
+                    "sent" => "ok",
+                    "bounced" => "type-hard",
+                    _ => "status-blocklisted",
+                },
+                outcome,
+                reply,
+                stage,
+                via,
+                bounce,
+            }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::addresses;
+
+    #[test]
+    fn addresses_one_per_line_or_comma_separated() {
+        assert_eq!(
+            addresses(" a@x.org\r\nb@x.org, c@x.org;d@x.org\n\n,e@x.org "),
+            ["a@x.org", "b@x.org", "c@x.org", "d@x.org", "e@x.org"]
+        );
+        assert!(addresses(" \n , ").is_empty());
     }
 }

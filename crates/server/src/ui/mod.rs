@@ -55,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .route(&r("/subscribers/{id}"), get(subscribers::detail))
         .route(&r("/subscribers/{id}/bounces/delete"), post(subscribers::delete_bounces))
         .route(&r("/campaigns"), get(campaigns::list).post(campaigns::create))
+        .route(&r("/campaigns/{id}/test"), get(campaigns::test_form).post(campaigns::send_test))
         .route(&r("/mailboxes"), get(mailboxes::status))
         .route(&r("/mailboxes/{uuid}/scan"), post(mailboxes::scan_now))
         .route(&r("/settings"), get(settings::index))

@@ -1,9 +1,11 @@
 //! The web UI: its store additions on both backends, its HTTP-level security
-//! (sessions, cookies, CSRF, permissions), and its pages driven in real
-//! headless Chromium over WebDriver, each saving a screenshot under
+//! (sessions, cookies, CSRF, permissions), "Send a test" against a fake SMTP
+//! server, and its pages driven in real headless Chromium over WebDriver,
+//! each saving a screenshot under
 //! `target/test-output/ui/` (or `$REBOUND_TEST_OUTPUT/ui/`).
 
 mod browser;
+mod campaign_test;
 mod pages;
 mod security;
 mod store_conformance;
