@@ -6,7 +6,7 @@ use rebound_server::ServerConfig;
 use rebound_testkit::{Backend, TestServer, backend_tests};
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::post_bounce;
 
@@ -88,26 +88,34 @@ async fn webhook_concurrency_per_ip_is_limited_with_429() {
     s.enable_webhooks().await;
     s.create_subscriber("l@example.com", &[]).await;
     let ok = json!({"email": "l@example.com", "source": "api", "type": "soft"});
-    let a = stalled_request(&s).await;
-    let b = stalled_request(&s).await;
-    // The stalled requests reach the middleware once their headers are read.
-    let mut refused = None;
-    for _ in 0..100 {
-        let res = s.req(Method::POST, "/webhooks/bounce").json(&ok).send().await.unwrap();
-        if res.status() == 429 {
-            refused = Some(res);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    // Three requests from one address that never finish their bodies: two
+    // are let in and wait for their bodies, one (whichever the server reads
+    // last) is refused at once.
+    let mut stalled = vec![stalled_request(&s).await, stalled_request(&s).await, stalled_request(&s).await];
+    let mut answers = Vec::new();
+    for tcp in &mut stalled {
+        let mut buf = vec![0u8; 4096];
+        let n = match tokio::time::timeout(Duration::from_secs(3), tcp.read(&mut buf)).await {
+            Ok(Ok(n)) => n,
+            _ => 0,
+        };
+        answers.push(String::from_utf8_lossy(&buf[..n]).into_owned());
     }
-    let res = refused.expect("a third request from the same address is refused");
-    assert_eq!(res.headers()[reqwest::header::RETRY_AFTER], "1");
+    let refused: Vec<&String> = answers.iter().filter(|a| !a.is_empty()).collect();
+    assert_eq!(refused.len(), 1, "{answers:?}");
+    let res = refused[0];
+    assert!(res.starts_with("HTTP/1.1 429"), "{res}");
+    assert!(res.to_ascii_lowercase().contains("retry-after: 1\r\n"), "{res}");
+    assert!(res.contains("too many webhook requests in flight"), "{res}");
+    // While two are held, another request is refused too.
+    let res = s.req(Method::POST, "/webhooks/bounce").json(&ok).send().await.unwrap();
+    assert_eq!(res.status(), 429);
     let body: Value = res.json().await.unwrap();
     assert!(body["message"].as_str().unwrap().contains("too many webhook requests"), "{body}");
     // Other routes are not limited.
     assert_eq!(s.client.get(s.url("/health")).send().await.unwrap().status(), 200);
     // The places come back when the stalled clients go away.
-    drop((a, b));
+    drop(stalled);
     let mut status = 0;
     for _ in 0..100 {
         status = post_bounce(&s, &ok).await.0;
