@@ -267,7 +267,8 @@ fn report(label: &str, bounces: &Run, ceiling: &Run) {
 }
 
 fn pg_admin_url() -> String {
-    std::env::var("REBOUND_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("REBOUND_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 fn main() {
@@ -275,7 +276,8 @@ fn main() {
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let wants = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
     let secs: u64 = std::env::var("REBOUND_BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
-    let clients: usize = std::env::var("REBOUND_BENCH_CLIENTS").ok().and_then(|s| s.parse().ok()).unwrap_or(64);
+    let clients: usize =
+        std::env::var("REBOUND_BENCH_CLIENTS").ok().and_then(|s| s.parse().ok()).unwrap_or(64);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         println!("rebound ingest benchmark: {clients} keep-alive clients, {secs} s per phase, {SUBSCRIBERS} subscribers");
