@@ -11,13 +11,13 @@ use futures::StreamExt;
 use rebound_testkit::{Backend, TestDb};
 use serde_json::{Value, json};
 
-use crate::support::{Answer, Server, event, load, rows_by_eid, sub};
+use crate::support::{Answer, POSTMARK, Server, event, load, postmark_event, rows_by_eid, sub};
 
 const SUBSCRIBERS: usize = 200;
 const CLIENTS: usize = 16;
 
 fn eid(v: &Value) -> String {
-    v["event_id"].as_str().unwrap().to_string()
+    v["eid"].as_str().or(v["meta"]["eid"].as_str()).unwrap().to_string()
 }
 
 async fn crash_and_retry(backend: Backend) {
@@ -29,7 +29,8 @@ async fn crash_and_retry(backend: Backend) {
             // doubled one shows in the counts.
             "bounce.actions": {"soft": {"count": 1_000_000, "action": "none"},
                                "hard": {"count": 1, "action": "blocklist"},
-                               "complaint": {"count": 1, "action": "blocklist"}}}))
+                               "complaint": {"count": 1, "action": "blocklist"}},
+            "bounce.postmark": {"enabled": true, "username": POSTMARK.0, "password": POSTMARK.1}}))
         .await;
     server.subscribers(SUBSCRIBERS).await;
     let token = server.webhook_token("crash").await;
@@ -42,7 +43,11 @@ async fn crash_and_retry(backend: Backend) {
         Arc::new(move |_, _| base.clone()),
         Arc::new(move |_| t.clone()),
         CLIENTS,
-        Arc::new(|c, i| Some(event(&format!("c{c}-{i}"), &sub((c * 7919 + i * 31) % SUBSCRIBERS), "soft"))),
+        // Half the clients post listmonk's generic webhook, half Postmark's.
+        Arc::new(|c, i| {
+            let (eid, email) = (format!("c{c}-{i}"), sub((c * 7919 + i * 31) % SUBSCRIBERS));
+            Some(if c % 2 == 0 { event(&eid, &email, "soft") } else { postmark_event(&eid, &email) })
+        }),
         stop.clone(),
     ));
     tokio::time::sleep(Duration::from_millis(2500)).await;
@@ -87,7 +92,8 @@ async fn crash_and_retry(backend: Backend) {
     let mut retry: HashMap<&'static str, usize> = HashMap::new();
     for (body, answer) in answers {
         match answer {
-            Answer::Ok(o) if o == "duplicate" => *retry.entry("duplicate").or_default() += 1,
+            // "duplicate" / "recorded ..." (generic), "duplicate=1" / "recorded=1" (Postmark).
+            Answer::Ok(o) if o.starts_with("duplicate") => *retry.entry("duplicate").or_default() += 1,
             Answer::Ok(o) if o.starts_with("recorded") => *retry.entry("recorded").or_default() += 1,
             a => panic!("retry of {body} answered {a:?}"),
         }
@@ -101,9 +107,10 @@ async fn crash_and_retry(backend: Backend) {
     assert!(after.values().all(|n| *n == 1), "the retry counted an event twice");
 
     println!(
-        "crash test ({backend:?}): sent={} acknowledged={} found_after_restart={} (unacknowledged but committed={}) \
+        "crash test ({backend:?}): sent={} ({} through Postmark's webhook) acknowledged={} found_after_restart={} (unacknowledged but committed={}) \
          lost=0 doubled=0 | retry: duplicates={} newly_recorded={} | rows after retry={} each once",
         sent.len(),
+        sent.iter().filter(|v| v.get("RecordType").is_some()).count(),
         acked.len(),
         found.len(),
         found.len() - acked.len(),

@@ -96,11 +96,13 @@ async fn imap_and_pop3_servers_that_stop_answering_time_out() {
     options.timeouts.read = Duration::from_millis(300);
     let scanner = Scanner::new(store.clone(), sink, options);
     let parse = rebound_mailbox::parse_options(&Settings::default());
-    for (kind, greeting, step) in [
-        (MailboxKind::Imap, "", "greeting"),
-        (MailboxKind::Imap, "* OK IMAP4rev1 ready\r\n", "logging in"),
-        (MailboxKind::Pop, "", "greeting"),
-        (MailboxKind::Pop, "+OK POP3 ready\r\n", "answer to user"),
+    for (kind, greeting, steps) in [
+        (MailboxKind::Imap, "", &["greeting"][..]),
+        (MailboxKind::Imap, "* OK IMAP4rev1 ready\r\n", &["logging in"][..]),
+        (MailboxKind::Pop, "", &["greeting"][..]),
+        // The login step and the read of the answer to USER have the same
+        // timeout here: either may fire first.
+        (MailboxKind::Pop, "+OK POP3 ready\r\n", &["answer to user", "logging in"][..]),
     ] {
         let port = mute_server(greeting).await;
         let cfg = MailboxConfig::new(&mailbox(kind, port));
@@ -109,6 +111,10 @@ async fn imap_and_pop3_servers_that_stop_answering_time_out() {
         assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
         let err = report.error.unwrap_or_else(|| panic!("{kind:?} {greeting:?}: the scan did not fail"));
         assert!(err.contains("timed out"), "{kind:?} {greeting:?}: {err}");
-        assert!(err.to_lowercase().contains(step), "{kind:?} {greeting:?}: {err} does not name the {step}");
+        let lower = err.to_lowercase();
+        assert!(
+            steps.iter().any(|s| lower.contains(s)),
+            "{kind:?} {greeting:?}: {err} does not name {steps:?}"
+        );
     }
 }

@@ -168,9 +168,26 @@ pub enum Answer {
     Silent,
 }
 
+/// Postmark's webhook credentials the crash test configures.
+pub const POSTMARK: (&str, &str) = ("hooks", "postmark-hook-pass");
+
+/// The same kind of bounce as Postmark sends it: its `ID` is the event id;
+/// the whole record is kept as meta, `eid` included.
+pub fn postmark_event(eid: &str, email: &str) -> Value {
+    json!({"RecordType": "Bounce", "ID": eid, "Type": "SoftBounce", "TypeCode": 4096, "eid": eid,
+           "MessageID": format!("m-{eid}"), "Email": email, "BouncedAt": "2026-11-27T10:00:00Z",
+           "Details": "smtp;452 4.2.2 mailbox full"})
+}
+
+/// POST /webhooks/bounce with `token`, or /webhooks/service/postmark for a
+/// Postmark record (a body with a RecordType).
 pub async fn post(client: &reqwest::Client, base: &str, token: &str, body: &Value) -> Answer {
-    let res =
-        client.post(format!("{base}/webhooks/bounce")).header("Authorization", token).json(body).send().await;
+    let req = if body.get("RecordType").is_some() {
+        client.post(format!("{base}/webhooks/service/postmark")).basic_auth(POSTMARK.0, Some(POSTMARK.1))
+    } else {
+        client.post(format!("{base}/webhooks/bounce")).header("Authorization", token)
+    };
+    let res = req.json(body).send().await;
     match res {
         Ok(r) if r.status() == 200 => {
             let outcome =
@@ -228,8 +245,8 @@ pub async fn load(
 /// (event id, rows) for every bounce row of source "ops", read straight from the database.
 pub async fn rows_by_eid(database: &str) -> std::collections::HashMap<String, i64> {
     use sqlx::Row;
-    let sql_pg = "SELECT meta->>'eid' AS eid, COUNT(*) AS n FROM bounces WHERE source = 'ops' GROUP BY 1";
-    let sql_lite = "SELECT json_extract(meta, '$.eid') AS eid, COUNT(*) AS n FROM bounces WHERE source = 'ops' GROUP BY 1";
+    let sql_pg = "SELECT meta->>'eid' AS eid, COUNT(*) AS n FROM bounces WHERE source IN ('ops', 'postmark') GROUP BY 1";
+    let sql_lite = "SELECT json_extract(meta, '$.eid') AS eid, COUNT(*) AS n FROM bounces WHERE source IN ('ops', 'postmark') GROUP BY 1";
     let rows: Vec<(String, i64)> = if database.starts_with("postgres") {
         let pool = sqlx::PgPool::connect(database).await.unwrap();
         let r = sqlx::query(sql_pg).fetch_all(&pool).await.unwrap();

@@ -107,12 +107,12 @@ async fn two_instances_on_one_postgres_fire_each_action_once() {
     .unwrap();
     assert_eq!(blocklisted as usize, SUBSCRIBERS);
 
-    // Both instances did part of the work, and their metrics add up to the totals.
+    // The two instances' metrics add up to the totals.
     let ma = a.client.get(a.url("/metrics")).send().await.unwrap().text().await.unwrap();
     let mb = b.client.get(b.url("/metrics")).send().await.unwrap().text().await.unwrap();
     let actions = |m: &str| metric_sum(m, "rebound_actions_total{");
     let recorded = |m: &str| metric_sum(m, r#"rebound_bounces_total{outcome="recorded",source="ops""#);
-    assert!(actions(&ma) > 0.0 && actions(&mb) > 0.0, "one instance did all the actions");
+    // Which instance applies a subscriber's action is a race; that it is one is the point.
     assert_eq!(actions(&ma) + actions(&mb), SUBSCRIBERS as f64);
     assert_eq!(recorded(&ma) + recorded(&mb), (SUBSCRIBERS * THRESHOLD) as f64);
     println!(
