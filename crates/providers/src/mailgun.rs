@@ -69,10 +69,12 @@ pub fn handle(
 }
 
 /// The `event-data` parser alone, without the signature check (the fuzz
-/// entry point); the token is read from `signature.token` when present.
+/// entry point). `signature.token` is required, as in [`handle`]: it is the
+/// event id when `event-data` has no id and timestamp.
 pub fn parse(body: &[u8]) -> Result<Vec<BounceEvent>, ProviderError> {
     let v = parse_json(body)?;
-    let token = text_of(v.get("signature").and_then(|s| s.get("token"))).unwrap_or_default();
+    let token = text_of(v.get("signature").and_then(|s| s.get("token")))
+        .ok_or_else(|| ProviderError::unauthorized("missing signature.token"))?;
     let data = v
         .get("event-data")
         .filter(|d| d.is_object())
