@@ -3,18 +3,29 @@
 //! request once that transaction is durable. Under load a commit (one fsync)
 //! carries hundreds of bounces; when idle a lone bounce is written at once,
 //! with no batching delay.
+//!
+//! With several writers (PostgreSQL), a writer that finds another one
+//! committing does not start a tiny transaction of its own: it keeps
+//! collecting until that commit is done, its batch is full, or [`LINGER`]
+//! has passed. Commits then overlap (one flushes while the next runs its
+//! statements) without multiplying statements per bounce.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use chrono::Utc;
 use rebound_core::BounceEvent;
 use rebound_store::{RecordOutcome, Store, StoreError};
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
 use crate::metrics::Metrics;
 use crate::settings::SettingsHandle;
 
 type Reply = oneshot::Sender<Result<Vec<RecordOutcome>, Arc<StoreError>>>;
+
+/// How long a writer waits for more events while another writer commits.
+pub const LINGER: Duration = Duration::from_millis(3);
 
 struct Job {
     events: Vec<BounceEvent>,
@@ -54,12 +65,14 @@ impl Ingest {
         metrics: Arc<Metrics>,
     ) -> (Ingest, Vec<tokio::task::JoinHandle<()>>) {
         let (tx, rx) = mpsc::channel::<Job>(config.max_batch * config.writers.max(1) * 4);
-        let rx = Arc::new(Mutex::new(rx));
+        let shared = Arc::new(Shared {
+            rx: Mutex::new(rx),
+            committing: AtomicUsize::new(0),
+            committed: Notify::new(),
+            max_batch: config.max_batch.max(1),
+        });
         let handles = (0..config.writers.max(1))
-            .map(|_| {
-                let (store, settings, rx) = (store.clone(), settings.clone(), rx.clone());
-                tokio::spawn(writer(store, settings, rx, config.max_batch, metrics.clone()))
-            })
+            .map(|_| tokio::spawn(writer(store.clone(), settings.clone(), shared.clone(), metrics.clone())))
             .collect();
         (Ingest { tx }, handles)
     }
@@ -80,71 +93,107 @@ impl Ingest {
     }
 }
 
-async fn writer(
-    store: Arc<dyn Store>,
-    settings: SettingsHandle,
-    rx: Arc<Mutex<mpsc::Receiver<Job>>>,
+/// What the writers share: the queue, and how many of them are committing.
+struct Shared {
+    rx: Mutex<mpsc::Receiver<Job>>,
+    committing: AtomicUsize,
+    committed: Notify,
     max_batch: usize,
-    metrics: Arc<Metrics>,
-) {
+}
+
+async fn writer(store: Arc<dyn Store>, settings: SettingsHandle, shared: Arc<Shared>, metrics: Arc<Metrics>) {
     loop {
-        let jobs = {
-            let mut rx = rx.lock().await;
-            let Some(first) = rx.recv().await else { return };
-            let mut n = first.events.len();
-            let mut jobs = vec![first];
-            while n < max_batch {
-                match rx.try_recv() {
-                    Ok(job) => {
-                        n += job.events.len();
-                        jobs.push(job);
-                    }
-                    Err(_) => break,
-                }
-            }
-            jobs
-        };
+        let Some(jobs) = next_batch(&shared).await else { return };
+        shared.committing.fetch_add(1, Ordering::AcqRel);
         commit(store.as_ref(), &settings, jobs, &metrics).await;
+        shared.committing.fetch_sub(1, Ordering::AcqRel);
+        shared.committed.notify_waiters();
+    }
+}
+
+/// The next batch: whatever is queued, and, while another writer commits,
+/// what arrives until it is done (at most [`LINGER`]). None once the queue is
+/// closed and empty.
+async fn next_batch(shared: &Shared) -> Option<Vec<Job>> {
+    let mut rx = shared.rx.lock().await;
+    let first = rx.recv().await?;
+    let mut n = first.events.len();
+    let mut jobs = vec![first];
+    let deadline = tokio::time::Instant::now() + LINGER;
+    loop {
+        while n < shared.max_batch {
+            match rx.try_recv() {
+                Ok(job) => {
+                    n += job.events.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        // Registered before the check, so a commit ending in between still wakes us.
+        let committed = shared.committed.notified();
+        if n >= shared.max_batch || shared.committing.load(Ordering::Acquire) == 0 {
+            return Some(jobs);
+        }
+        tokio::select! {
+            job = rx.recv() => match job {
+                Some(job) => {
+                    n += job.events.len();
+                    jobs.push(job);
+                }
+                None => return Some(jobs),
+            },
+            () = committed => {}
+            () = tokio::time::sleep_until(deadline) => return Some(jobs),
+        }
     }
 }
 
 async fn commit(store: &dyn Store, settings: &SettingsHandle, jobs: Vec<Job>, metrics: &Metrics) {
     let actions = settings.get().actions.clone();
-    let events: Vec<BounceEvent> = jobs.iter().flat_map(|j| j.events.iter().cloned()).collect();
+    // The events move into one batch; each request keeps its reply and how many it sent.
+    let mut replies = Vec::with_capacity(jobs.len());
+    let mut events = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        replies.push((job.reply, job.events.len()));
+        events.extend(job.events);
+    }
     let started = std::time::Instant::now();
     match store.record_bounces(&events, &actions, Utc::now()).await {
-        Ok(mut outcomes) => {
+        Ok(outcomes) => {
             metrics.commit(&events, &outcomes, started.elapsed());
             tracing::debug!(
                 events = events.len(),
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "batch committed"
             );
-            for job in jobs {
-                let rest = outcomes.split_off(job.events.len());
-                let _ = job.reply.send(Ok(outcomes));
-                outcomes = rest;
+            let mut outcomes = outcomes.into_iter();
+            for (reply, n) in replies {
+                let _ = reply.send(Ok(outcomes.by_ref().take(n).collect()));
             }
         }
-        Err(e) if jobs.len() > 1 => {
+        Err(e) if replies.len() > 1 => {
             // One bad request must not fail the others: record each on its own.
             metrics.commit_failed(started.elapsed());
-            tracing::warn!(error = %e, jobs = jobs.len(), "batch failed; retrying its requests one by one");
-            for job in jobs {
+            tracing::warn!(error = %e, requests = replies.len(), "batch failed; retrying its requests one by one");
+            let mut offset = 0;
+            for (reply, n) in replies {
+                let own = &events[offset..offset + n];
+                offset += n;
                 let started = std::time::Instant::now();
-                let r = store.record_bounces(&job.events, &actions, Utc::now()).await.map_err(Arc::new);
+                let r = store.record_bounces(own, &actions, Utc::now()).await.map_err(Arc::new);
                 match &r {
-                    Ok(outcomes) => metrics.commit(&job.events, outcomes, started.elapsed()),
+                    Ok(outcomes) => metrics.commit(own, outcomes, started.elapsed()),
                     Err(_) => metrics.commit_failed(started.elapsed()),
                 }
-                let _ = job.reply.send(r);
+                let _ = reply.send(r);
             }
         }
         Err(e) => {
             metrics.commit_failed(started.elapsed());
             let e = Arc::new(e);
-            for job in jobs {
-                let _ = job.reply.send(Err(e.clone()));
+            for (reply, _) in replies {
+                let _ = reply.send(Err(e.clone()));
             }
         }
     }

@@ -207,9 +207,22 @@ async fn plan_batch(
     let uuids: Vec<Uuid> = events.iter().filter_map(|e| e.subscriber.uuid).collect();
     let emails: Vec<&str> =
         events.iter().filter_map(|e| e.subscriber.email.as_ref().map(|e| e.as_str())).collect();
+    // Written as one index probe per key (LATERAL ... LIMIT 1) rather than
+    // `uuid = ANY($1) OR LOWER(email) = ANY($2)`: with a few dozen keys and
+    // a modest table the planner prefers a sequential scan computing
+    // LOWER(email) for every subscriber, on every batch. The matches are then
+    // locked one by one in id order, so concurrent batches cannot deadlock.
     let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
-        "SELECT id::int8, uuid::text, email, status::text FROM subscribers
-         WHERE uuid = ANY($1) OR LOWER(email) = ANY($2) ORDER BY id FOR UPDATE",
+        "WITH ids AS (
+           SELECT x.id FROM UNNEST($2::text[]) AS e(addr)
+             CROSS JOIN LATERAL (SELECT id FROM subscribers WHERE LOWER(email) = e.addr LIMIT 1) x
+           UNION
+           SELECT x.id FROM UNNEST($1::uuid[]) AS u(v)
+             CROSS JOIN LATERAL (SELECT id FROM subscribers WHERE uuid = u.v LIMIT 1) x
+         )
+         SELECT l.* FROM (SELECT id FROM ids ORDER BY id) o
+           CROSS JOIN LATERAL (SELECT s.id::int8, s.uuid::text, s.email, s.status::text
+                               FROM subscribers s WHERE s.id = o.id FOR UPDATE) l",
     )
     .bind(&uuids)
     .bind(&emails)
@@ -263,12 +276,15 @@ async fn plan_batch(
     } else {
         let since = record::count_since(actions, now).map(|(_, s)| s);
         let ids: Vec<i64> = subscribers.iter().map(|s| s.id).collect();
+        // One index range per subscriber, for the same reason as above.
         let rows: Vec<(i64, String, i64)> = sqlx::query_as(
-            "SELECT subscriber_id::int8, type::text, COUNT(*) FROM bounces
-             WHERE subscriber_id = ANY($1)
-               AND created_at >= COALESCE(CASE type WHEN 'soft' THEN $2 WHEN 'hard' THEN $3 ELSE $4 END,
-                                          '-infinity'::timestamptz)
-             GROUP BY subscriber_id, type",
+            "SELECT s.id, c.type::text, c.n FROM UNNEST($1::int8[]) AS s(id)
+             CROSS JOIN LATERAL (
+               SELECT type, COUNT(*) AS n FROM bounces
+               WHERE subscriber_id = s.id
+                 AND created_at >= COALESCE(CASE type WHEN 'soft' THEN $2 WHEN 'hard' THEN $3 ELSE $4 END,
+                                            '-infinity'::timestamptz)
+               GROUP BY type) c",
         )
         .bind(&ids)
         .bind(since[0])
