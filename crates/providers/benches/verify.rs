@@ -13,7 +13,7 @@ use rebound_providers::{HttpFetch, Outcome, Providers, WebhookRequest};
 
 #[path = "support/signed.rs"]
 mod signed;
-use signed::{PROVIDERS, Signer, test_data};
+use signed::{Signer, test_data};
 
 /// Serves the test certificate for every URL (after the first request it is cached anyway).
 struct MemFetch(bytes::Bytes);
@@ -29,7 +29,8 @@ fn bench(c: &mut Criterion) {
     let now = Utc.with_ymd_and_hms(2027, 1, 5, 10, 15, 30).unwrap();
     let mut settings = Settings::default();
     let signer = Signer::new(&mut settings);
-    let cases: Vec<_> = PROVIDERS.iter().map(|&p| signer.request(p, 1, "user@example.com", now)).collect();
+    let cases: Vec<_> =
+        Providers::names().iter().map(|&p| signer.request(p, 1, "user@example.com", now)).collect();
 
     let providers = Providers::new(Arc::new(MemFetch(test_data("rsa_a.cert.pem").into())));
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();

@@ -119,28 +119,7 @@ async fn prepare(server: &Server, database: &str) -> String {
     let token = body["data"]["token"].as_str().expect("token").to_string();
 
     let emails: Vec<String> = (0..SUBSCRIBERS).map(|i| format!("sub{i}@bench.example")).collect();
-    let uuids: Vec<String> = (0..SUBSCRIBERS).map(|_| uuid::Uuid::new_v4().to_string()).collect();
-    if database.starts_with("sqlite") {
-        let pool = sqlx::SqlitePool::connect(database).await.unwrap();
-        let mut tx = pool.begin().await.unwrap();
-        for (e, u) in emails.iter().zip(&uuids) {
-            sqlx::query("INSERT INTO subscribers (uuid, email, name) VALUES (?1, ?2, ?2)")
-                .bind(u)
-                .bind(e)
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-        }
-        tx.commit().await.unwrap();
-    } else {
-        let pool = sqlx::PgPool::connect(database).await.unwrap();
-        sqlx::query("INSERT INTO subscribers (uuid, email, name) SELECT u::uuid, e, e FROM UNNEST($1::text[], $2::text[]) AS t(u, e)")
-            .bind(&uuids)
-            .bind(&emails)
-            .execute(&pool)
-            .await
-            .unwrap();
-    }
+    rebound_testkit::insert_subscribers(database, &emails).await;
     token
 }
 

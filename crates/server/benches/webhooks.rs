@@ -25,14 +25,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rebound_core::Settings;
-use rebound_providers::HttpFetch;
+use rebound_providers::{HttpFetch, Providers};
 use rebound_server::ServerConfig;
 use rebound_testkit::{Backend, TestServer};
 use serde_json::{Value, json};
 
 #[path = "../../providers/benches/support/signed.rs"]
 mod signed;
-use signed::{PROVIDERS, SignedRequest, Signer, test_data};
+use signed::{SignedRequest, Signer, test_data};
 
 const SUBSCRIBERS: usize = 10_000;
 
@@ -75,28 +75,7 @@ async fn prepare(s: &TestServer, settings: &Settings) {
     s.put_settings(&Value::Object(body)).await;
 
     let emails: Vec<String> = (0..SUBSCRIBERS).map(|i| format!("sub{i}@bench.example")).collect();
-    let uuids: Vec<String> = (0..SUBSCRIBERS).map(|_| uuid::Uuid::new_v4().to_string()).collect();
-    if s.db.url.starts_with("sqlite") {
-        let pool = sqlx::SqlitePool::connect(&s.db.url).await.unwrap();
-        let mut tx = pool.begin().await.unwrap();
-        for (e, u) in emails.iter().zip(&uuids) {
-            sqlx::query("INSERT INTO subscribers (uuid, email, name) VALUES (?1, ?2, ?2)")
-                .bind(u)
-                .bind(e)
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-        }
-        tx.commit().await.unwrap();
-    } else {
-        let pool = sqlx::PgPool::connect(&s.db.url).await.unwrap();
-        sqlx::query("INSERT INTO subscribers (uuid, email, name) SELECT u::uuid, e, e FROM UNNEST($1::text[], $2::text[]) AS t(u, e)")
-            .bind(&uuids)
-            .bind(&emails)
-            .execute(&pool)
-            .await
-            .unwrap();
-    }
+    rebound_testkit::insert_subscribers(&s.db.url, &emails).await;
 }
 
 /// `clients` keep-alive connections share the requests until none is left.
@@ -171,17 +150,16 @@ async fn drive(base: &str, requests: Arc<Vec<SignedRequest>>, clients: usize) ->
 fn main() {
     // `cargo bench` passes --bench; other arguments select backends and providers.
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let all = Providers::names();
     let backends: Vec<Backend> = [("sqlite", Backend::Sqlite), ("postgres", Backend::Postgres)]
         .into_iter()
-        .filter(|(n, _)| {
-            filter.iter().all(|f| PROVIDERS.contains(&f.as_str())) || filter.iter().any(|f| f == n)
-        })
+        .filter(|(n, _)| filter.iter().all(|f| all.contains(&f.as_str())) || filter.iter().any(|f| f == n))
         .map(|(_, b)| b)
         .collect();
-    let providers: Vec<&'static str> = if filter.iter().any(|f| PROVIDERS.contains(&f.as_str())) {
-        PROVIDERS.into_iter().filter(|p| filter.iter().any(|f| f == p)).collect()
+    let providers: Vec<&'static str> = if filter.iter().any(|f| all.contains(&f.as_str())) {
+        all.iter().copied().filter(|p| filter.iter().any(|f| f == p)).collect()
     } else {
-        PROVIDERS.to_vec()
+        all.to_vec()
     };
     let events: usize =
         std::env::var("REBOUND_BENCH_EVENTS").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000);

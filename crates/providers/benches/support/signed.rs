@@ -16,21 +16,6 @@ use serde_json::json;
 
 pub const CAMPAIGN: &str = "5b7e3c7a-1f2d-4c88-9f0e-2a6d1b3c4d5e";
 
-pub const PROVIDERS: [&str; 12] = [
-    "ses",
-    "sendgrid",
-    "postmark",
-    "forwardemail",
-    "azure",
-    "lettermint",
-    "mailgun",
-    "resend",
-    "brevo",
-    "mailjet",
-    "sparkpost",
-    "postal",
-];
-
 const BASIC: (&str, &str) = ("hooks", "s3cret-pass");
 const RESEND_KEY: &str = "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
