@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -80,6 +80,7 @@ impl Principal {
 
 const CACHE_TTL: Duration = Duration::from_secs(60);
 const CACHE_MAX: usize = 10_000;
+const VERIFYING_AT_ONCE: usize = 2;
 
 pub struct Authenticator {
     store: Arc<dyn Store>,
@@ -88,11 +89,19 @@ pub struct Authenticator {
     /// clients arrive at once with the same new token, only a couple verify
     /// at a time and the rest find the cached result.
     verifying: tokio::sync::Semaphore,
+    /// argon2's working memory, one buffer per permit, reused (see
+    /// `verify_secret`).
+    memory: Mutex<Vec<Vec<Block>>>,
 }
 
 impl Authenticator {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Authenticator { store, cache: Mutex::new(HashMap::new()), verifying: tokio::sync::Semaphore::new(2) }
+        Authenticator {
+            store,
+            cache: Mutex::new(HashMap::new()),
+            verifying: tokio::sync::Semaphore::new(VERIFYING_AT_ONCE),
+            memory: Mutex::new(Vec::new()),
+        }
     }
 
     /// Checks `username:secret` against the stored hash.
@@ -108,17 +117,22 @@ impl Authenticator {
         let user = self.store.find_user(username).await?;
         let hash = user.as_ref().map(|u| u.password_hash.clone());
         let secret = secret.to_string();
+        let mut memory = self.memory.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_default();
         // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
-        let ok = tokio::task::spawn_blocking(move || match hash {
-            Some(h) => verify_secret(&secret, &h),
-            None => {
-                // Same work for an unknown user, so timing does not reveal which names exist.
-                let _ = verify_secret(&secret, dummy_hash());
-                false
-            }
+        let (ok, memory) = tokio::task::spawn_blocking(move || {
+            let ok = match hash {
+                Some(h) => verify_secret(&secret, &h, &mut memory),
+                None => {
+                    // Same work for an unknown user, so timing does not reveal which names exist.
+                    let _ = verify_secret(&secret, dummy_hash(), &mut memory);
+                    false
+                }
+            };
+            (ok, memory)
         })
         .await
         .map_err(ApiError::internal)?;
+        self.memory.lock().unwrap_or_else(|e| e.into_inner()).push(memory);
         match user {
             Some(u) if ok && u.status == "enabled" => {
                 let p = principal(&u);
@@ -182,9 +196,28 @@ pub fn hash_secret(secret: &str) -> ApiResult<String> {
         .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))
 }
 
-/// Constant-time by construction: argon2 recomputes and compares the whole hash.
-fn verify_secret(secret: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(secret.as_bytes(), &h).is_ok())
+/// Recomputes the hash with the stored parameters and salt and compares in
+/// constant time, in `memory` (grown to the hash's block count once, then
+/// reused). argon2's own `verify_password` allocates its 19 MiB per call; on
+/// glibc those frees stay in the blocking threads' malloc arenas, and a burst
+/// of failed logins left the server at 150+ MiB resident.
+fn verify_secret(secret: &str, phc: &str, memory: &mut Vec<Block>) -> bool {
+    let Ok(hash) = PasswordHash::new(phc) else { return false };
+    let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else { return false };
+    let (Ok(params), Ok(algorithm)) = (Params::try_from(&hash), Algorithm::try_from(hash.algorithm)) else {
+        return false;
+    };
+    let Ok(version) = hash.version.map(Version::try_from).transpose() else { return false };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else { return false };
+    if memory.len() < params.block_count() {
+        memory.resize(params.block_count(), Block::default());
+    }
+    let mut out = vec![0u8; expected.len()];
+    Argon2::new(algorithm, version.unwrap_or_default(), params)
+        .hash_password_into_with_memory(secret.as_bytes(), salt, &mut out, &mut memory[..])
+        .is_ok()
+        && bool::from(subtle::ConstantTimeEq::ct_eq(&out[..], expected.as_bytes()))
 }
 
 fn dummy_hash() -> &'static str {
@@ -252,5 +285,37 @@ impl FromRequestParts<AppState> for Principal {
             Some((user, secret)) => state.auth.authenticate(&user, &secret).await,
             None => Err(ApiError::Unauthorized("authentication required".into())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verification_reuses_its_memory_and_checks_every_byte() {
+        let phc = hash_secret("correct horse").unwrap();
+        let mut memory = Vec::new();
+        assert!(verify_secret("correct horse", &phc, &mut memory));
+        let grown = memory.len();
+        assert_eq!(grown, Params::DEFAULT_M_COST as usize, "one block per KiB of m_cost");
+        assert!(!verify_secret("correct horsf", &phc, &mut memory));
+        assert!(!verify_secret("", &phc, &mut memory));
+        assert!(!verify_secret("correct horse", "not a hash", &mut memory));
+        assert_eq!(memory.len(), grown, "the buffer is reused, not grown again");
+    }
+
+    #[test]
+    fn hashes_made_with_other_parameters_verify() {
+        // e.g. made by another tool, or before a change of defaults.
+        let params = Params::new(4096, 3, 2, Some(24)).unwrap();
+        let salt = SaltString::encode_b64(b"sixteen byte sal").unwrap();
+        let phc = Argon2::new(Algorithm::Argon2i, Version::V0x10, params)
+            .hash_password(b"s3cret", &salt)
+            .unwrap()
+            .to_string();
+        let mut memory = Vec::new();
+        assert!(verify_secret("s3cret", &phc, &mut memory));
+        assert!(!verify_secret("s3cre", &phc, &mut memory));
     }
 }

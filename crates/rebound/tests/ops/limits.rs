@@ -4,7 +4,8 @@
 //! the step. (The request body limit is tested in
 //! crates/server/tests/api/webhook_errors.rs, the per-IP webhook limit in
 //! crates/server/tests/api/ops.rs, the mailbox max_message_size in
-//! crates/mailbox/tests/mailboxes/pop3.rs.)
+//! crates/mailbox/tests/mailboxes/pop3.rs.) And memory: failed logins, which
+//! anyone can send, leave nothing behind.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -117,4 +118,34 @@ async fn imap_and_pop3_servers_that_stop_answering_time_out() {
             "{kind:?} {greeting:?}: {err} does not name {steps:?}"
         );
     }
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// argon2 works in 19 MiB per verification. Bursts of wrong passwords once
+/// left that much behind per blocking thread (glibc keeps freed memory in
+/// per-thread arenas): 8 of them took the server to 170 MiB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bursts_of_wrong_passwords_do_not_grow_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server =
+        crate::support::Server::start(&format!("sqlite://{}", dir.path().join("r.db").display())).await;
+    for round in 0..6 {
+        let tries = (0..8).map(|i| {
+            server
+                .client
+                .get(server.url("/api/settings"))
+                .basic_auth("admin", Some(format!("wrong-{round}-{i}")))
+                .send()
+        });
+        for answer in futures::future::join_all(tries).await {
+            assert_eq!(answer.unwrap().status(), 401);
+        }
+    }
+    let peak = peak_rss_kib(server.child.id());
+    assert!(peak < 100 * 1024, "peak RSS after 48 failed logins: {} MiB", peak / 1024);
 }
