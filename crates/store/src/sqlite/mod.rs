@@ -27,11 +27,6 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// The one connection writes go through. SQLite has one writer anyway,
-    /// and a connection's page cache is dropped whenever another connection
-    /// has written: with writes spread over the whole pool, every batch
-    /// started cold and read its index pages back through read(2).
-    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -42,13 +37,8 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts.clone()).await?;
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(opts)
-            .await?;
-        Ok(SqliteStore { pool, writer })
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
+        Ok(SqliteStore { pool })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -56,7 +46,7 @@ impl SqliteStore {
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 }
 
