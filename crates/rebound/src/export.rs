@@ -11,33 +11,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rebound_store::{Bounce, BounceFilter, BounceQuery, Pagination, PerPage};
 
 use crate::cli::{ExportArgs, ExportFormat};
-use crate::config::{FileConfig, database_url};
+use crate::config::{FileConfig, database_url, open_store};
 
 /// Rows per page read from the database.
 const PAGE: u32 = 1000;
-
-/// The CSV columns, the same as GET /api/bounces/export.csv.
-pub const CSV_HEADER: [&str; 10] = [
-    "id",
-    "email",
-    "subscriber_uuid",
-    "subscriber_status",
-    "campaign_id",
-    "campaign_name",
-    "type",
-    "source",
-    "created_at",
-    "meta",
-];
 
 pub async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let since = args.since.as_deref().map(parse_since).transpose()?;
     let file = FileConfig::load(args.db.config.as_deref())?;
     let url = database_url(&args.db, &file);
-    let store = rebound_store::connect(&url)
-        .await
-        .with_context(|| format!("opening {}", rebound_store::redact_url(&url)))?;
-    store.migrate().await.context("migrating the database")?;
+    let store = open_store(&url).await?;
     let filter = BounceFilter { campaign_id: args.campaign, ..Default::default() };
 
     let out: Box<dyn Write> = match &args.output {
@@ -114,7 +97,7 @@ impl<'a, W: Write> Writer<'a, W> {
         Ok(match format {
             ExportFormat::Csv => {
                 let mut w = csv::Writer::from_writer(out);
-                w.write_record(CSV_HEADER)?;
+                w.write_record(Bounce::CSV_HEADER)?;
                 Writer::Csv(Box::new(w))
             }
             ExportFormat::Json => {
@@ -126,18 +109,7 @@ impl<'a, W: Write> Writer<'a, W> {
 
     fn row(&mut self, b: &Bounce) -> anyhow::Result<()> {
         match self {
-            Writer::Csv(w) => w.write_record([
-                b.id.to_string(),
-                b.email.clone(),
-                b.subscriber_uuid.clone(),
-                b.subscriber_status.as_str().to_string(),
-                b.campaign.as_ref().map(|c| c.id.to_string()).unwrap_or_default(),
-                b.campaign.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
-                b.bounce_type.as_str().to_string(),
-                b.source.clone(),
-                b.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                b.meta.to_string(),
-            ])?,
+            Writer::Csv(w) => w.write_record(b.csv_record())?,
             // One object per line inside the array, the shape of GET /api/bounces results.
             Writer::Json { out, first } => {
                 out.write_all(if *first { b"\n" } else { b",\n" })?;

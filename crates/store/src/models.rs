@@ -97,6 +97,39 @@ pub struct Bounce {
     pub campaign: Option<CampaignRef>,
 }
 
+impl Bounce {
+    /// The columns of the CSV export (GET /api/bounces/export.csv and
+    /// `rebound export --format csv`).
+    pub const CSV_HEADER: [&'static str; 10] = [
+        "id",
+        "email",
+        "subscriber_uuid",
+        "subscriber_status",
+        "campaign_id",
+        "campaign_name",
+        "type",
+        "source",
+        "created_at",
+        "meta",
+    ];
+
+    /// This bounce as a CSV record, in `CSV_HEADER`'s order.
+    pub fn csv_record(&self) -> [String; 10] {
+        [
+            self.id.to_string(),
+            self.email.clone(),
+            self.subscriber_uuid.clone(),
+            self.subscriber_status.as_str().to_string(),
+            self.campaign.as_ref().map(|c| c.id.to_string()).unwrap_or_default(),
+            self.campaign.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
+            self.bounce_type.as_str().to_string(),
+            self.source.clone(),
+            self.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            self.meta.to_string(),
+        ]
+    }
+}
+
 /// The flat row both backends select; `Bounce` nests the campaign.
 #[derive(sqlx::FromRow)]
 pub(crate) struct BounceRow {

@@ -163,41 +163,17 @@ pub async fn export_csv(State(state): State<AppState>, p: Principal, q: QueryPai
         .into_response())
 }
 
-const CSV_HEADER: [&str; 10] = [
-    "id",
-    "email",
-    "subscriber_uuid",
-    "subscriber_status",
-    "campaign_id",
-    "campaign_name",
-    "type",
-    "source",
-    "created_at",
-    "meta",
-];
-
 fn csv_page(rows: &[Bounce]) -> Result<Bytes, std::io::Error> {
     let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
     for b in rows {
-        w.write_record([
-            b.id.to_string(),
-            b.email.clone(),
-            b.subscriber_uuid.clone(),
-            b.subscriber_status.as_str().to_string(),
-            b.campaign.as_ref().map(|c| c.id.to_string()).unwrap_or_default(),
-            b.campaign.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
-            b.bounce_type.as_str().to_string(),
-            b.source.clone(),
-            b.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            b.meta.to_string(),
-        ])?;
+        w.write_record(b.csv_record())?;
     }
     w.into_inner().map(Bytes::from).map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 fn csv_header() -> Result<Bytes, std::io::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(CSV_HEADER)?;
+    w.write_record(Bounce::CSV_HEADER)?;
     w.into_inner().map(Bytes::from).map_err(|e| std::io::Error::other(e.to_string()))
 }
 
