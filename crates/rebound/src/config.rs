@@ -95,6 +95,16 @@ pub fn database_url(args: &DbArgs, file: &FileConfig) -> String {
     args.database.clone().or_else(|| file.database.clone()).unwrap_or_else(|| DEFAULT_DATABASE.to_string())
 }
 
+/// Connects to `url` and brings its schema up to date; every subcommand that
+/// touches the database starts here.
+pub async fn open_store(url: &str) -> anyhow::Result<std::sync::Arc<dyn rebound_store::Store>> {
+    let store = rebound_store::connect(url)
+        .await
+        .with_context(|| format!("opening {}", rebound_store::redact_url(url)))?;
+    store.migrate().await.context("migrating the database")?;
+    Ok(store)
+}
+
 pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));

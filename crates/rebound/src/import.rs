@@ -15,7 +15,7 @@ use rebound_store::ImportRow;
 use serde_json::Value;
 
 use crate::cli::ImportArgs;
-use crate::config::{FileConfig, database_url};
+use crate::config::{FileConfig, database_url, open_store};
 
 /// A row that was not imported, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,10 +32,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     for b in &bad {
         eprintln!("{}:{}: skipped: {}", args.file.display(), b.line, b.reason);
     }
-    let store = rebound_store::connect(&url)
-        .await
-        .with_context(|| format!("opening {}", rebound_store::redact_url(&url)))?;
-    store.migrate().await.context("migrating the database")?;
+    let store = open_store(&url).await?;
 
     let bar = if std::io::stderr().is_terminal() {
         ProgressBar::new(rows.len() as u64)

@@ -15,15 +15,12 @@ use rebound_sender::{
 };
 
 use crate::cli::SendTestArgs;
-use crate::config::{FileConfig, database_url};
+use crate::config::{FileConfig, database_url, open_store};
 
 pub async fn run(args: SendTestArgs) -> anyhow::Result<ExitCode> {
     let file = FileConfig::load(args.db.config.as_deref())?;
     let url = database_url(&args.db, &file);
-    let store = rebound_store::connect(&url)
-        .await
-        .with_context(|| format!("opening {}", rebound_store::redact_url(&url)))?;
-    store.migrate().await.context("migrating the database")?;
+    let store = open_store(&url).await?;
     let settings = Settings::from_map(&store.load_settings().await?).context("reading the settings")?;
     if !settings.bounce_enabled {
         eprintln!("note: bounce.enabled is false; refusals are reported but not recorded");

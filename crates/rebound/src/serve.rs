@@ -5,7 +5,7 @@ use rebound_server::App;
 use tokio::net::TcpListener;
 
 use crate::cli::ServeArgs;
-use crate::config::{DEFAULT_LISTEN, FileConfig, database_url};
+use crate::config::{DEFAULT_LISTEN, FileConfig, database_url, open_store};
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let file = FileConfig::load(args.db.config.as_deref())?;
@@ -13,10 +13,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let listen =
         args.listen.clone().or_else(|| file.listen.clone()).unwrap_or_else(|| DEFAULT_LISTEN.to_string());
 
-    let store = rebound_store::connect(&url)
-        .await
-        .with_context(|| format!("opening {}", rebound_store::redact_url(&url)))?;
-    store.migrate().await.context("migrating the database")?;
+    let store = open_store(&url).await?;
     let admin_user = std::env::var("REBOUND_ADMIN_USER").ok();
     let admin_password = std::env::var("REBOUND_ADMIN_PASSWORD").ok();
     if let Some((user, password)) =
