@@ -8,52 +8,22 @@
 mod fake;
 
 use fake::FakeSmtp;
+
+use crate::http::{client, hidden, login, page};
 use rebound_testkit::{Backend, TestServer, backend_tests};
-use reqwest::header::{COOKIE, SET_COOKIE};
-use reqwest::redirect::Policy;
+use reqwest::header::COOKIE;
 use serde_json::json;
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().redirect(Policy::none()).build().unwrap()
-}
-
-fn cookie(res: &reqwest::Response, name: &str) -> Option<String> {
-    res.headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|c| c.split(';').next()?.split_once('='))
-        .find(|(k, v)| *k == name && !v.is_empty())
-        .map(|(_, v)| v.to_string())
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} field in {html}")) + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_string()
-}
-
 /// Logs in through the login form; returns the session cookie's value.
-async fn login(s: &TestServer, user: &str, password: &str) -> String {
-    let c = client();
-    let res = c.get(s.url("/admin/login")).send().await.unwrap();
-    let login_csrf = cookie(&res, "rebound_login_csrf").expect("login CSRF cookie");
-    let csrf = hidden(&res.text().await.unwrap(), "csrf");
-    let res = c
-        .post(s.url("/admin/login"))
-        .header(COOKIE, format!("rebound_login_csrf={login_csrf}"))
-        .form(&[("csrf", csrf.as_str()), ("username", user), ("password", password), ("next", "")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303, "login as {user}");
-    cookie(&res, "rebound_session").expect("session cookie")
+async fn log_in(s: &TestServer, user: &str, password: &str) -> String {
+    let (session, _, status) = login(s, user, password, &[]).await;
+    assert_eq!(status, 303, "login as {user}");
+    session.expect("session cookie")
 }
 
 async fn get(s: &TestServer, session: &str, path: &str) -> (u16, String) {
-    let res =
-        client().get(s.url(path)).header(COOKIE, format!("rebound_session={session}")).send().await.unwrap();
-    (res.status().as_u16(), res.text().await.unwrap())
+    let (status, _, body) = page(s, session, path).await;
+    (status, body)
 }
 
 async fn post(s: &TestServer, session: &str, path: &str, form: &[(&str, &str)]) -> (u16, String) {
@@ -111,7 +81,7 @@ async fn send_a_test_shows_sent_and_bounced_results(b: Backend) {
         s.create_subscriber(e, &[list]).await;
     }
     let cid = campaign(&s, list).await;
-    let session = login(&s, "admin", &s.admin_password).await;
+    let session = log_in(&s, "admin", &s.admin_password).await;
 
     // The list leads to the form; the old "not landed" note is gone.
     let (status, html) = get(&s, &session, "/admin/campaigns").await;
@@ -175,7 +145,7 @@ async fn send_a_test_shows_the_handlers_refusals(b: Backend) {
     let list = s.create_list("News").await;
     s.create_subscriber("ok@x.test", &[list]).await;
     let cid = campaign(&s, list).await;
-    let session = login(&s, "admin", &s.admin_password).await;
+    let session = log_in(&s, "admin", &s.admin_password).await;
     let path = format!("/admin/campaigns/{cid}/test");
     let csrf = hidden(&get(&s, &session, &path).await.1, "csrf");
 
@@ -224,7 +194,7 @@ async fn send_a_test_shows_the_handlers_refusals(b: Backend) {
     )
     .await;
     let commands = fake.commands().len();
-    let reader = login(&s, "reader", "reader-password").await;
+    let reader = log_in(&s, "reader", "reader-password").await;
     let (status, html) = get(&s, &reader, "/admin/campaigns").await;
     assert_eq!(status, 200);
     assert!(html.contains("Spring sale") && !html.contains("Send a test"), "{html}");

@@ -6,6 +6,7 @@
 
 mod browser;
 mod campaign_test;
+mod http;
 mod pages;
 mod security;
 mod store_conformance;
