@@ -5,9 +5,11 @@ use std::time::Duration;
 
 use chrono::Utc;
 use rebound_store::{Disposition, KeptKind, MailboxScan, NewMailboxMessage, Pagination, PerPage, Selection};
-use rebound_testkit::{Backend, TestDb, backend_tests};
+use rebound_testkit_db::{Backend, backend_tests};
 use serde_json::json;
 use uuid::Uuid;
+
+use crate::support::Fixture;
 
 fn kept(mailbox: Uuid, digest: &str, raw: &[u8]) -> NewMailboxMessage {
     NewMailboxMessage {
@@ -25,8 +27,8 @@ fn kept(mailbox: Uuid, digest: &str, raw: &[u8]) -> NewMailboxMessage {
 }
 
 async fn kept_messages_keep_raw_bytes_once(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let store = db.store().await;
+    let f = Fixture::new(backend).await;
+    let store = f.store.clone();
     let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
     let raw = b"Subject: Out of office\r\n\r\n\xff\x00binary\r\n";
     store
@@ -56,8 +58,8 @@ async fn kept_messages_keep_raw_bytes_once(backend: Backend) {
 }
 
 async fn handled_ids_are_remembered_per_mailbox(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let store = db.store().await;
+    let f = Fixture::new(backend).await;
+    let store = f.store.clone();
     let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
     let marks = vec![
         ("k1".to_string(), Disposition::Remove),
@@ -80,8 +82,8 @@ async fn handled_ids_are_remembered_per_mailbox(backend: Backend) {
 }
 
 async fn a_lease_has_one_holder_until_released_or_expired(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let store = db.store().await;
+    let f = Fixture::new(backend).await;
+    let store = f.store.clone();
     let m = Uuid::new_v4();
     let ttl = Duration::from_secs(60);
     let now = Utc::now();
@@ -114,8 +116,8 @@ async fn a_lease_has_one_holder_until_released_or_expired(backend: Backend) {
 }
 
 async fn scan_state_keeps_the_last_error(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let store = db.store().await;
+    let f = Fixture::new(backend).await;
+    let store = f.store.clone();
     let m = Uuid::new_v4();
     let t0 = Utc::now();
     let failed = MailboxScan {
