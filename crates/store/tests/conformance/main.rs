@@ -6,6 +6,12 @@
 //! The server's HTTP tests cover the same behaviours end to end; these pin
 //! them where they are implemented.
 
+mod accounts;
+mod dedup;
 mod mailbox;
+mod queries;
+mod recording;
 mod sessions_stats;
+mod subscribers;
 mod support;
+mod unmatched;

@@ -3,14 +3,16 @@
 
 use std::sync::Arc;
 
-use rebound_core::{EmailAddress, SubscriberStatus};
-use rebound_store::{Campaign, NewCampaign, NewSubscriber, NewUser, Store, Subscriber, User, UserType};
+use rebound_core::{Action, ActionRule, BounceActions, EmailAddress, SubscriberStatus};
+use rebound_store::{
+    Campaign, List, NewCampaign, NewList, NewSubscriber, NewUser, Store, Subscriber, User, UserType,
+};
 use rebound_testkit_db::{Backend, TestDb};
 use serde_json::json;
 
 pub struct Fixture {
     pub store: Arc<dyn Store>,
-    _db: TestDb,
+    pub db: TestDb,
 }
 
 impl std::ops::Deref for Fixture {
@@ -32,7 +34,7 @@ impl Fixture {
                 Backend::Postgres => rebound_store::Backend::Postgres,
             }
         );
-        Fixture { store, _db: db }
+        Fixture { store, db }
     }
 
     pub async fn subscriber(&self, email: &str, lists: &[i64]) -> Subscriber {
@@ -51,6 +53,24 @@ impl Fixture {
             })
             .await
             .unwrap_or_else(|e| panic!("create subscriber {email}: {e}"))
+    }
+
+    /// A public single opt-in list.
+    pub async fn list(&self, name: &str) -> List {
+        self.list_with(name, "single").await
+    }
+
+    pub async fn list_with(&self, name: &str, optin: &str) -> List {
+        self.store
+            .create_list(NewList {
+                name: name.to_string(),
+                list_type: "public".into(),
+                optin: optin.into(),
+                tags: vec![],
+                description: String::new(),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("create list {name}: {e}"))
     }
 
     pub async fn campaign(&self, name: &str) -> Campaign {
@@ -84,4 +104,15 @@ impl Fixture {
             .await
             .unwrap_or_else(|e| panic!("create user {username}: {e}"))
     }
+}
+
+/// Rules that never act, so a test can count freely.
+pub fn counting_only() -> BounceActions {
+    let rule = ActionRule::new(1000, Action::None);
+    BounceActions { soft: rule.clone(), hard: rule.clone(), complaint: rule }
+}
+
+/// `rule` for hard bounces, counting only for the other types.
+pub fn hard(rule: ActionRule) -> BounceActions {
+    BounceActions { hard: rule, ..counting_only() }
 }
