@@ -17,6 +17,18 @@ fn email(s: &str) -> EmailAddress {
     EmailAddress::parse(s).unwrap()
 }
 
+/// An enabled subscriber on no list.
+fn plain(e: &str) -> NewSubscriber {
+    NewSubscriber {
+        email: email(e),
+        name: String::new(),
+        attribs: json!({}),
+        status: SubscriberStatus::Enabled,
+        lists: vec![],
+        preconfirm: false,
+    }
+}
+
 fn statuses(s: &rebound_store::Subscriber) -> Vec<(i64, SubscriptionStatus)> {
     s.lists.iter().map(|l| (l.id, l.subscription_status)).collect()
 }
@@ -27,29 +39,11 @@ async fn an_email_is_one_subscriber_whatever_its_case(b: Backend) {
     assert_eq!(a.email, "a@example.com");
     assert_eq!(a.status, SubscriberStatus::Enabled);
     assert_eq!(a.uuid.len(), 36);
-    let again = f
-        .create_subscriber(NewSubscriber {
-            email: email("a@example.com"),
-            name: "Other".into(),
-            attribs: json!({}),
-            status: SubscriberStatus::Enabled,
-            lists: vec![],
-            preconfirm: false,
-        })
-        .await;
+    let again = f.create_subscriber(plain("a@example.com")).await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
     // Stored with capitals by another program: still the same address.
     insert_subscribers(&f.db.url, &["Big@Example.COM".to_string()]).await;
-    let dup = f
-        .create_subscriber(NewSubscriber {
-            email: email("big@example.com"),
-            name: String::new(),
-            attribs: json!({}),
-            status: SubscriberStatus::Enabled,
-            lists: vec![],
-            preconfirm: false,
-        })
-        .await;
+    let dup = f.create_subscriber(plain("big@example.com")).await;
     assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
     let found = f.find_subscriber(&SubscriberRef::by_email(email("big@example.com"))).await.unwrap();
     assert_eq!(found.map(|s| s.email), Some("Big@Example.COM".to_string()));
@@ -96,12 +90,10 @@ async fn subscriptions_follow_optin_and_status(b: Backend) {
     );
     let pre = f
         .create_subscriber(NewSubscriber {
-            email: email("pre@example.com"),
-            name: String::new(),
             attribs: json!({"city": "Oslo", "n": [1, 2]}),
-            status: SubscriberStatus::Enabled,
             lists: both.to_vec(),
             preconfirm: true,
+            ..plain("pre@example.com")
         })
         .await
         .unwrap();
