@@ -1,4 +1,5 @@
-//! Azure Communication Services e-mail via Event Grid — providers.md section 6.
+//! Azure Communication Services e-mail via Event Grid; see docs/providers.md,
+//! section "Azure Communication Services (Event Grid)".
 //!
 //! Event Grid does not sign payloads: the shared secret arrives as the `code`
 //! query parameter of the endpoint URL or in a static delivery-attribute

@@ -1,4 +1,4 @@
-//! Brevo (ex-Sendinblue) transactional webhooks — providers.md section 10.
+//! Brevo (ex-Sendinblue) transactional webhooks; see docs/providers.md, section "Brevo".
 //!
 //! No signature: basic credentials in the webhook URL or a bearer token
 //! configured on the webhook. One event per POST, or a JSON array when the

@@ -1,4 +1,4 @@
-//! Forward Email bounce webhooks — providers.md section 5.
+//! Forward Email bounce webhooks; see docs/providers.md, section "Forward Email".
 //!
 //! `X-Webhook-Signature` is the lowercase hex HMAC-SHA256 of the raw body,
 //! keyed with the domain's "Webhook Signature Payload Verification Key"

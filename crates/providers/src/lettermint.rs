@@ -1,4 +1,4 @@
-//! Lettermint — providers.md section 7.
+//! Lettermint; see docs/providers.md, section "Lettermint".
 //!
 //! `X-Lettermint-Signature: t=<unix>,v1=<hex>` where v1 is the hex
 //! HMAC-SHA256 of `"<t>." ‖ raw body`, keyed with the configured secret's

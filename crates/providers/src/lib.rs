@@ -8,8 +8,9 @@
 //! subscription confirmation GET), and it goes through [`HttpFetch`], which
 //! tests replace with a loopback client.
 //!
-//! The facts each module follows (payloads, signature schemes, type mapping,
-//! de-duplication ids) are in `shared/providers.md`; each module cites its
+//! What each module verifies and how it maps events (signature schemes,
+//! type mapping, addresses, campaigns, de-duplication ids) is written down
+//! in docs/providers.md, one section per provider; each module names its
 //! section.
 
 use std::sync::Arc;
@@ -98,7 +99,7 @@ impl ProviderError {
     }
 }
 
-/// Every provider name `handle` knows, in the order of providers.md.
+/// Every provider name `handle` knows, in the order of docs/providers.md.
 const NAMES: &[&str] = &[
     "ses",
     "sendgrid",

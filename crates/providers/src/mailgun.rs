@@ -1,4 +1,4 @@
-//! Mailgun webhooks — providers.md section 8.
+//! Mailgun webhooks; see docs/providers.md, section "Mailgun".
 //!
 //! The signature is inside the JSON body: `signature.signature` is the hex
 //! HMAC-SHA256 of `timestamp ‖ token` keyed with the HTTP Webhook Signing

@@ -1,4 +1,4 @@
-//! Mailjet Event API — providers.md section 11.
+//! Mailjet Event API; see docs/providers.md, section "Mailjet".
 //!
 //! No signature: basic credentials in the webhook URL (or a bearer token).
 //! Version 2 endpoints post a JSON array, version 1 one object; both are accepted.

@@ -1,4 +1,4 @@
-//! Postal (self-hosted) — providers.md section 13.
+//! Postal (self-hosted); see docs/providers.md, section "Postal".
 //!
 //! Every POST carries RSA PKCS#1 v1.5 signatures of the raw body:
 //! `X-Postal-Signature-256` (SHA-256, preferred) and the legacy

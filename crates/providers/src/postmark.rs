@@ -1,4 +1,4 @@
-//! Postmark — providers.md section 4.
+//! Postmark; see docs/providers.md, section "Postmark".
 //!
 //! No signature: HTTP basic credentials embedded in the webhook URL (or a
 //! bearer token). Bounce and SpamComplaint records come from transactional

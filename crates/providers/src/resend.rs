@@ -1,4 +1,4 @@
-//! Resend, signed by Svix — providers.md section 9.
+//! Resend, signed by Svix; see docs/providers.md, section "Resend".
 //!
 //! `svix-signature` holds space-separated `v1,<base64>` entries, each the
 //! HMAC-SHA256 of `"<svix-id>.<svix-timestamp>.<raw body>"` keyed with the

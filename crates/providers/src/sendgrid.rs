@@ -1,4 +1,4 @@
-//! SendGrid (Twilio) Signed Event Webhook — providers.md section 3.
+//! SendGrid (Twilio) Signed Event Webhook; see docs/providers.md, section "SendGrid".
 //!
 //! ECDSA P-256 / SHA-256 over `timestamp ‖ raw body` (no separator), the
 //! signature base64 DER in `X-Twilio-Email-Event-Webhook-Signature`, the key

@@ -1,4 +1,4 @@
-//! Amazon SES notifications delivered by SNS — providers.md section 2.
+//! Amazon SES notifications delivered by SNS; see docs/providers.md, section "Amazon SES (via SNS)".
 //!
 //! The SNS message is verified before anything in it is trusted:
 //! 1. `SignatureVersion` 1 is SHA1withRSA and 2 is SHA256withRSA (PKCS#1 v1.5);

@@ -1,4 +1,4 @@
-//! SparkPost event webhooks — providers.md section 12.
+//! SparkPost event webhooks; see docs/providers.md, section "SparkPost".
 //!
 //! Not signed: the webhook's `auth_type` is basic (username/password) or
 //! oauth2 (a bearer token). The body is a JSON array of `{"msys": {"<kind>_event": {...}}}`;

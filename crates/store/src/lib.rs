@@ -7,6 +7,7 @@ mod error;
 mod import;
 mod mailbox;
 pub mod models;
+mod nul;
 mod postgres;
 pub mod record;
 mod sessions;

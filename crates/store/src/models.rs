@@ -358,15 +358,22 @@ impl BounceOrder {
         })
     }
 
-    /// The ORDER BY expression; both backends select the same aliases.
-    pub(crate) fn column(self) -> &'static str {
-        match self {
+    /// The ORDER BY clause, written once so both backends sort alike: ties
+    /// go by id in the same direction; bounces without a campaign come after
+    /// the others ascending and before them descending (PostgreSQL's rule,
+    /// which SQLite would invert); types by severity, the order of
+    /// listmonk's `bounce_type` enum, rather than alphabetically as SQLite's
+    /// text column would.
+    pub(crate) fn order_by(self, desc: bool) -> String {
+        let column = match self {
             BounceOrder::Email => "subscribers.email",
             BounceOrder::CampaignName => "campaigns.name",
             BounceOrder::Source => "bounces.source",
             BounceOrder::CreatedAt => "bounces.created_at",
-            BounceOrder::Type => "bounces.type",
-        }
+            BounceOrder::Type => "CASE bounces.type WHEN 'soft' THEN 0 WHEN 'hard' THEN 1 ELSE 2 END",
+        };
+        let (dir, nulls) = if desc { ("DESC", "NULLS FIRST") } else { ("ASC", "NULLS LAST") };
+        format!("{column} {dir} {nulls}, bounces.id {dir}")
     }
 }
 

@@ -113,6 +113,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     let mut plan = Plan::default();
     let mut claimed: HashSet<(&str, &str)> = HashSet::new();
     let mut counts = input.counts.clone();
+    let since = count_since(input.actions, input.now);
     let mut status: HashMap<i64, Option<SubscriberStatus>> =
         input.subscribers.iter().map(|s| (s.id, Some(s.status))).collect();
 
@@ -125,7 +126,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                 continue;
             }
         }
-        let created_at = ev.created_at.unwrap_or(input.now);
+        let created_at = to_millis(ev.created_at.unwrap_or(input.now));
         let sub = find_subscriber(input.subscribers, ev);
         let current = sub.and_then(|s| status.get(&s.id).copied().flatten());
         let (Some(sub), Some(current)) = (sub, current) else {
@@ -152,8 +153,13 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             continue;
         }
         let n = counts.entry((sub.id, ev.bounce_type)).or_insert(0);
-        *n += 1;
-        let count = *n;
+        let count = *n + 1;
+        // Later events of the batch count this one only if it falls in the
+        // window, as they would once it is stored: how events are batched
+        // must not change what they count.
+        if in_window(&since, ev.bounce_type, created_at) {
+            *n += 1;
+        }
         plan.bounces.push(BounceRowInsert {
             subscriber_id: sub.id,
             campaign_id: ev.campaign_uuid.and_then(|u| input.campaigns.get(&u).copied()),
@@ -212,6 +218,21 @@ pub fn count_since(actions: &BounceActions, now: DateTime<Utc>) -> [(BounceType,
             .and_then(|w| now.checked_sub_signed(w));
         (t, since)
     })
+}
+
+fn in_window(
+    since: &[(BounceType, Option<DateTime<Utc>>); 3],
+    t: BounceType,
+    created_at: DateTime<Utc>,
+) -> bool {
+    since.iter().find(|(st, _)| *st == t).and_then(|(_, s)| *s).is_none_or(|s| created_at >= s)
+}
+
+/// Bounce times are kept to the millisecond on both backends (SQLite's text
+/// timestamps hold milliseconds, PostgreSQL's microseconds), so a bounce
+/// reads back with the same time from either.
+fn to_millis(t: DateTime<Utc>) -> DateTime<Utc> {
+    chrono::DurationRound::duration_trunc(t, chrono::Duration::milliseconds(1)).unwrap_or(t)
 }
 
 #[cfg(test)]

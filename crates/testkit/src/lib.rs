@@ -1,91 +1,32 @@
-//! Shared test harness. Every test gets its own database (a temporary SQLite
-//! file, or a freshly created PostgreSQL database dropped afterwards), so
-//! tests run in parallel. PostgreSQL tests FAIL when the server is missing:
-//! CI must not pass by skipping them.
+//! Test harness with a running server: `TestServer` is the library
+//! `rebound serve` runs, on an ephemeral port, over its own database. The
+//! database half (fresh databases, fixtures) is `rebound-testkit-db`,
+//! re-exported here so tests need one import; `OpenStore` adds the `Store`
+//! on a `TestDb`, which the database half cannot name without depending on
+//! `rebound-store`.
 
 use std::sync::Arc;
 
 use rebound_server::{App, ServerConfig};
 use rebound_store::Store;
+pub use rebound_testkit_db::{
+    Backend, TestDb, backend_tests, fixtures, insert_subscribers, postgres_admin_url,
+};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-/// The two real backends every storage behaviour is tested on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// Where the PostgreSQL test databases are created (override with
-/// REBOUND_TEST_POSTGRES_URL; it must be a superuser or have CREATEDB).
-pub fn postgres_admin_url() -> String {
-    std::env::var("REBOUND_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
-}
-
-pub struct TestDb {
-    pub url: String,
-    pg_name: Option<String>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl TestDb {
-    pub async fn new(backend: Backend) -> TestDb {
-        match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let url = format!("sqlite://{}", dir.path().join("rebound.db").display());
-                TestDb { url, pg_name: None, _dir: Some(dir) }
-            }
-            Backend::Postgres => {
-                let name = format!("rebound_test_{}", uuid::Uuid::new_v4().simple());
-                let admin = postgres_admin_url();
-                let mut conn =
-                    <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.unwrap_or_else(|e| {
-                        panic!(
-                            "PostgreSQL is required for this test and is not reachable at {admin}: {e}. \
-                         Start it, or set REBOUND_TEST_POSTGRES_URL."
-                        )
-                    });
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .await
-                    .expect("CREATE DATABASE for the test");
-                let url = match admin.rfind('/') {
-                    Some(i) if i > "postgres://".len() => format!("{}/{name}", &admin[..i]),
-                    _ => panic!("REBOUND_TEST_POSTGRES_URL must end with /DATABASE"),
-                };
-                TestDb { url, pg_name: Some(name), _dir: None }
-            }
-        }
-    }
-
+/// The store on a test database.
+pub trait OpenStore {
     /// A connected, migrated store.
-    pub async fn store(&self) -> Arc<dyn Store> {
+    fn store(&self) -> impl Future<Output = Arc<dyn Store>> + Send;
+}
+
+impl OpenStore for TestDb {
+    async fn store(&self) -> Arc<dyn Store> {
         let store = rebound_store::connect(&self.url).await.expect("connect");
         store.migrate().await.expect("migrate");
         store
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let Some(name) = self.pg_name.take() else { return };
-        // Drop runs inside the test's runtime; use a thread with its own.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
-            rt.block_on(async {
-                let mut conn =
-                    <sqlx::PgConnection as sqlx::Connection>::connect(&postgres_admin_url()).await.ok()?;
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await
-                    .ok()
-            })
-        })
-        .join();
     }
 }
 
@@ -97,9 +38,33 @@ pub struct TestServer {
     pub store: Arc<dyn Store>,
     pub admin_password: String,
     pub client: reqwest::Client,
+    running: Running,
+    pub db: TestDb,
+}
+
+/// The serving task; dropping it asks the server to stop.
+struct Running {
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    pub db: TestDb,
+}
+
+impl Running {
+    async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
 }
 
 impl TestServer {
@@ -131,8 +96,7 @@ impl TestServer {
             store,
             admin_password,
             client: reqwest::Client::new(),
-            shutdown: Some(tx),
-            task: Some(task),
+            running: Running { shutdown: Some(tx), task: Some(task) },
             db,
         }
     }
@@ -208,77 +172,9 @@ impl TestServer {
     }
 
     /// Stops the server gracefully (in-flight requests finish, writers commit).
-    pub async fn stop(mut self) -> TestDb {
-        self.shutdown_now().await;
-        std::mem::replace(&mut self.db, TestDb { url: String::new(), pg_name: None, _dir: None })
-    }
-
-    async fn shutdown_now(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
-}
-
-/// Runs each named `async fn(Backend)` once per backend:
-/// `backend_tests!(records_a_bounce, ...)` makes `sqlite::records_a_bounce`
-/// and `postgres::records_a_bounce`.
-#[macro_export]
-macro_rules! backend_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() { super::$name($crate::Backend::Sqlite).await }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() { super::$name($crate::Backend::Postgres).await }
-            )*
-        }
-    };
-}
-
-/// Inserts `emails` as subscribers straight into the table, in one
-/// statement or transaction: benchmarks need thousands, faster than the API
-/// creates them.
-pub async fn insert_subscribers(database_url: &str, emails: &[String]) {
-    let uuids: Vec<String> = emails.iter().map(|_| uuid::Uuid::new_v4().to_string()).collect();
-    if database_url.starts_with("sqlite") {
-        let pool = sqlx::SqlitePool::connect(database_url).await.expect("connect");
-        let mut tx = pool.begin().await.expect("begin");
-        for (e, u) in emails.iter().zip(&uuids) {
-            sqlx::query("INSERT INTO subscribers (uuid, email, name) VALUES (?1, ?2, ?2)")
-                .bind(u)
-                .bind(e)
-                .execute(&mut *tx)
-                .await
-                .expect("insert subscriber");
-        }
-        tx.commit().await.expect("commit");
-    } else {
-        let pool = sqlx::PgPool::connect(database_url).await.expect("connect");
-        sqlx::query(
-            "INSERT INTO subscribers (uuid, email, name) \
-             SELECT u::uuid, e, e FROM UNNEST($1::text[], $2::text[]) AS t(u, e)",
-        )
-        .bind(&uuids)
-        .bind(emails)
-        .execute(&pool)
-        .await
-        .expect("insert subscribers");
+    pub async fn stop(self) -> TestDb {
+        let TestServer { mut running, db, .. } = self;
+        running.stop().await;
+        db
     }
 }

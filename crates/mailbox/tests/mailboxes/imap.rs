@@ -2,7 +2,7 @@
 
 use rebound_core::settings::{AfterProcessing, MailboxKind};
 use rebound_mailbox::{NoProgress, StopSignal, parse_options};
-use rebound_testkit::{Backend, TestDb};
+use rebound_testkit::{Backend, OpenStore, TestDb};
 
 use crate::dovecot::{Dovecot, Mode};
 use crate::support::*;

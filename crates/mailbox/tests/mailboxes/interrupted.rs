@@ -9,7 +9,7 @@ use rebound_core::BounceEvent;
 use rebound_core::settings::MailboxKind;
 use rebound_mailbox::{BounceSink, MailboxError, NoProgress, Scanner, StopSignal, parse_options};
 use rebound_store::{NewMailboxMessage, RecordOutcome};
-use rebound_testkit::{Backend, TestDb, backend_tests};
+use rebound_testkit::{Backend, OpenStore, TestDb, backend_tests};
 
 use crate::dovecot::{Dovecot, Mode};
 use crate::support::*;

@@ -4,7 +4,6 @@
 //! starts its own Dovecot on ephemeral loopback ports (see `dovecot`).
 
 mod dovecot;
-mod store;
 mod support;
 
 mod api;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use rebound_core::Settings;
 use rebound_core::settings::MailboxKind;
 use rebound_mailbox::{LiveState, ScanNowError, Scanners, SupervisorConfig};
-use rebound_testkit::{Backend, TestDb};
+use rebound_testkit::{Backend, OpenStore, TestDb};
 use tokio::sync::watch;
 
 use crate::dovecot::{Dovecot, Mode};

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use rebound_core::settings::MailboxKind;
 use rebound_mailbox::{NoProgress, ScanOptions, Scanner, StopSignal, parse_options};
-use rebound_testkit::{Backend, TestDb};
+use rebound_testkit::{Backend, OpenStore, TestDb};
 
 use crate::dovecot::{Dovecot, Mode};
 use crate::support::*;

@@ -1,6 +1,7 @@
 //! Adapter tests, one module per provider, sharing the helpers in `support`.
-//! Every test builds its own signed payloads with its own keys; the published
-//! test vectors of providers.md are checked in each provider's module.
+//! Every test builds its own signed payloads with its own keys; fixed test
+//! vectors (payloads with known-good signatures) are checked in each
+//! provider's module. The schemes are described in docs/providers.md.
 
 mod support;
 

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use chrono::{TimeZone, Utc};
 use rebound_core::{BounceEvent, BounceType, EmailAddress, SubscriberRef, SubscriberStatus};
 use rebound_store::{NewCampaign, NewSubscriber, Store};
-use rebound_testkit::{Backend, TestDb};
+use rebound_testkit::{Backend, OpenStore, TestDb};
 use serde_json::{Value, json};
 
 fn rebound(args: &[&str]) -> Output {

@@ -14,7 +14,7 @@ use rebound_core::settings::{MailboxAuth, MailboxKind, MailboxSettings, SmtpServ
 use rebound_core::{Secret, Settings};
 use rebound_mailbox::{MailboxConfig, NoProgress, ScanOptions, Scanner, StopSignal, StoreSink};
 use rebound_sender::{CampaignContent, DeliveryResult, Recipient, Sender, SenderOptions};
-use rebound_testkit::{Backend, TestDb};
+use rebound_testkit::{Backend, OpenStore, TestDb};
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 

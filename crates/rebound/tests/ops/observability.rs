@@ -23,6 +23,35 @@ async fn json_logs_are_one_object_per_line() {
     assert!(!log.contains(crate::support::ADMIN.1), "the admin password reached the log");
 }
 
+/// A log that is not a terminal (a file, journald, a pipe) gets no ANSI
+/// colour codes: `grep` and log shippers see plain text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_logs_to_a_file_have_no_colour_codes() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    // An empty NO_COLOR does not turn colours off: only the terminal check may.
+    let mut server = Server::start_with(&db.url, &[("NO_COLOR", "")]).await;
+    assert_eq!(server.terminate(Duration::from_secs(30)).code(), Some(0));
+    let log = server.log();
+    assert!(log.contains("INFO") && log.contains("rebound is serving"), "{log}");
+    assert!(!log.contains('\x1b'), "escape codes in a log written to a file:\n{log:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn captured_scan_output_has_no_colour_codes() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rebound"))
+        .args(["scan", "--force", "--database", &db.url])
+        // Debug logging makes the database layer log while the store opens.
+        .env("RUST_LOG", "debug")
+        .env("NO_COLOR", "")
+        .output()
+        .expect("run rebound scan");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("DEBUG") && stderr.contains("no enabled mailbox"), "{stderr}");
+    assert!(!stderr.contains('\x1b'), "escape codes in captured output:\n{stderr:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_fails_when_the_database_is_gone() {
     let db = TestDb::new(Backend::Postgres).await;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
-use rebound_testkit::{Backend, TestDb};
+use rebound_testkit::{Backend, OpenStore, TestDb};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use rebound_testkit::{Backend, TestDb};
+use rebound_testkit::{Backend, OpenStore, TestDb};
 use serde_json::json;
 
 use crate::support::{Answer, Server, event, load, rows_by_eid, sub};

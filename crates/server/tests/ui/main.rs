@@ -1,15 +1,13 @@
-//! The web UI: its store additions on both backends, its HTTP-level security
-//! (sessions, cookies, CSRF, permissions), "Send a test" against a fake SMTP
-//! server, and its pages driven in real headless Chromium over WebDriver,
-//! each saving a screenshot under
-//! `target/test-output/ui/` (or `$REBOUND_TEST_OUTPUT/ui/`).
+//! The web UI: its HTTP-level security (sessions, cookies, CSRF,
+//! permissions), "Send a test" against a fake SMTP server, and its pages
+//! driven in real headless Chromium over WebDriver, each saving a screenshot
+//! under `target/test-output/ui/` (or `$REBOUND_TEST_OUTPUT/ui/`).
 
 mod browser;
 mod campaign_test;
 mod http;
 mod pages;
 mod security;
-mod store_conformance;
 
 use browser::Browser;
 use rebound_testkit::{ADMIN_USER, TestServer};

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::PgStore;
 use crate::models::BounceRow;
+use crate::nul;
 use crate::record::{self, Plan, PlanInput, SubscriberState};
 use crate::sqlite::bounces::unmatched_to_event;
 use crate::{
@@ -51,7 +52,8 @@ impl BounceStore for PgStore {
         now: DateTime<Utc>,
     ) -> Result<Vec<RecordOutcome>> {
         let mut tx = self.pool.begin().await?;
-        let plan = plan_batch(&mut tx, events, actions, now).await?;
+        let events = nul::clean_events(events);
+        let plan = plan_batch(&mut tx, &events, actions, now).await?;
         write_plan(&mut tx, &plan, true).await?;
         tx.commit().await?;
         Ok(plan.outcomes)
@@ -64,11 +66,10 @@ impl BounceStore for PgStore {
         )
         .fetch_one(&self.pool)
         .await?;
-        let dir = if q.desc { "DESC" } else { "ASC" };
         let (limit, offset) = q.pagination.limit_offset();
         let sql = format!(
-            "{BOUNCE_SELECT} WHERE {BOUNCE_FILTER} ORDER BY {} {dir}, bounces.id {dir} LIMIT $5 OFFSET $6",
-            q.order_by.column()
+            "{BOUNCE_SELECT} WHERE {BOUNCE_FILTER} ORDER BY {} LIMIT $5 OFFSET $6",
+            q.order_by.order_by(q.desc)
         );
         let rows: Vec<BounceRow> = bind_filter!(sqlx::query_as(&sql), q.filter)
             .bind(limit)

@@ -49,6 +49,8 @@ impl ImportStore for PgStore {
             let attribs: Vec<Json<&serde_json::Value>> = chunk.iter().map(|r| Json(&r.attribs)).collect();
             // New addresses are inserted; every row's subscriber id comes back
             // (existing ones found by LOWER(email), as the unique index has it).
+            // An address twice in the chunk is inserted once: only its first
+            // row counts as created, as when the rows are inserted one by one.
             let ids: Vec<(i64, bool)> = sqlx::query_as(
                 "WITH input AS (
                      SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::jsonb[])
@@ -59,7 +61,9 @@ impl ImportStore for PgStore {
                      ON CONFLICT DO NOTHING
                      RETURNING id, LOWER(email) AS lemail
                  )
-                 SELECT COALESCE(ins.id, s.id)::bigint AS id, ins.id IS NOT NULL AS created
+                 SELECT COALESCE(ins.id, s.id)::bigint AS id,
+                        ins.id IS NOT NULL
+                          AND ROW_NUMBER() OVER (PARTITION BY LOWER(input.email) ORDER BY input.n) = 1 AS created
                  FROM input
                  LEFT JOIN ins ON ins.lemail = LOWER(input.email)
                  LEFT JOIN subscribers s ON LOWER(s.email) = LOWER(input.email)

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::PgStore;
 use crate::mailbox::lease_expiry;
+use crate::nul;
 use crate::{
     Disposition, MailboxMessage, MailboxScan, MailboxState, MailboxStore, NewMailboxMessage, Paged,
     Pagination, Result, Selection, StoreError,
@@ -24,6 +25,7 @@ impl MailboxStore for PgStore {
         }
         let mut tx = self.pool.begin().await?;
         for m in messages {
+            let m = nul::clean_message(m);
             sqlx::query(
                 "INSERT INTO rebound_mailbox_messages
                    (mailbox_uuid, source, digest, kind, reason, meta, raw, size, truncated, left_on_server)
@@ -188,12 +190,12 @@ impl MailboxStore for PgStore {
                last_error_at = COALESCE(EXCLUDED.last_error_at, rebound_mailbox_state.last_error_at)",
         )
         .bind(mailbox)
-        .bind(&scan.label)
+        .bind(nul::clean_str(&scan.label))
         .bind(scan.started_at)
         .bind(scan.finished_at)
         .bind(scan.error.is_none())
-        .bind(Json(&scan.counts))
-        .bind(&scan.error)
+        .bind(Json(nul::clean_json(&scan.counts)))
+        .bind(scan.error.as_deref().map(nul::clean_str))
         .execute(&self.pool)
         .await?;
         Ok(())

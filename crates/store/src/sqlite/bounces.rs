@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{SqliteStore, json_list, ts};
 use crate::models::BounceRow;
+use crate::nul;
 use crate::record::{self, Plan, PlanInput, SubscriberState};
 use crate::{
     Bounce, BounceFilter, BounceQuery, BounceStore, Paged, Pagination, RecordOutcome, Result, Selection,
@@ -47,7 +48,8 @@ impl BounceStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<Vec<RecordOutcome>> {
         let mut tx = self.begin_write().await?;
-        let plan = plan_batch(&mut tx, events, actions, now).await?;
+        let events = nul::clean_events(events);
+        let plan = plan_batch(&mut tx, &events, actions, now).await?;
         write_plan(&mut tx, &plan, true).await?;
         tx.commit().await?;
         Ok(plan.outcomes)
@@ -60,11 +62,10 @@ impl BounceStore for SqliteStore {
         )
         .fetch_one(&self.pool)
         .await?;
-        let dir = if q.desc { "DESC" } else { "ASC" };
         let (limit, offset) = q.pagination.limit_offset();
         let sql = format!(
-            "{BOUNCE_SELECT} WHERE {BOUNCE_FILTER} ORDER BY {} {dir}, bounces.id {dir} LIMIT ?5 OFFSET ?6",
-            q.order_by.column()
+            "{BOUNCE_SELECT} WHERE {BOUNCE_FILTER} ORDER BY {} LIMIT ?5 OFFSET ?6",
+            q.order_by.order_by(q.desc)
         );
         let rows: Vec<BounceRow> = bind_filter!(sqlx::query_as(&sql), q.filter)
             .bind(limit.unwrap_or(-1))

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::{SqliteStore, json_list, ts};
 use crate::mailbox::lease_expiry;
+use crate::nul;
 use crate::{
     Disposition, MailboxMessage, MailboxScan, MailboxState, MailboxStore, NewMailboxMessage, Paged,
     Pagination, Result, Selection, StoreError,
@@ -25,6 +26,7 @@ impl MailboxStore for SqliteStore {
         let mut tx = self.begin_write().await?;
         let now = ts(Utc::now());
         for m in messages {
+            let m = nul::clean_message(m);
             sqlx::query(
                 "INSERT INTO rebound_mailbox_messages
                    (mailbox_uuid, source, digest, kind, reason, meta, raw, size, truncated, left_on_server, created_at)
@@ -198,12 +200,12 @@ impl MailboxStore for SqliteStore {
                last_error_at = COALESCE(excluded.last_error_at, rebound_mailbox_state.last_error_at)",
         )
         .bind(mailbox.to_string())
-        .bind(&scan.label)
+        .bind(nul::clean_str(&scan.label))
         .bind(ts(scan.started_at))
         .bind(ts(scan.finished_at))
         .bind(scan.error.is_none())
-        .bind(Json(&scan.counts))
-        .bind(&scan.error)
+        .bind(Json(nul::clean_json(&scan.counts)))
+        .bind(scan.error.as_deref().map(nul::clean_str))
         .execute(&self.pool)
         .await?;
         Ok(())

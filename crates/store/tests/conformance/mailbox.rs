@@ -5,9 +5,11 @@ use std::time::Duration;
 
 use chrono::Utc;
 use rebound_store::{Disposition, KeptKind, MailboxScan, NewMailboxMessage, Pagination, PerPage, Selection};
-use rebound_testkit::{Backend, TestDb, backend_tests};
+use rebound_testkit_db::{Backend, backend_tests};
 use serde_json::json;
 use uuid::Uuid;
+
+use crate::support::Fixture;
 
 fn kept(mailbox: Uuid, digest: &str, raw: &[u8]) -> NewMailboxMessage {
     NewMailboxMessage {
@@ -25,8 +27,8 @@ fn kept(mailbox: Uuid, digest: &str, raw: &[u8]) -> NewMailboxMessage {
 }
 
 async fn kept_messages_keep_raw_bytes_once(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let store = db.store().await;
+    let f = Fixture::new(backend).await;
+    let store = f.store.clone();
     let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
     let raw = b"Subject: Out of office\r\n\r\n\xff\x00binary\r\n";
     store
@@ -56,8 +58,8 @@ async fn kept_messages_keep_raw_bytes_once(backend: Backend) {
 }
 
 async fn handled_ids_are_remembered_per_mailbox(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let store = db.store().await;
+    let f = Fixture::new(backend).await;
+    let store = f.store.clone();
     let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
     let marks = vec![
         ("k1".to_string(), Disposition::Remove),
@@ -80,8 +82,8 @@ async fn handled_ids_are_remembered_per_mailbox(backend: Backend) {
 }
 
 async fn a_lease_has_one_holder_until_released_or_expired(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let store = db.store().await;
+    let f = Fixture::new(backend).await;
+    let store = f.store.clone();
     let m = Uuid::new_v4();
     let ttl = Duration::from_secs(60);
     let now = Utc::now();
@@ -114,8 +116,8 @@ async fn a_lease_has_one_holder_until_released_or_expired(backend: Backend) {
 }
 
 async fn scan_state_keeps_the_last_error(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let store = db.store().await;
+    let f = Fixture::new(backend).await;
+    let store = f.store.clone();
     let m = Uuid::new_v4();
     let t0 = Utc::now();
     let failed = MailboxScan {
@@ -147,9 +149,77 @@ async fn scan_state_keeps_the_last_error(backend: Backend) {
     assert!(s.last_scan_at.unwrap() > s.last_error_at.unwrap());
 }
 
+/// A message anyone can send may carry U+0000 in its decoded subject, and a
+/// server's error may too: kept and shown (as U+FFFD) on both backends.
+async fn nul_characters_in_kept_messages_and_scan_errors(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let store = f.store.clone();
+    let m = Uuid::new_v4();
+    let mut msg = kept(m, "d-nul", b"Subject: =?utf-8?q?a=00b?=\r\n\r\n\x00");
+    msg.meta = json!({"subject": "a\u{0}b"});
+    msg.reason = "parser panicked at \u{0}".into();
+    store.keep_mailbox_messages(&[msg, kept(m, "d-ok", b"x")]).await.unwrap();
+    let all = store.query_mailbox_messages(Some(m), Pagination::default()).await.unwrap();
+    assert_eq!(all.total, 2);
+    let got = all.results.iter().find(|k| k.digest == "d-nul").unwrap();
+    assert_eq!(
+        (got.meta["subject"].as_str(), got.reason.as_str()),
+        (Some("a\u{fffd}b"), "parser panicked at \u{fffd}")
+    );
+    let raw = store.get_mailbox_message(got.id).await.unwrap().raw.unwrap();
+    assert!(raw.ends_with(b"\r\n\r\n\x00"), "the raw bytes are kept as they came");
+
+    let now = Utc::now();
+    let scan = MailboxScan {
+        label: "pop://u@h:995".into(),
+        started_at: now,
+        finished_at: now,
+        counts: json!({"seen": 1}),
+        error: Some("-ERR \u{0}".into()),
+    };
+    store.save_mailbox_scan(m, &scan).await.unwrap();
+    let state = store.mailbox_states().await.unwrap();
+    assert_eq!(state[0].last_error.as_deref(), Some("-ERR \u{fffd}"));
+}
+
+async fn kept_messages_page_newest_first(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let store = f.store.clone();
+    let m = Uuid::new_v4();
+    for d in ["d1", "d2", "d3"] {
+        store.keep_mailbox_messages(&[kept(m, d, d.as_bytes())]).await.unwrap();
+    }
+    let mut big = kept(m, "d4", b"Subject: huge\r\n");
+    (big.size, big.truncated, big.left_on_server, big.kind) =
+        (50_000_000, true, true, KeptKind::Unattributed);
+    store.keep_mailbox_messages(&[big]).await.unwrap();
+    let page = |page| store.query_mailbox_messages(Some(m), Pagination { page, per_page: PerPage::Count(3) });
+    let p1 = page(1).await.unwrap();
+    assert_eq!(p1.total, 4);
+    assert_eq!(p1.results.iter().map(|k| k.digest.as_str()).collect::<Vec<_>>(), ["d4", "d3", "d2"]);
+    let newest = &p1.results[0];
+    assert_eq!((newest.size, newest.truncated, newest.left_on_server), (50_000_000, true, true));
+    assert_eq!(newest.kind, KeptKind::Unattributed);
+    assert_eq!(page(2).await.unwrap().results.iter().map(|k| k.digest.as_str()).collect::<Vec<_>>(), ["d1"]);
+    assert!(
+        store
+            .query_mailbox_messages(Some(Uuid::new_v4()), Pagination::default())
+            .await
+            .unwrap()
+            .results
+            .is_empty()
+    );
+    assert!(matches!(store.get_mailbox_message(999_999).await, Err(rebound_store::StoreError::NotFound(_))));
+    assert_eq!(store.forget_mailbox_handled(m, &[]).await.unwrap(), 0);
+    store.mark_mailbox_handled(m, &[]).await.unwrap();
+    assert!(store.mailbox_handled(m).await.unwrap().is_empty());
+}
+
 backend_tests!(
     kept_messages_keep_raw_bytes_once,
     handled_ids_are_remembered_per_mailbox,
     a_lease_has_one_holder_until_released_or_expired,
     scan_state_keeps_the_last_error,
+    nul_characters_in_kept_messages_and_scan_errors,
+    kept_messages_page_newest_first,
 );

@@ -4,12 +4,15 @@
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use rebound_core::{BounceActions, BounceEvent, BounceType, EmailAddress, SubscriberRef};
 use rebound_store::{NewSession, Store};
-use rebound_testkit::{Backend, TestServer, backend_tests};
+use rebound_testkit_db::{Backend, backend_tests};
 use serde_json::json;
 
+use crate::support::Fixture;
+
 async fn sessions_expire_and_log_out(b: Backend) {
-    let s = TestServer::start(b).await;
+    let s = Fixture::new(b).await;
     let store = &s.store;
+    s.user("admin", &["*"]).await;
     let admin = store.find_user("admin").await.unwrap().expect("admin");
     let now = Utc::now();
     store
@@ -74,12 +77,18 @@ fn event(email: &str, kind: BounceType, source: &str, campaign: Option<&str>, da
 }
 
 async fn dashboard_aggregates(b: Backend) {
-    let s = TestServer::start(b).await;
-    s.create_subscriber("a@example.com", &[]).await;
-    s.create_subscriber("b@example.com", &[]).await;
-    let (c1, c1_uuid) = s.create_campaign("Spring news").await;
-    let (c2, c2_uuid) = s.create_campaign("Summer news").await;
-    s.create_campaign("Quiet campaign").await;
+    let s = Fixture::new(b).await;
+    s.subscriber("a@example.com", &[]).await;
+    s.subscriber("b@example.com", &[]).await;
+    let (c1, c1_uuid) = {
+        let c = s.campaign("Spring news").await;
+        (c.id, c.uuid)
+    };
+    let (c2, c2_uuid) = {
+        let c = s.campaign("Summer news").await;
+        (c.id, c.uuid)
+    };
+    s.campaign("Quiet campaign").await;
     // Counts high enough that no action removes a subscriber mid-test.
     let mut actions = BounceActions::default();
     for r in [&mut actions.soft, &mut actions.hard, &mut actions.complaint] {
@@ -126,7 +135,7 @@ async fn dashboard_aggregates(b: Backend) {
 }
 
 async fn empty_database_has_empty_aggregates(b: Backend) {
-    let s = TestServer::start(b).await;
+    let s = Fixture::new(b).await;
     let store: &dyn Store = s.store.as_ref();
     assert!(store.bounces_per_day(Utc::now() - Duration::days(29)).await.unwrap().is_empty());
     assert!(store.bounces_by_source().await.unwrap().is_empty());
