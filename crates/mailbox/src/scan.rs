@@ -97,6 +97,13 @@ impl MailboxConfig {
         }
     }
 
+    /// The longest answer a server may send (a fetched message with its
+    /// framing, a listing): twice max_message_size (dot-stuffing, literal
+    /// overhead) plus room for the protocol's own lines.
+    fn max_response(&self) -> usize {
+        usize::try_from(self.settings.max_message_size).unwrap_or(usize::MAX).saturating_mul(2) + 65536
+    }
+
     fn credentials(&self) -> Option<(&str, &str)> {
         match self.settings.auth_protocol {
             MailboxAuth::Userpass => Some((self.settings.username.as_str(), self.settings.password.expose())),
@@ -393,15 +400,13 @@ impl Scanner {
         counts: &mut ScanCounts,
     ) -> Result<()> {
         let s = &mailbox.settings;
-        let max_response =
-            usize::try_from(s.max_message_size).unwrap_or(usize::MAX).saturating_mul(2) + 65536;
         let mut pop = Pop3::connect(
             &s.host,
             s.port,
             mailbox.security(),
             s.tls_skip_verify,
             self.options.timeouts,
-            max_response,
+            mailbox.max_response(),
         )
         .await?;
         if let Some((user, password)) = mailbox.credentials() {
@@ -432,6 +437,7 @@ impl Scanner {
             self.options.timeouts,
             credentials,
             &s.folder,
+            mailbox.max_response(),
         )
         .await?;
         if let imap::AfterProcessing::MoveTo(folder) = mailbox.after() {

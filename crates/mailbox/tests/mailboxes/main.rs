@@ -8,6 +8,7 @@ mod store;
 mod support;
 
 mod api;
+mod endless;
 mod imap;
 mod interrupted;
 mod pop3;
