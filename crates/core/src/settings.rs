@@ -214,6 +214,11 @@ pub struct MailboxSettings {
     pub max_messages: u32,
     /// Messages larger than this are kept on the server and reported, not fetched.
     pub max_message_size: u64,
+    /// The longest one message's parsing may take. A message that takes
+    /// longer is kept unparsed (a `parse_error`) and not tried again, so one
+    /// hostile message cannot stall the mailbox.
+    #[serde(with = "duration")]
+    pub parse_timeout: Duration,
 }
 
 impl Default for MailboxSettings {
@@ -237,6 +242,7 @@ impl Default for MailboxSettings {
             move_to: String::new(),
             max_messages: 1000,
             max_message_size: 10 * 1024 * 1024,
+            parse_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -399,6 +405,11 @@ impl Settings {
             if m.scan_interval < Duration::from_secs(1) {
                 return Err(CoreError::invalid(format!(
                     "bounce.mailboxes[{i}].scan_interval must be at least 1s"
+                )));
+            }
+            if m.parse_timeout < Duration::from_millis(1) {
+                return Err(CoreError::invalid(format!(
+                    "bounce.mailboxes[{i}].parse_timeout must be at least 1ms"
                 )));
             }
             if m.after_processing == AfterProcessing::Move && m.move_to.trim().is_empty() {

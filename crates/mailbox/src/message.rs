@@ -61,6 +61,15 @@ pub fn process(raw: &[u8], ctx: &MessageContext) -> Processed {
     Processed { digest, outcome }
 }
 
+/// A message kept without parsing it (its parse took too long): whole,
+/// with `reason`, and without header fields, since reading them is parsing
+/// too.
+pub fn unparsed(raw: &[u8], ctx: &MessageContext, reason: String) -> Processed {
+    let digest = hex::encode(Sha256::digest(raw));
+    let kept = keep(raw, &digest, ctx, KeptKind::ParseError, reason, Some(Map::new()));
+    Processed { digest, outcome: Outcome::Keep(kept) }
+}
+
 fn classify(raw: &[u8], digest: &str, ctx: &MessageContext) -> Outcome {
     let headers = header_meta(raw);
     match rebound_dsn::parse_with(raw, &ctx.parse) {

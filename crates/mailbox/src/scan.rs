@@ -5,7 +5,9 @@
 //! durable:
 //!
 //! 1. fetch the chunk's messages (nothing changes on the server);
-//! 2. parse them (on a blocking thread; a parser panic keeps the message);
+//! 2. parse them (on a blocking thread, each for at most the mailbox's
+//!    `parse_timeout`; a parser panic or a parse that takes longer keeps
+//!    the message unparsed);
 //! 3. record the bounces and keep the other messages (the sink answers once
 //!    committed);
 //! 4. remember the messages' server ids as handled;
@@ -29,7 +31,7 @@ use rebound_dsn::ParseOptions;
 use rebound_store::{Disposition, MailboxScan, NewMailboxMessage, RecordOutcome, Store};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use uuid::Uuid;
 
 use crate::error::{MailboxError, Result};
@@ -273,11 +275,14 @@ pub struct Scanner {
     /// This process's name in mailbox leases.
     pub(crate) owner: String,
     pub(crate) options: ScanOptions,
+    /// Parses in flight at most, across every mailbox (one per core).
+    parsers: Arc<Semaphore>,
 }
 
 impl Scanner {
     pub fn new(store: Arc<dyn Store>, sink: Arc<dyn BounceSink>, options: ScanOptions) -> Scanner {
-        Scanner { store, sink, owner: lease_owner(), options }
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Scanner { store, sink, owner: lease_owner(), options, parsers: Arc::new(Semaphore::new(cores.max(2))) }
     }
 
     pub fn owner(&self) -> &str {
@@ -526,10 +531,39 @@ impl Scanner {
                 }
                 lease_renewed = Instant::now();
             }
-            self.chunk(remote, chunk, &ctx, counts).await?;
+            self.chunk(remote, chunk, &ctx, s.parse_timeout, counts).await?;
             progress.advanced(chunk.len() as u64);
         }
         Ok(())
+    }
+
+    /// Parses one message on a blocking thread, for at most `limit`. A
+    /// message that takes longer is kept unparsed, so it is deleted (or
+    /// remembered as handled) like any kept message and never parsed again
+    /// after a restart. Its thread cannot be stopped: it finishes on its own
+    /// (the parser is linear in its input) while holding one of the parse
+    /// permits, so abandoned parses never take more than those threads.
+    async fn process(&self, raw: Vec<u8>, ctx: &MessageContext, limit: Duration) -> Result<message::Processed> {
+        let failed = |e: tokio::task::JoinError| MailboxError::Protocol(format!("the parser thread failed: {e}"));
+        let permit = self.parsers.clone().acquire_owned().await.map_err(|e| MailboxError::Protocol(e.to_string()))?;
+        let raw = Arc::new(raw);
+        let (bytes, context) = (raw.clone(), ctx.clone());
+        let parsing = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            message::process(&bytes, &context)
+        });
+        match tokio::time::timeout(limit, parsing).await {
+            Ok(done) => done.map_err(failed),
+            Err(_) => {
+                let why = format!(
+                    "parsing took longer than {} (the mailbox's parse_timeout): kept unparsed, not tried again",
+                    humantime::format_duration(limit)
+                );
+                tracing::warn!(source = %ctx.source, size = raw.len(), "{why}");
+                let context = ctx.clone();
+                tokio::task::spawn_blocking(move || message::unparsed(&raw, &context, why)).await.map_err(failed)
+            }
+        }
     }
 
     /// Steps 1 to 5 of the module docs for one chunk.
@@ -538,18 +572,17 @@ impl Scanner {
         remote: &mut dyn Remote,
         chunk: &[Listed],
         ctx: &MessageContext,
+        parse_timeout: Duration,
         counts: &mut ScanCounts,
     ) -> Result<()> {
         let fetched = remote.fetch(chunk).await?;
         counts.seen += fetched.len() as u64;
         let keys: HashMap<u32, Option<String>> = chunk.iter().map(|l| (l.id, l.key.clone())).collect();
 
-        let ctx2 = ctx.clone();
-        let processed = tokio::task::spawn_blocking(move || {
-            fetched.into_iter().map(|(id, raw)| (id, message::process(&raw, &ctx2))).collect::<Vec<_>>()
-        })
-        .await
-        .map_err(|e| MailboxError::Protocol(format!("the parser thread failed: {e}")))?;
+        let mut processed = Vec::with_capacity(fetched.len());
+        for (id, raw) in fetched {
+            processed.push((id, self.process(raw, ctx, parse_timeout).await?));
+        }
 
         let mut events: Vec<BounceEvent> = Vec::new();
         let mut kept: Vec<NewMailboxMessage> = Vec::new();

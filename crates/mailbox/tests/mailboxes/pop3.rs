@@ -142,3 +142,45 @@ async fn limits_defer_messages_and_leave_oversized_ones_on_the_server() {
 fn strip_cr(b: &[u8]) -> Vec<u8> {
     b.iter().copied().filter(|c| *c != b'\r').collect()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_that_takes_too_long_to_parse_is_kept_unparsed_and_not_retried() {
+    let dovecot = Dovecot::start();
+    let db = TestDb::new(Backend::Sqlite).await;
+    let store = db.store().await;
+    // A notice-looking message of 4 MiB: no parser reads it within 1 ms.
+    let mut slow = b"From: MAILER-DAEMON@mx.example.org\r\nSubject: Undelivered Mail\r\n\r\n".to_vec();
+    while slow.len() < 4 << 20 {
+        slow.extend_from_slice(b"a1@b.test a2@b.test a3@b.test a4@b.test 550 5.1.1 user unknown\r\n");
+    }
+    dovecot.deliver(&slow);
+
+    let mut m = dovecot.mailbox(MailboxKind::Pop, Mode::Plain);
+    m.parse_timeout = std::time::Duration::from_millis(1);
+    let parse = parse_options(&Default::default());
+    let report = scanner(&store).scan(&config(&m), &parse, &NoProgress, &StopSignal::never()).await;
+    assert!(report.error.is_none(), "{report:?}");
+    let c = report.counts;
+    assert_eq!((c.seen, c.recorded, c.not_bounces, c.errors), (1, 0, 1, 1), "{c:?}");
+    // Over the 1 MiB keep limit: kept truncated and left on the server, as
+    // any large kept message is, and remembered as handled.
+    assert_eq!((c.removed, c.left), (0, 1), "{c:?}");
+
+    let kept = kept_rows(store.as_ref()).await;
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].kind, KeptKind::ParseError);
+    assert!(
+        kept[0].reason.contains("longer than 1ms") && kept[0].reason.contains("not tried again"),
+        "{}",
+        kept[0].reason
+    );
+    assert!(kept[0].truncated && kept[0].left_on_server, "{:?}", kept[0]);
+    let raw = store.get_mailbox_message(kept[0].id).await.unwrap().raw.unwrap();
+    assert!(strip_cr(&slow).starts_with(&strip_cr(&raw)), "the kept bytes are the message's first");
+    assert_eq!(dovecot.message_count(), 1);
+
+    // The next scan (a restart) parses nothing again.
+    let again = scanner(&store).scan(&config(&m), &parse, &NoProgress, &StopSignal::never()).await;
+    assert_eq!((again.counts.seen, again.counts.errors, again.counts.left), (0, 0, 1), "{:?}", again.counts);
+    assert_eq!(kept_rows(store.as_ref()).await.len(), 1);
+}

@@ -262,6 +262,12 @@ fn bounces_schema(mailboxes: usize, base_url: &str) -> Vec<Section> {
                 field(format!("{p}.move_to"), "Move to folder (IMAP)", Kind::Text, ""),
                 number(format!("{p}.max_messages"), "Messages per scan at most", 1, ""),
                 number(format!("{p}.max_message_size"), "Largest message fetched (bytes)", 1, ""),
+                field(
+                    format!("{p}.parse_timeout"),
+                    "Parse time limit per message",
+                    Kind::Duration { optional: false },
+                    "e.g. 10s: a message that takes longer is kept unparsed and not tried again.",
+                ),
             ],
             entry: Some(Entry { key: "bounce.mailboxes", index: i, is_new }),
         });
