@@ -6,8 +6,11 @@
 //! 2. `SigningCertURL` must be https on `sns.<region>.amazonaws.com[.cn]`, path
 //!    `/SimpleNotificationService-<alnum>.pem`, with no user info, port, query
 //!    or fragment; checked *before* any fetch.
-//! 3. `TopicArn` must be in bounce.ses_topic_arns when that list is set (the
-//!    signature proves AWS sent it, not that it is your topic).
+//! 3. `TopicArn` must be in bounce.ses_topic_arns (the signature proves AWS
+//!    sent it, not that it is your topic: any AWS account can subscribe this
+//!    URL to a topic of its own and publish genuinely signed bounces). While
+//!    the list is empty every SNS message is refused with 403, confirmations
+//!    too, before anything is fetched.
 //! 4. `Timestamp` may be at most the tolerance plus one hour old (SNS retries
 //!    the same message for up to an hour) and at most the tolerance ahead.
 //! 5. The string to sign is built by `Type`, not from whichever fields exist.
@@ -72,6 +75,9 @@ pub async fn handle(
     allowed_topics: &[String],
     tolerance: Duration,
 ) -> Result<Outcome, ProviderError> {
+    if let Some(problem) = topics_problem(allowed_topics) {
+        return Err(ProviderError::Forbidden(problem.into()));
+    }
     // The signature lives inside the JSON, so the envelope is parsed first.
     let env: Envelope = serde_json::from_slice(req.body)
         .map_err(|e| ProviderError::bad_request(format!("malformed SNS message: {e}")))?;
@@ -100,7 +106,7 @@ pub async fn handle(
         .ok_or_else(|| ProviderError::unauthorized("missing SigningCertURL"))?;
     let cert_url = signing_cert_url(cert_url)?;
     let topic = env.topic_arn.as_deref().unwrap_or_default();
-    if !allowed_topics.is_empty() && !allowed_topics.iter().any(|t| t.trim() == topic) {
+    if !allowed_topics.iter().any(|t| t.trim() == topic) {
         return Err(ProviderError::unauthorized(format!(
             "TopicArn {topic:?} is not in bounce.ses_topic_arns"
         )));
@@ -137,6 +143,15 @@ pub async fn handle(
         }
         _ => notification(&env).map(Outcome::Events),
     }
+}
+
+/// Why SES refuses everything with these settings, if it does: with no
+/// topic allowed, a notice signed by AWS could come from anyone's topic.
+pub fn topics_problem(allowed_topics: &[String]) -> Option<&'static str> {
+    allowed_topics.iter().all(|t| t.trim().is_empty()).then_some(
+        "SES is enabled but no topic ARN is allowed (bounce.ses_topic_arns is empty): every notification \
+         and subscription confirmation is refused. Add the ARN of your SNS topic.",
+    )
 }
 
 /// The SNS envelope and SES notification parsers alone, without the

@@ -428,10 +428,36 @@ async fn topic_allow_list() {
     other.topic = "arn:aws:sns:eu-west-1:999999999999:attacker".into();
     assert_unauthorized(h.post(&other.body(), &[], now(), &ses_settings()).await);
     assert!(h.fetches().is_empty(), "refused before the certificate fetch");
-    // An empty list accepts any topic (the documented default).
+}
+
+#[tokio::test]
+async fn no_allowed_topic_refuses_every_sns_message_before_any_fetch() {
+    // Any AWS account can subscribe this URL to its own topic and publish
+    // genuinely signed bounces: with no topic allowed, nothing is trusted.
+    let h = Harness::new().await;
     let mut open = ses_settings();
     open.ses_topic_arns.clear();
-    assert_eq!(events(h.post(&other.body(), &[], now(), &open).await).len(), 2);
+    let confirm_url = format!(
+        "https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn={TOPIC}&Token=2336412f37fb687f5d51e6e2425f004aed8c3ba0b2d1a0e0b1c8e7f6"
+    );
+    for sns in [
+        Sns::notification(bounce_message("Permanent")),
+        Sns::confirmation("SubscriptionConfirmation", &confirm_url),
+        Sns::confirmation("UnsubscribeConfirmation", &confirm_url),
+    ] {
+        match h.post(&sns.body(), &[], now(), &open).await {
+            Err(ProviderError::Forbidden(m)) => {
+                assert!(m.contains("no topic ARN is allowed") && m.contains("bounce.ses_topic_arns"), "{m}")
+            }
+            other => panic!("{}: expected Forbidden, got {other:?}", sns.kind),
+        }
+    }
+    // Blank entries allow nothing either.
+    open.ses_topic_arns = vec![" ".into()];
+    let r = h.post(&Sns::notification(bounce_message("Permanent")).body(), &[], now(), &open).await;
+    assert!(matches!(r, Err(ProviderError::Forbidden(_))), "{r:?}");
+    assert!(h.fetches().is_empty(), "fetched {:?}", h.fetches());
+    assert!(h.server_log.lock().unwrap().is_empty());
 }
 
 #[tokio::test]

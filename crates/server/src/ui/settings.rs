@@ -172,7 +172,16 @@ fn bounces_schema(mailboxes: usize, base_url: &str) -> Vec<Section> {
     for (i, (name, title, creds)) in PROVIDERS.iter().enumerate() {
         let p = format!("bounce.{name}");
         let mut fields = match *creds {
-            "ses" => vec![field("bounce.ses_enabled", "Enabled", Kind::Bool, "")],
+            "ses" => vec![
+                field("bounce.ses_enabled", "Enabled", Kind::Bool, ""),
+                field(
+                    "bounce.ses_topic_arns",
+                    "Allowed SNS topic ARNs (JSON list)",
+                    Kind::Json,
+                    "e.g. [\"arn:aws:sns:eu-west-1:123456789012:bounces\"]. Required: while it is empty, every \
+                     SNS message is refused, since any AWS account can publish signed notices to this URL.",
+                ),
+            ],
             "sendgrid" => vec![
                 field("bounce.sendgrid_enabled", "Enabled", Kind::Bool, ""),
                 field(
@@ -427,6 +436,8 @@ pub struct SectionView {
     pub title: String,
     pub intro: &'static str,
     pub webhook_url: Option<String>,
+    /// Why the saved settings make this provider refuse every request.
+    pub notice: Option<String>,
     pub fields: Vec<FieldView>,
     /// The name of the "remove" checkbox of a list entry.
     pub remove: Option<String>,
@@ -601,6 +612,7 @@ fn views(sections: &[Section], source: &Source, errors: &BTreeMap<String, String
                 title: s.title.clone(),
                 intro: s.intro,
                 webhook_url: s.webhook_url.clone(),
+                notice: None,
                 fields,
                 remove,
                 remove_checked,
@@ -836,6 +848,9 @@ struct Render<'a> {
 fn render(ui: &Ui, q: Option<&QueryPairs>, r: Render) -> Result<Response, UiError> {
     let Render { tab, sections, source, errors, form_error, tested } = r;
     let mut views = views(sections, &source, &errors);
+    if let Source::Stored(map) = &source {
+        provider_notices(map, &mut views);
+    }
     if let Some((uuid, ok, msg)) = tested {
         for v in views.iter_mut().filter(|v| v.saved_uuid.as_deref() == Some(uuid.as_str())) {
             v.test_result = Some((ok, msg.clone()));
@@ -865,6 +880,21 @@ fn render(ui: &Ui, q: Option<&QueryPairs>, r: Render) -> Result<Response, UiErro
         form_error,
         can_manage: ui.principal.can(perm::SETTINGS_MANAGE),
     })
+}
+
+/// The providers' status (rebound_providers::statuses) on their sections:
+/// an enabled provider whose saved settings refuse every request says why,
+/// and its section opens.
+fn provider_notices(map: &Map<String, Value>, views: &mut [SectionView]) {
+    let stored: BTreeMap<String, Value> = map.clone().into_iter().collect();
+    let Ok(settings) = Settings::from_map(&stored) else { return };
+    for status in rebound_providers::statuses(&settings) {
+        let id = format!("provider-{}", status.name);
+        if let (Some(problem), Some(view)) = (status.problem, views.iter_mut().find(|v| v.id == id)) {
+            view.notice = Some(problem);
+            view.open = true;
+        }
+    }
 }
 
 async fn show(

@@ -8,6 +8,7 @@ mod browser;
 mod campaign_test;
 mod http;
 mod pages;
+mod provider_status;
 mod security;
 mod store_conformance;
 
