@@ -17,6 +17,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use rebound_core::{BounceEvent, Settings};
 
+mod aws_regions;
 pub mod azure;
 pub mod brevo;
 mod common;

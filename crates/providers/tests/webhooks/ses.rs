@@ -48,6 +48,9 @@ async fn server() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
                     ("200 OK", std::fs::read(data("rsa_a.cert.pem")).unwrap())
                 } else if target.starts_with("/SimpleNotificationService-bbbb") {
                     ("200 OK", std::fs::read(data("rsa_b.cert.pem")).unwrap())
+                } else if target.starts_with("/SimpleNotificationService-dddd") {
+                    // rsa_a's key in a certificate that does not name SNS.
+                    ("200 OK", std::fs::read(data("rsa_a.not-sns.cert.pem")).unwrap())
                 } else if target.starts_with("/?Action=ConfirmSubscription") {
                     ("200 OK", b"<ConfirmSubscriptionResponse/>".to_vec())
                 } else {
@@ -402,6 +405,11 @@ async fn foreign_hosts_are_refused_before_any_fetch() {
         "https://user:pw@sns.eu-west-1.amazonaws.com/SimpleNotificationService-aaaa0123.pem",
         "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-aaaa0123.pem?redirect=x",
         "https://sns.eu-west-1.amazonaws.com/elsewhere/cert.pem",
+        // Not a region: an S3 name, an invented region, a China region
+        // under the commercial suffix.
+        "https://sns.s3.amazonaws.com/SimpleNotificationService-aaaa0123.pem",
+        "https://sns.xx-nowhere-9.amazonaws.com/SimpleNotificationService-aaaa0123.pem",
+        "https://sns.cn-north-1.amazonaws.com/SimpleNotificationService-aaaa0123.pem",
     ] {
         let mut sns = Sns::notification(bounce_message("Permanent"));
         sns.cert_url = cert.into();
@@ -419,6 +427,29 @@ async fn foreign_hosts_are_refused_before_any_fetch() {
     }
     assert!(h.fetches().is_empty(), "fetched {:?}", h.fetches());
     assert!(h.server_log.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_certificate_must_name_sns() {
+    let h = Harness::new().await;
+    let s = ses_settings();
+    // A valid signature with a certificate whose subject is not SNS's.
+    let mut sns = Sns::notification(bounce_message("Permanent"));
+    sns.cert_url = CERT_A.replace("aaaa0123", "dddd0123");
+    match h.post(&sns.body(), &[], now(), &s).await {
+        Err(ProviderError::Unauthorized(m)) => assert!(m.contains("not SNS"), "{m}"),
+        other => panic!("expected Unauthorized, got {other:?}"),
+    }
+    // rsa_b's certificate names sns-signing.eu-west-1 (a DNS alternative
+    // name): good for eu-west-1 ...
+    let mut eu = Sns::notification(bounce_message("Permanent"));
+    eu.key = "rsa_b";
+    eu.cert_url = CERT_A.replace("aaaa0123", "bbbb0456");
+    assert_eq!(events(h.post(&eu.body(), &[], now(), &s).await).len(), 2);
+    // ... not when it comes from another region's host.
+    let mut us = eu.clone();
+    us.cert_url = us.cert_url.replace("eu-west-1", "us-east-1");
+    assert_unauthorized(h.post(&us.body(), &[], now(), &s).await);
 }
 
 #[tokio::test]
