@@ -28,6 +28,7 @@ use chrono::{DateTime, Utc};
 use rebound_core::settings::{AfterProcessing, MailboxAuth, MailboxKind, MailboxSettings};
 use rebound_core::{BounceEvent, Settings};
 use rebound_dsn::ParseOptions;
+
 use rebound_store::{Disposition, MailboxScan, NewMailboxMessage, RecordOutcome, Store};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -36,7 +37,7 @@ use uuid::Uuid;
 
 use crate::error::{MailboxError, Result};
 use crate::imap::{self, Imap};
-use crate::message::{self, MessageContext, Outcome};
+use crate::message::{self, Attribution, MessageContext, Outcome};
 use crate::net::Timeouts;
 use crate::pop3::{Pop3, Security};
 use crate::sink::BounceSink;
@@ -127,12 +128,23 @@ pub fn enabled_mailboxes(settings: &Settings) -> Vec<MailboxConfig> {
     settings.mailboxes.iter().filter(|m| m.enabled).map(MailboxConfig::new).collect()
 }
 
-/// How the parser reads this installation's bounces.
-pub fn parse_options(settings: &Settings) -> ParseOptions {
-    ParseOptions {
-        classification: settings.classification,
-        verp_template: (!settings.verp.address.is_empty()).then(|| settings.verp.address.clone()),
-        ..ParseOptions::default()
+/// How this installation's notices are read: the parser's options and the
+/// attribution rules.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    pub parse: ParseOptions,
+    pub attribution: Attribution,
+}
+
+/// The read options `settings` ask for.
+pub fn read_options(settings: &Settings) -> ReadOptions {
+    ReadOptions {
+        parse: ParseOptions {
+            classification: settings.classification,
+            verp_template: (!settings.verp.address.is_empty()).then(|| settings.verp.address.clone()),
+            ..ParseOptions::default()
+        },
+        attribution: Attribution::from_settings(settings),
     }
 }
 
@@ -149,6 +161,9 @@ pub struct ScanCounts {
     pub duplicates: u64,
     /// Bounce events kept as unmatched (no such subscriber).
     pub unmatched: u64,
+    /// Bounce events kept as unverified (strict attribution, no evidence of
+    /// a real send): recorded, acting on no one.
+    pub unverified: u64,
     /// Messages kept in the database as not bounces (or unparseable, or naming nobody).
     pub not_bounces: u64,
     /// Messages deleted or moved from the server.
@@ -170,6 +185,7 @@ impl ScanCounts {
         self.blocklisted += o.blocklisted;
         self.duplicates += o.duplicates;
         self.unmatched += o.unmatched;
+        self.unverified += o.unverified;
         self.not_bounces += o.not_bounces;
         self.removed += o.removed;
         self.left += o.left;
@@ -295,7 +311,7 @@ impl Scanner {
     pub async fn scan(
         &self,
         mailbox: &MailboxConfig,
-        parse: &ParseOptions,
+        parse: &ReadOptions,
         progress: &dyn Progress,
         stop: &StopSignal,
     ) -> ScanReport {
@@ -399,7 +415,7 @@ impl Scanner {
     async fn scan_pop(
         &self,
         mailbox: &MailboxConfig,
-        parse: &ParseOptions,
+        parse: &ReadOptions,
         progress: &dyn Progress,
         stop: &StopSignal,
         counts: &mut ScanCounts,
@@ -457,7 +473,7 @@ impl Scanner {
         &self,
         session: &mut Imap,
         mailbox: &MailboxConfig,
-        parse: &ParseOptions,
+        parse: &ReadOptions,
         progress: &dyn Progress,
         stop: &StopSignal,
         counts: &mut ScanCounts,
@@ -471,7 +487,7 @@ impl Scanner {
         &self,
         remote: &mut dyn Remote,
         mailbox: &MailboxConfig,
-        parse: &ParseOptions,
+        parse: &ReadOptions,
         progress: &dyn Progress,
         stop: &StopSignal,
         counts: &mut ScanCounts,
@@ -516,8 +532,9 @@ impl Scanner {
         let ctx = MessageContext {
             mailbox_uuid: mailbox.uuid,
             source: mailbox.source(),
-            parse: parse.clone(),
+            parse: parse.parse.clone(),
             keep_limit: self.options.keep_limit,
+            attribution: parse.attribution.clone(),
         };
         let mut lease_renewed = Instant::now();
         for chunk in todo.chunks(self.options.chunk.max(1)) {
@@ -620,6 +637,7 @@ impl Scanner {
                 RecordOutcome::Blocklisted { .. } => counts.blocklisted += 1,
                 RecordOutcome::Duplicate => counts.duplicates += 1,
                 RecordOutcome::Unmatched => counts.unmatched += 1,
+                RecordOutcome::Unverified => counts.unverified += 1,
             }
         }
         self.sink.keep(kept).await?;

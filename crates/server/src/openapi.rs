@@ -117,6 +117,9 @@ pub struct UnmatchedBounce {
     meta: serde_json::Value,
     event_id: Option<String>,
     reason: String,
+    /// Kept because nothing ties it to a message rebound sent
+    /// (bounce.attribution "strict"); never retried.
+    unverified: bool,
     #[schema(format = DateTime)]
     created_at: String,
 }

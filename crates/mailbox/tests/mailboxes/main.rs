@@ -8,6 +8,7 @@ mod store;
 mod support;
 
 mod api;
+mod attribution;
 mod endless;
 mod imap;
 mod interrupted;

@@ -1,7 +1,7 @@
 //! POP3 against Dovecot: bounces recorded then deleted, everything else kept.
 
 use rebound_core::settings::MailboxKind;
-use rebound_mailbox::{NoProgress, StopSignal, parse_options};
+use rebound_mailbox::{NoProgress, StopSignal, read_options};
 use rebound_store::KeptKind;
 use rebound_testkit::{Backend, TestDb};
 
@@ -27,7 +27,7 @@ async fn pop3_records_bounces_keeps_the_rest_and_deletes_only_then() {
     let mailbox = config(&dovecot.mailbox(MailboxKind::Pop, Mode::Plain));
     let settings = rebound_core::Settings::default();
     let report =
-        scanner(&store).scan(&mailbox, &parse_options(&settings), &NoProgress, &StopSignal::never()).await;
+        scanner(&store).scan(&mailbox, &read_options(&settings), &NoProgress, &StopSignal::never()).await;
     assert!(report.error.is_none(), "{report:?}");
     let c = report.counts;
     assert_eq!(c.seen, 11);
@@ -58,7 +58,7 @@ async fn pop3_records_bounces_keeps_the_rest_and_deletes_only_then() {
     // Deleted from the server only now; the next scan finds nothing.
     assert_eq!(dovecot.message_count(), 0);
     let again =
-        scanner(&store).scan(&mailbox, &parse_options(&settings), &NoProgress, &StopSignal::never()).await;
+        scanner(&store).scan(&mailbox, &read_options(&settings), &NoProgress, &StopSignal::never()).await;
     assert!(again.error.is_none(), "{again:?}");
     assert_eq!(again.counts.seen, 0);
     let state = store.mailbox_states().await.unwrap();
@@ -78,7 +78,7 @@ async fn pop3_wrong_password_fails_clearly_and_deletes_nothing() {
     m.password = rebound_core::Secret::new("not-the-password");
     let mailbox = config(&m);
     let report = scanner(&store)
-        .scan(&mailbox, &parse_options(&Default::default()), &NoProgress, &StopSignal::never())
+        .scan(&mailbox, &read_options(&Default::default()), &NoProgress, &StopSignal::never())
         .await;
     let err = report.error.clone().expect("the scan must fail");
     eprintln!("wrong password: {err}");
@@ -113,7 +113,7 @@ async fn limits_defer_messages_and_leave_oversized_ones_on_the_server() {
     let mut m = dovecot.mailbox(MailboxKind::Pop, Mode::Plain);
     m.max_messages = 3;
     let mailbox = config(&m);
-    let parse = parse_options(&Default::default());
+    let parse = read_options(&Default::default());
     let first = scanner(&store).scan(&mailbox, &parse, &NoProgress, &StopSignal::never()).await;
     assert!(first.error.is_none(), "{first:?}");
     assert_eq!((first.counts.seen, first.counts.deferred), (3, 3), "{:?}", first.counts);
@@ -157,7 +157,7 @@ async fn a_message_that_takes_too_long_to_parse_is_kept_unparsed_and_not_retried
 
     let mut m = dovecot.mailbox(MailboxKind::Pop, Mode::Plain);
     m.parse_timeout = std::time::Duration::from_millis(1);
-    let parse = parse_options(&Default::default());
+    let parse = read_options(&Default::default());
     let report = scanner(&store).scan(&config(&m), &parse, &NoProgress, &StopSignal::never()).await;
     assert!(report.error.is_none(), "{report:?}");
     let c = report.counts;

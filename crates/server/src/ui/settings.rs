@@ -96,6 +96,10 @@ const ACTIONS: &[(&str, &str)] = &[
     ("blocklist", "Blocklist"),
     ("delete", "Delete the subscriber"),
 ];
+const ATTRIBUTION: &[(&str, &str)] = &[
+    ("any", "Any (listmonk's behaviour)"),
+    ("strict", "Strict: only with evidence of a send"),
+];
 const MAILBOX_TYPES: &[(&str, &str)] = &[("pop", "POP3"), ("imap", "IMAP")];
 const MAILBOX_AUTH: &[(&str, &str)] = &[("userpass", "Username and password"), ("none", "None")];
 const AFTER: &[(&str, &str)] = &[("delete", "Delete it"), ("move", "Move it to a folder")];
@@ -141,6 +145,39 @@ fn bounces_schema(mailboxes: usize, base_url: &str) -> Vec<Section> {
         ],
         entry: None,
     }];
+    s.push(Section {
+        heading: None,
+        id: "attribution".into(),
+        title: "Return path and attribution".into(),
+        intro: "",
+        webhook_url: None,
+        fields: vec![
+            field("bounce.verp.enabled", "VERP return paths", Kind::Bool, ""),
+            field(
+                "bounce.verp.address",
+                "VERP address",
+                Kind::Text,
+                "e.g. bounces+{subscriber_uuid}.{campaign_uuid}@site.com",
+            ),
+            field(
+                "bounce.verp.signed",
+                "Sign the VERP address",
+                Kind::Bool,
+                "Adds an HMAC tag: a bounce to it proves rebound sent that subscriber a message. \
+                 The key is made when this is first saved.",
+            ),
+            field("bounce.verp.secret", "Signing key", Kind::Secret, ""),
+            field(
+                "bounce.attribution",
+                "Bounce e-mails that may act",
+                Kind::Select(ATTRIBUTION),
+                "Strict: a forged notice sent to the bounce address is recorded as unverified and acts \
+                 on no one; a genuine one that carries neither a signed VERP address nor the returned \
+                 X-Listmonk-Subscriber header does not act either.",
+            ),
+        ],
+        entry: None,
+    });
     for (i, (t, title)) in [("soft", "Soft bounces"), ("hard", "Hard bounces"), ("complaint", "Complaints")]
         .into_iter()
         .enumerate()
