@@ -681,12 +681,14 @@ mod tests {
 
     #[test]
     fn a_signed_verp_address_must_fit_64_octets() {
-        let mut s = Settings::default();
-        s.verp = VerpSettings {
-            enabled: true,
-            signed: true,
-            address: "bounces+{subscriber_uuid}.{campaign_uuid}@site.com".into(),
-            secret: Secret::new("k"),
+        let mut s = Settings {
+            verp: VerpSettings {
+                enabled: true,
+                signed: true,
+                address: "bounces+{subscriber_uuid}.{campaign_uuid}@site.com".into(),
+                secret: Secret::new("k"),
+            },
+            ..Settings::default()
         };
         assert!(s.validate().is_ok());
         s.verp.address = format!("{}+{{subscriber_uuid}}@site.com", "b".repeat(22));

@@ -214,9 +214,7 @@ fn decode_parts(template: &str, address: &str) -> Option<(VerpIds, Option<[u8; T
             break;
         };
         // A signed subscriber token, then the three id forms, longest first.
-        if *is_sub
-            && let Some((u, t)) = lower.get(pos..pos + SIGNED_LEN).and_then(parse_signed)
-        {
+        if *is_sub && let Some((u, t)) = lower.get(pos..pos + SIGNED_LEN).and_then(parse_signed) {
             pos += SIGNED_LEN;
             sub = Some(u);
             signature = Some(t);

@@ -146,7 +146,9 @@ fn evidence(
         let template = ctx.parse.verp_template.as_deref();
         let signed = h
             .headers_raw()
-            .filter(|(name, _)| ["to", "delivered-to", "x-original-to"].iter().any(|n| name.eq_ignore_ascii_case(n)))
+            .filter(|(name, _)| {
+                ["to", "delivered-to", "x-original-to"].iter().any(|n| name.eq_ignore_ascii_case(n))
+            })
             .flat_map(|(_, value)| addresses_in(value))
             .find_map(|addr| rebound_dsn::verp::verify_signed(template, secret, addr));
         if signed.is_some() {
@@ -165,7 +167,9 @@ fn evidence(
 
 /// The address-looking words of a header value (`Name <a@b>, c@d`).
 fn addresses_in(value: &str) -> impl Iterator<Item = &str> {
-    value.split(|c: char| c.is_whitespace() || matches!(c, ',' | '<' | '>' | '"' | ';')).filter(|w| w.contains('@'))
+    value
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '<' | '>' | '"' | ';'))
+        .filter(|w| w.contains('@'))
 }
 
 /// Whether the message carries an `X-Listmonk-Subscriber` line with `uuid`.
@@ -173,7 +177,9 @@ fn names_subscriber(raw: &[u8], uuid: Uuid) -> bool {
     const NAME: &[u8] = rebound_core::headers::X_LISTMONK_SUBSCRIBER.as_bytes();
     let want = uuid.hyphenated().to_string();
     let mut at = 0;
-    while let Some(i) = raw.get(at..).and_then(|rest| rest.windows(NAME.len()).position(|w| w.eq_ignore_ascii_case(NAME))) {
+    while let Some(i) =
+        raw.get(at..).and_then(|rest| rest.windows(NAME.len()).position(|w| w.eq_ignore_ascii_case(NAME)))
+    {
         let start = at + i + NAME.len();
         let line = &raw[start..raw.len().min(start + 128)];
         let line = &line[..line.iter().position(|b| *b == b'\n').unwrap_or(line.len())];
@@ -210,8 +216,7 @@ fn events(
         .map(|mut ev| {
             // A notice about several recipients cannot say which one the
             // evidence is for; nor can one that names another uuid.
-            let tied = evidence
-                .filter(|e| failures.len() <= 1 && ev.subscriber.uuid.is_none_or(|u| u == *e));
+            let tied = evidence.filter(|e| failures.len() <= 1 && ev.subscriber.uuid.is_none_or(|u| u == *e));
             match tied {
                 Some(e) => ev.subscriber = SubscriberRef::by_uuid(e),
                 None => ev.unverified = true,

@@ -325,7 +325,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for ImapResponseLimit<S> {
 }
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for ImapResponseLimit<S> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write(cx, data)
     }
 
@@ -384,7 +388,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for ReadBetweenWrites<S> {
 }
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for ReadBetweenWrites<S> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         let n = ready!(Pin::new(&mut self.inner).poll_write(cx, data))?;
         if n > 0 {
             self.since_write = 0;

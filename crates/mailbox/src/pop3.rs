@@ -78,7 +78,12 @@ impl Pop3 {
     /// A session over a stream that is already connected (the fuzz target
     /// drives the response reader through this): reads the greeting. `addr`
     /// names the server in errors.
-    pub async fn over(stream: BoxStream, addr: &str, timeouts: Timeouts, max_response: usize) -> Result<Pop3> {
+    pub async fn over(
+        stream: BoxStream,
+        addr: &str,
+        timeouts: Timeouts,
+        max_response: usize,
+    ) -> Result<Pop3> {
         let mut pop = Pop3 { io: BufReader::new(stream), addr: addr.to_string(), timeouts, max_response };
         pop.greeting().await?;
         Ok(pop)

@@ -298,7 +298,13 @@ pub struct Scanner {
 impl Scanner {
     pub fn new(store: Arc<dyn Store>, sink: Arc<dyn BounceSink>, options: ScanOptions) -> Scanner {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Scanner { store, sink, owner: lease_owner(), options, parsers: Arc::new(Semaphore::new(cores.max(2))) }
+        Scanner {
+            store,
+            sink,
+            owner: lease_owner(),
+            options,
+            parsers: Arc::new(Semaphore::new(cores.max(2))),
+        }
     }
 
     pub fn owner(&self) -> &str {
@@ -560,9 +566,16 @@ impl Scanner {
     /// after a restart. Its thread cannot be stopped: it finishes on its own
     /// (the parser is linear in its input) while holding one of the parse
     /// permits, so abandoned parses never take more than those threads.
-    async fn process(&self, raw: Vec<u8>, ctx: &MessageContext, limit: Duration) -> Result<message::Processed> {
-        let failed = |e: tokio::task::JoinError| MailboxError::Protocol(format!("the parser thread failed: {e}"));
-        let permit = self.parsers.clone().acquire_owned().await.map_err(|e| MailboxError::Protocol(e.to_string()))?;
+    async fn process(
+        &self,
+        raw: Vec<u8>,
+        ctx: &MessageContext,
+        limit: Duration,
+    ) -> Result<message::Processed> {
+        let failed =
+            |e: tokio::task::JoinError| MailboxError::Protocol(format!("the parser thread failed: {e}"));
+        let permit =
+            self.parsers.clone().acquire_owned().await.map_err(|e| MailboxError::Protocol(e.to_string()))?;
         let raw = Arc::new(raw);
         let (bytes, context) = (raw.clone(), ctx.clone());
         let parsing = tokio::task::spawn_blocking(move || {
@@ -578,7 +591,9 @@ impl Scanner {
                 );
                 tracing::warn!(source = %ctx.source, size = raw.len(), "{why}");
                 let context = ctx.clone();
-                tokio::task::spawn_blocking(move || message::unparsed(&raw, &context, why)).await.map_err(failed)
+                tokio::task::spawn_blocking(move || message::unparsed(&raw, &context, why))
+                    .await
+                    .map_err(failed)
             }
         }
     }

@@ -92,7 +92,8 @@ impl<'a> SnsHost<'a> {
         ];
         (suffix == "amazonaws.com" && name == "sns.amazonaws.com")
             || regional.contains(&name)
-            || (GOVCLOUD.contains(&region) && GOVCLOUD.iter().any(|g| name == format!("sns-{g}.amazonaws.com")))
+            || (GOVCLOUD.contains(&region)
+                && GOVCLOUD.iter().any(|g| name == format!("sns-{g}.amazonaws.com")))
     }
 }
 

@@ -31,11 +31,11 @@ use ring::signature::{self, RsaParameters, UnparsedPublicKey};
 use serde_json::{Value, json};
 use url::Url;
 
+use crate::aws_regions::SnsHost;
 use crate::common::{
     KeyKind, Parsed, campaign_in_name_value_list, campaign_in_object, check_window, decode_b64_sig, email_of,
     header, spki_key, str_of, text_of, time_of,
 };
-use crate::aws_regions::SnsHost;
 use crate::{HttpFetch, Outcome, ProviderError, WebhookRequest};
 
 pub const SOURCE: &str = "ses";

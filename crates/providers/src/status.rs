@@ -38,7 +38,8 @@ pub fn statuses(settings: &Settings) -> Vec<ProviderStatus> {
 
 /// Whether `name` is enabled, and what its settings lack.
 fn check(name: &str, s: &Settings) -> (bool, Option<String>) {
-    let missing = |what: &str| Some(format!("{name} is enabled but has no {what}: every request is refused."));
+    let missing =
+        |what: &str| Some(format!("{name} is enabled but has no {what}: every request is refused."));
     let basic = |p: &rebound_core::settings::BasicAuthProvider| {
         let none = p.password.expose().is_empty() && p.token.expose().is_empty();
         (p.enabled, if none { missing("password or token") } else { None })
@@ -48,9 +49,10 @@ fn check(name: &str, s: &Settings) -> (bool, Option<String>) {
     };
     match name {
         "ses" => (s.ses_enabled, ses::topics_problem(&s.ses_topic_arns).map(str::to_string)),
-        "sendgrid" => {
-            (s.sendgrid_enabled, s.sendgrid_key.expose().trim().is_empty().then(|| missing("verification key")).flatten())
-        }
+        "sendgrid" => (
+            s.sendgrid_enabled,
+            s.sendgrid_key.expose().trim().is_empty().then(|| missing("verification key")).flatten(),
+        ),
         "postmark" => basic(&s.postmark),
         "brevo" => basic(&s.brevo),
         "mailjet" => basic(&s.mailjet),
@@ -83,7 +85,10 @@ mod tests {
         let mut s = Settings { ses_enabled: true, ..Settings::default() };
         let p = status(&s, "ses");
         let problem = p.problem.unwrap();
-        assert!(problem.contains("no topic ARN is allowed") && problem.contains("every notification"), "{problem}");
+        assert!(
+            problem.contains("no topic ARN is allowed") && problem.contains("every notification"),
+            "{problem}"
+        );
         s.ses_topic_arns = vec!["arn:aws:sns:eu-west-1:111122223333:bounces".into()];
         assert_eq!(status(&s, "ses").problem, None);
         // Disabled: nothing to warn about.

@@ -18,8 +18,8 @@ use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, Tls
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::ClientId;
 use rebound_core::settings::{SmtpAuth, SmtpServer, SmtpTls};
-use rebound_mailbox::{MailboxError, Timeouts};
 use rebound_mailbox::net::ReadBetweenWrites;
+use rebound_mailbox::{MailboxError, Timeouts};
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -417,7 +417,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for Peer<S> {
 }
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for Peer<S> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write(cx, data)
     }
 

@@ -194,7 +194,12 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     plan
 }
 
-fn unmatched(ev: &BounceEvent, reason: &'static str, unverified: bool, created_at: DateTime<Utc>) -> UnmatchedInsert {
+fn unmatched(
+    ev: &BounceEvent,
+    reason: &'static str,
+    unverified: bool,
+    created_at: DateTime<Utc>,
+) -> UnmatchedInsert {
     UnmatchedInsert {
         email: ev.subscriber.email.as_ref().map(|e| e.to_string()).unwrap_or_default(),
         subscriber_uuid: ev.subscriber.uuid,

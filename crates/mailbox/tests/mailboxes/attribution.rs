@@ -125,7 +125,8 @@ async fn strict_mode_acts_only_on_evidence_of_a_send(backend: Backend) {
     }
     // A retry of the unmatched bounces (after an import, say) does not make
     // them act either.
-    let retried = store.retry_unmatched(&Selection::All, &BounceActions::default(), chrono::Utc::now()).await.unwrap();
+    let retried =
+        store.retry_unmatched(&Selection::All, &BounceActions::default(), chrono::Utc::now()).await.unwrap();
     assert!(retried.is_empty(), "{retried:?}");
     assert_eq!(store.query_unmatched(all).await.unwrap().total, 3);
     assert_eq!(status(store.as_ref(), victim).await, "enabled");
@@ -160,7 +161,8 @@ async fn an_unverified_bounce_is_recorded_but_acts_on_no_one(backend: Backend) {
     ev.event_id = Some("msg:forged".into());
     ev.unverified = true;
     let now = chrono::Utc::now();
-    let outcomes = store.record_bounces(std::slice::from_ref(&ev), &BounceActions::default(), now).await.unwrap();
+    let outcomes =
+        store.record_bounces(std::slice::from_ref(&ev), &BounceActions::default(), now).await.unwrap();
     assert_eq!(outcomes, vec![RecordOutcome::Unverified]);
     let again = store.record_bounces(&[ev], &BounceActions::default(), now).await.unwrap();
     assert_eq!(again, vec![RecordOutcome::Duplicate]);
@@ -169,7 +171,10 @@ async fn an_unverified_bounce_is_recorded_but_acts_on_no_one(backend: Backend) {
     assert_eq!(page.total, 1);
     let u = &page.results[0];
     assert!(u.unverified && u.reason.starts_with("unverified"), "{u:?}");
-    assert_eq!((u.subscriber_uuid.as_deref(), u.source.as_str()), (Some(uuid.to_string().as_str()), "pop.example.org"));
+    assert_eq!(
+        (u.subscriber_uuid.as_deref(), u.source.as_str()),
+        (Some(uuid.to_string().as_str()), "pop.example.org")
+    );
     // Neither "retry all" nor a retry by id acts on it.
     let ids = Selection::Ids(vec![u.id]);
     assert!(store.retry_unmatched(&ids, &BounceActions::default(), now).await.unwrap().is_empty());

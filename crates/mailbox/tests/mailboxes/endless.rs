@@ -52,7 +52,11 @@ async fn flood(greeting: &'static str, commands: usize, reply: &'static str) -> 
 }
 
 fn timeouts() -> Timeouts {
-    Timeouts { connect: Duration::from_secs(5), login: Duration::from_secs(30), read: Duration::from_secs(30) }
+    Timeouts {
+        connect: Duration::from_secs(5),
+        login: Duration::from_secs(30),
+        read: Duration::from_secs(30),
+    }
 }
 
 #[track_caller]
@@ -68,14 +72,16 @@ fn assert_refused(err: &MailboxError, sent: &AtomicU64) {
 #[tokio::test]
 async fn pop3_greeting_without_end_is_refused() {
     let (port, sent) = flood("+OK ", 0, "").await;
-    let err = Pop3::connect("127.0.0.1", port, Security::Plain, false, timeouts(), 1 << 20).await.unwrap_err();
+    let err =
+        Pop3::connect("127.0.0.1", port, Security::Plain, false, timeouts(), 1 << 20).await.unwrap_err();
     assert_refused(&err, &sent);
 }
 
 #[tokio::test]
 async fn pop3_message_line_without_end_is_refused() {
     let (port, sent) = flood("+OK ready\r\n", 1, "+OK message follows\r\n").await;
-    let mut pop = Pop3::connect("127.0.0.1", port, Security::Plain, false, timeouts(), 1 << 20).await.unwrap();
+    let mut pop =
+        Pop3::connect("127.0.0.1", port, Security::Plain, false, timeouts(), 1 << 20).await.unwrap();
     let err = pop.retr(1).await.unwrap_err();
     assert_refused(&err, &sent);
 }
@@ -83,9 +89,18 @@ async fn pop3_message_line_without_end_is_refused() {
 #[tokio::test]
 async fn imap_greeting_without_end_is_refused() {
     let (port, sent) = flood("* OK ", 0, "").await;
-    let err = Imap::connect("127.0.0.1", port, Security::Plain, false, timeouts(), Some(("u", "p")), "INBOX", 1 << 20)
-        .await
-        .unwrap_err();
+    let err = Imap::connect(
+        "127.0.0.1",
+        port,
+        Security::Plain,
+        false,
+        timeouts(),
+        Some(("u", "p")),
+        "INBOX",
+        1 << 20,
+    )
+    .await
+    .unwrap_err();
     assert_refused(&err, &sent);
 }
 
@@ -93,8 +108,17 @@ async fn imap_greeting_without_end_is_refused() {
 async fn imap_literal_without_end_is_refused() {
     // A literal announced far larger than any message, then sent for ever.
     let (port, sent) = flood("* OK ready\r\n", 1, "* 1 FETCH (UID 1 BODY[] {400000000}\r\n").await;
-    let err = Imap::connect("127.0.0.1", port, Security::Plain, false, timeouts(), Some(("u", "p")), "INBOX", 1 << 20)
-        .await
-        .unwrap_err();
+    let err = Imap::connect(
+        "127.0.0.1",
+        port,
+        Security::Plain,
+        false,
+        timeouts(),
+        Some(("u", "p")),
+        "INBOX",
+        1 << 20,
+    )
+    .await
+    .unwrap_err();
     assert_refused(&err, &sent);
 }

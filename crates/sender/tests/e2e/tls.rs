@@ -48,7 +48,8 @@ async fn starttls_and_implicit_tls_reach_postfix() {
         files: vec![("transport", "tls.test discard:\n".into())],
     };
     let mut postfix = Postfix::start("tls", spec);
-    let sender = Sender::new(SenderOptions { io_timeout: Duration::from_secs(15), retry_delay: Duration::ZERO });
+    let sender =
+        Sender::new(SenderOptions { io_timeout: Duration::from_secs(15), retry_delay: Duration::ZERO });
     let campaign = CampaignContent {
         uuid: Uuid::new_v4(),
         subject: "TLS".into(),
@@ -80,7 +81,12 @@ async fn starttls_and_implicit_tls_reach_postfix() {
         );
         let skipping = Settings { smtp: vec![server(true)], ..Settings::default() };
         let d = sender.send(&skipping, &campaign, &to).await;
-        assert!(matches!(d.result, DeliveryResult::Accepted { .. }), "{tls_type:?}: {:?}\n{}", d.result, postfix.log());
+        assert!(
+            matches!(d.result, DeliveryResult::Accepted { .. }),
+            "{tls_type:?}: {:?}\n{}",
+            d.result,
+            postfix.log()
+        );
     }
     let log = postfix.log();
     assert!(log.matches("TLS connection established").count() >= 2, "{log}");

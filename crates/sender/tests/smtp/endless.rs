@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rebound_core::Settings;
-use rebound_sender::{DeliveryResult, Sender, SendError};
+use rebound_sender::{DeliveryResult, SendError, Sender};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 

@@ -96,10 +96,8 @@ const ACTIONS: &[(&str, &str)] = &[
     ("blocklist", "Blocklist"),
     ("delete", "Delete the subscriber"),
 ];
-const ATTRIBUTION: &[(&str, &str)] = &[
-    ("any", "Any (listmonk's behaviour)"),
-    ("strict", "Strict: only with evidence of a send"),
-];
+const ATTRIBUTION: &[(&str, &str)] =
+    &[("any", "Any (listmonk's behaviour)"), ("strict", "Strict: only with evidence of a send")];
 const MAILBOX_TYPES: &[(&str, &str)] = &[("pop", "POP3"), ("imap", "IMAP")];
 const MAILBOX_AUTH: &[(&str, &str)] = &[("userpass", "Username and password"), ("none", "None")];
 const AFTER: &[(&str, &str)] = &[("delete", "Delete it"), ("move", "Move it to a folder")];

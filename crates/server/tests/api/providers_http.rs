@@ -132,7 +132,10 @@ async fn ses_without_an_allowed_topic_is_refused_and_says_why(b: Backend) {
     assert_eq!(res.status(), 403);
     let body: Value = res.json().await.unwrap();
     let message = body["message"].as_str().unwrap();
-    assert!(message.contains("no topic ARN is allowed") && message.contains("bounce.ses_topic_arns"), "{message}");
+    assert!(
+        message.contains("no topic ARN is allowed") && message.contains("bounce.ses_topic_arns"),
+        "{message}"
+    );
 
     let status = s.get_json("/api/bounces/providers").await["data"].clone();
     let ses = status.as_array().unwrap().iter().find(|p| p["name"] == "ses").unwrap().clone();

@@ -167,13 +167,11 @@ impl BounceStore for SqliteStore {
     ) -> Result<Vec<RecordOutcome>> {
         let mut tx = self.begin_write().await?;
         let rows: Vec<UnmatchedBounce> = match selection {
-            Selection::All => {
-                sqlx::query_as(&format!(
-                    "SELECT {UNMATCHED_COLUMNS} FROM rebound_unmatched_bounces WHERE unverified = 0 ORDER BY id"
-                ))
-                .fetch_all(&mut *tx)
-                .await?
-            }
+            Selection::All => sqlx::query_as(&format!(
+                "SELECT {UNMATCHED_COLUMNS} FROM rebound_unmatched_bounces WHERE unverified = 0 ORDER BY id"
+            ))
+            .fetch_all(&mut *tx)
+            .await?,
             Selection::Ids(ids) => {
                 sqlx::query_as(&format!(
                     "SELECT {UNMATCHED_COLUMNS} FROM rebound_unmatched_bounces

@@ -72,7 +72,9 @@ fn create_private(path: &Path) -> Result<()> {
     match create.open(path) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(StoreError::Invalid(format!("cannot create the database file {}: {e}", path.display()))),
+        Err(e) => {
+            Err(StoreError::Invalid(format!("cannot create the database file {}: {e}", path.display())))
+        }
     }
 }
 
