@@ -12,7 +12,7 @@ use async_imap::{Client, Session};
 use futures::TryStreamExt;
 
 use crate::error::{MailboxError, Result};
-use crate::net::{self, BoxStream, ImapResponseLimit, Timeouts};
+use crate::net::{self, BoxStream, Timeouts, imap_responses};
 use crate::pop3::Security;
 
 /// What happens to a message once its outcome is durable.
@@ -63,11 +63,11 @@ impl Imap {
     ) -> Result<Imap> {
         let addr = format!("{host}:{port}");
         let tcp = net::connect_tcp(host, port, &timeouts).await?;
-        let limited = |s| ImapResponseLimit::new(s, max_response);
+        let limited = |s| imap_responses(s, max_response);
         let client: Client<BoxStream> = match security {
             Security::Tls => {
                 let tls = net::tls(tcp, host, port, skip_verify, &timeouts).await?;
-                let mut c = Client::new(Box::new(ImapResponseLimit::new(tls, max_response)) as BoxStream);
+                let mut c = Client::new(Box::new(imap_responses(tls, max_response)) as BoxStream);
                 greeting(&mut c, &addr, &timeouts).await?;
                 c
             }
@@ -89,7 +89,7 @@ impl Imap {
                 // RFC 3501 §6.2.1: no greeting after the handshake. The
                 // limit counts IMAP, so it goes above TLS from here on.
                 let tls = net::tls(c.into_inner().into_inner(), host, port, skip_verify, &timeouts).await?;
-                Client::new(Box::new(ImapResponseLimit::new(tls, max_response)) as BoxStream)
+                Client::new(Box::new(imap_responses(tls, max_response)) as BoxStream)
             }
         };
         let mut session = match credentials {

@@ -228,14 +228,83 @@ where
     }
 }
 
+/// A stream whose reads pass through a [`ReadLimit`]: a read past the
+/// limit fails with [`TooLong`], and nothing beyond it is read.
+#[derive(Debug)]
+pub struct Limited<S, L> {
+    inner: S,
+    limit: L,
+}
+
+/// What a [`Limited`] stream lets through.
+pub trait ReadLimit {
+    /// The most the next read may return (`usize::MAX`: whatever comes).
+    fn room(&self) -> usize;
+    /// Takes note of bytes read; the refusal when they pass the limit.
+    fn read(&mut self, data: &[u8]) -> Result<(), std::io::Error>;
+    /// Takes note of a write.
+    fn wrote(&mut self) {}
+}
+
+impl<S, L> Limited<S, L> {
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: AsyncRead + Unpin, L: ReadLimit + Unpin> AsyncRead for Limited<S, L> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = &mut *self;
+        let room = this.limit.room().min(buf.remaining());
+        let got = {
+            let mut limited = ReadBuf::new(buf.initialize_unfilled_to(room));
+            ready!(Pin::new(&mut this.inner).poll_read(cx, &mut limited))?;
+            let n = limited.filled().len();
+            this.limit.read(limited.filled()).map(|()| n)
+        };
+        // Refused bytes are not handed on: the caller never holds them.
+        buf.advance(got?);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: AsyncWrite + Unpin, L: ReadLimit + Unpin> AsyncWrite for Limited<S, L> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let n = ready!(Pin::new(&mut self.inner).poll_write(cx, data))?;
+        if n > 0 {
+            self.limit.wrote();
+        }
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
 /// Bounds what an IMAP server may send as one response (RFC 3501 §2.2.2):
 /// its lines and the literals (`{N}` then N bytes) they announce, up to the
 /// line that ends it. async-imap grows its buffer until a response is
 /// complete (up to 512 MiB); this refuses a response longer than `limit`
 /// as soon as it passes the limit.
 #[derive(Debug)]
-pub struct ImapResponseLimit<S> {
-    inner: S,
+pub struct ImapResponses {
     limit: usize,
     /// Bytes of the current response so far.
     seen: usize,
@@ -245,48 +314,49 @@ pub struct ImapResponseLimit<S> {
     tail: Vec<u8>,
 }
 
-impl<S> ImapResponseLimit<S> {
-    pub fn new(inner: S, limit: usize) -> Self {
-        ImapResponseLimit { inner, limit, seen: 0, literal: 0, tail: Vec::new() }
+/// A stream whose IMAP responses are bounded (see [`ImapResponses`]).
+pub fn imap_responses<S>(inner: S, limit: usize) -> Limited<S, ImapResponses> {
+    Limited { inner, limit: ImapResponses { limit, seen: 0, literal: 0, tail: Vec::new() } }
+}
+
+impl ReadLimit for ImapResponses {
+    fn room(&self) -> usize {
+        usize::MAX
     }
 
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-
-    /// Follows the response framing over `data`; false once past the limit.
-    fn account(&mut self, mut data: &[u8]) -> bool {
+    /// Follows the response framing over `data`.
+    fn read(&mut self, mut data: &[u8]) -> Result<(), std::io::Error> {
         while !data.is_empty() {
             if self.literal > 0 {
                 let n = data.len().min(usize::try_from(self.literal).unwrap_or(usize::MAX));
                 self.literal -= n as u64;
                 self.seen = self.seen.saturating_add(n);
                 data = &data[n..];
-                continue;
-            }
-            let (line, ends) = match memchr::memchr(b'\n', data) {
-                Some(i) => (&data[..=i], true),
-                None => (data, false),
-            };
-            self.seen = self.seen.saturating_add(line.len());
-            // A literal's announcement is short: keep only the line's end.
-            self.tail.extend_from_slice(line);
-            if self.tail.len() > 32 {
-                self.tail.drain(..self.tail.len() - 32);
-            }
-            data = &data[line.len()..];
-            if ends {
-                match literal_announced(&self.tail) {
-                    Some(n) => self.literal = n,
-                    None => self.seen = 0,
+            } else {
+                let (line, ends) = match memchr::memchr(b'\n', data) {
+                    Some(i) => (&data[..=i], true),
+                    None => (data, false),
+                };
+                self.seen = self.seen.saturating_add(line.len());
+                // A literal's announcement is short: keep only the line's end.
+                self.tail.extend_from_slice(line);
+                if self.tail.len() > 32 {
+                    self.tail.drain(..self.tail.len() - 32);
                 }
-                self.tail.clear();
+                data = &data[line.len()..];
+                if ends {
+                    match literal_announced(&self.tail) {
+                        Some(n) => self.literal = n,
+                        None => self.seen = 0,
+                    }
+                    self.tail.clear();
+                }
             }
             if self.seen > self.limit {
-                return false;
+                return Err(TooLong::io("an IMAP response", self.limit));
             }
         }
-        self.seen <= self.limit
+        Ok(())
     }
 }
 
@@ -305,106 +375,37 @@ fn literal_announced(line: &[u8]) -> Option<u64> {
     std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
-impl<S: AsyncRead + Unpin> AsyncRead for ImapResponseLimit<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let this = &mut *self;
-        ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
-        let limit = this.limit;
-        if this.account(&buf.filled()[before..]) {
-            Poll::Ready(Ok(()))
-        } else {
-            buf.set_filled(before);
-            Poll::Ready(Err(TooLong::io("an IMAP response", limit)))
-        }
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for ImapResponseLimit<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, data)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
 /// Bounds what a peer may send between two writes of ours, for a
 /// request/answer protocol whose client is not ours to change (SMTP
 /// through lettre, which reads a whole line before checking its length).
 /// Below TLS it counts the encrypted bytes, so it also bounds a line
 /// inside TLS; the limit must leave room for a TLS handshake.
 #[derive(Debug)]
-pub struct ReadBetweenWrites<S> {
-    inner: S,
+pub struct ReadBetweenWrites {
     limit: usize,
     since_write: usize,
 }
 
-impl<S> ReadBetweenWrites<S> {
-    pub fn new(inner: S, limit: usize) -> Self {
-        ReadBetweenWrites { inner, limit, since_write: 0 }
-    }
-
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
+/// A stream bounded by [`ReadBetweenWrites`].
+pub fn read_between_writes<S>(inner: S, limit: usize) -> Limited<S, ReadBetweenWrites> {
+    Limited { inner, limit: ReadBetweenWrites { limit, since_write: 0 } }
 }
 
-impl<S: AsyncRead + Unpin> AsyncRead for ReadBetweenWrites<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let this = &mut *self;
-        if this.since_write >= this.limit {
-            return Poll::Ready(Err(TooLong::io("an answer", this.limit)));
+impl ReadLimit for ReadBetweenWrites {
+    /// Never more than the limit leaves, so nothing beyond it is held.
+    fn room(&self) -> usize {
+        self.limit.saturating_sub(self.since_write).max(1)
+    }
+
+    fn read(&mut self, data: &[u8]) -> Result<(), std::io::Error> {
+        if self.since_write >= self.limit && !data.is_empty() {
+            return Err(TooLong::io("an answer", self.limit));
         }
-        // Never read past the limit, so nothing beyond it is held.
-        let room = (this.limit - this.since_write).min(buf.remaining());
-        let n = {
-            let mut limited = ReadBuf::new(buf.initialize_unfilled_to(room));
-            ready!(Pin::new(&mut this.inner).poll_read(cx, &mut limited))?;
-            limited.filled().len()
-        };
-        buf.advance(n);
-        this.since_write += n;
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for ReadBetweenWrites<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        let n = ready!(Pin::new(&mut self.inner).poll_write(cx, data))?;
-        if n > 0 {
-            self.since_write = 0;
-        }
-        Poll::Ready(Ok(n))
+        self.since_write += data.len();
+        Ok(())
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+    fn wrote(&mut self) {
+        self.since_write = 0;
     }
 }

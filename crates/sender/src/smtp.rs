@@ -18,7 +18,7 @@ use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, Tls
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::ClientId;
 use rebound_core::settings::{SmtpAuth, SmtpServer, SmtpTls};
-use rebound_mailbox::net::ReadBetweenWrites;
+use rebound_mailbox::net::read_between_writes;
 use rebound_mailbox::{MailboxError, Timeouts};
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -263,7 +263,7 @@ impl Pool {
 
     /// The TCP connection (and, for implicit TLS, the handshake) that lettre
     /// then speaks SMTP over. rebound opens it itself so that every byte
-    /// the server sends passes through [`ReadBetweenWrites`]: lettre reads
+    /// the server sends passes through `read_between_writes`: lettre reads
     /// a whole reply line before checking its length, so a server that
     /// sends a line without end would otherwise grow memory without bound.
     async fn open(&self, implicit_tls: bool) -> Result<Box<dyn AsyncTokioStream>, (SendError, bool)> {
@@ -276,7 +276,7 @@ impl Pool {
         let peer = tcp
             .peer_addr()
             .map_err(|e| (SendError::Connect { server: server.clone(), detail: e.to_string() }, true))?;
-        let bounded = ReadBetweenWrites::new(tcp, MAX_ANSWER);
+        let bounded = read_between_writes(tcp, MAX_ANSWER);
         if !implicit_tls {
             return Ok(Box::new(Peer { inner: bounded, peer }));
         }
@@ -393,7 +393,9 @@ impl Pool {
 /// reply inside TLS too.
 const MAX_ANSWER: usize = 1024 * 1024;
 
-/// A stream with the peer address lettre asks for.
+/// A stream with the peer address lettre asks for. The delegation is
+/// written out because lettre's trait can only be implemented on a type of
+/// this crate.
 #[derive(Debug)]
 struct Peer<S> {
     inner: S,

@@ -3,8 +3,6 @@
 //! self-signed certificate. Verified TLS refuses it; tls_skip_verify
 //! accepts it, and Postfix logs the TLS session.
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use rebound_core::Settings;
@@ -14,25 +12,10 @@ use uuid::Uuid;
 
 use crate::postfix::{Postfix, Spec};
 
-fn certificate(dir: &Path) {
-    let out = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"])
-        .args(["-days", "2", "-subj", "/CN=localhost"])
-        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
-        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
-        .arg("-keyout")
-        .arg(dir.join("key.pem"))
-        .arg("-out")
-        .arg(dir.join("cert.pem"))
-        .output()
-        .unwrap_or_else(|e| panic!("openssl is required to make the test certificate: {e}"));
-    assert!(out.status.success(), "openssl failed: {}", String::from_utf8_lossy(&out.stderr));
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn starttls_and_implicit_tls_reach_postfix() {
     let certs = tempfile::tempdir().unwrap();
-    certificate(certs.path());
+    crate::dovecot::certificate(certs.path());
     let spec = Spec {
         ports: 2,
         main: format!(
