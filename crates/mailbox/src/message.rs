@@ -22,12 +22,12 @@ pub struct MessageContext {
     pub keep_limit: usize,
     /// Which notices may act on a subscriber, and the key that tells a
     /// genuine signed VERP token.
-    pub attribution: Attribution,
+    pub attribution: AttributionRules,
 }
 
 /// How notices are tied to a message rebound sent.
 #[derive(Debug, Clone, Default)]
-pub struct Attribution {
+pub struct AttributionRules {
     /// `bounce.attribution` = "strict": a notice acts only with evidence of
     /// a real send; others are recorded as unverified.
     pub strict: bool,
@@ -37,10 +37,10 @@ pub struct Attribution {
     pub verp_secret: Option<Vec<u8>>,
 }
 
-impl Attribution {
-    pub fn from_settings(settings: &rebound_core::Settings) -> Attribution {
+impl AttributionRules {
+    pub fn from_settings(settings: &rebound_core::Settings) -> AttributionRules {
         let secret = settings.verp.secret.expose();
-        Attribution {
+        AttributionRules {
             strict: settings.attribution == rebound_core::settings::AttributionMode::Strict,
             verp_secret: (!secret.is_empty()).then(|| secret.as_bytes().to_vec()),
         }
@@ -345,7 +345,7 @@ mod tests {
             source: "pop.example.com".into(),
             parse: ParseOptions::default(),
             keep_limit: 1 << 20,
-            attribution: Attribution::default(),
+            attribution: AttributionRules::default(),
         }
     }
 

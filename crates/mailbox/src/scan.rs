@@ -28,7 +28,6 @@ use chrono::{DateTime, Utc};
 use rebound_core::settings::{AfterProcessing, MailboxAuth, MailboxKind, MailboxSettings};
 use rebound_core::{BounceEvent, Settings};
 use rebound_dsn::ParseOptions;
-
 use rebound_store::{Disposition, MailboxScan, NewMailboxMessage, RecordOutcome, Store};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -37,7 +36,7 @@ use uuid::Uuid;
 
 use crate::error::{MailboxError, Result};
 use crate::imap::{self, Imap};
-use crate::message::{self, Attribution, MessageContext, Outcome};
+use crate::message::{self, AttributionRules, MessageContext, Outcome};
 use crate::net::Timeouts;
 use crate::pop3::{Pop3, Security};
 use crate::sink::BounceSink;
@@ -133,7 +132,7 @@ pub fn enabled_mailboxes(settings: &Settings) -> Vec<MailboxConfig> {
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
     pub parse: ParseOptions,
-    pub attribution: Attribution,
+    pub attribution: AttributionRules,
 }
 
 /// The read options `settings` ask for.
@@ -144,7 +143,7 @@ pub fn read_options(settings: &Settings) -> ReadOptions {
             verp_template: (!settings.verp.address.is_empty()).then(|| settings.verp.address.clone()),
             ..ParseOptions::default()
         },
-        attribution: Attribution::from_settings(settings),
+        attribution: AttributionRules::from_settings(settings),
     }
 }
 
