@@ -94,6 +94,12 @@ pub struct BounceEvent {
     /// The source's own id of this event (provider event id, DSN message id).
     /// A second event with the same (source, event_id) is a retry and is not counted again.
     pub event_id: Option<String>,
+    /// No evidence ties this notice to a message rebound sent
+    /// (`bounce.attribution` is "strict"): it is kept with the unmatched
+    /// bounces, flagged, and acts on no one. Set by the mailbox scanner only,
+    /// never read from a request.
+    #[serde(skip)]
+    pub unverified: bool,
 }
 
 impl BounceEvent {
@@ -106,6 +112,7 @@ impl BounceEvent {
             meta: serde_json::Value::Object(Default::default()),
             created_at: None,
             event_id: None,
+            unverified: false,
         }
     }
 }

@@ -22,6 +22,9 @@ pub struct Settings {
     pub webhooks_enabled: bool,
     #[serde(rename = "bounce.actions")]
     pub actions: BounceActions,
+    /// Which bounce e-mails may act on a subscriber (beyond listmonk).
+    #[serde(rename = "bounce.attribution")]
+    pub attribution: AttributionMode,
     /// How parsed bounce e-mails are typed (beyond listmonk).
     #[serde(rename = "bounce.classification")]
     pub classification: Classification,
@@ -75,6 +78,7 @@ impl Default for Settings {
             bounce_enabled: false,
             webhooks_enabled: false,
             actions: BounceActions::default(),
+            attribution: AttributionMode::Any,
             classification: Classification::Reason,
             webhook_tolerance: Duration::from_secs(300),
             ses_enabled: false,
@@ -96,6 +100,20 @@ impl Default for Settings {
             smtp: vec![SmtpServer::default()],
         }
     }
+}
+
+/// Which bounce e-mails from the mailboxes may act on a subscriber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AttributionMode {
+    /// Every notice counts, attributed by the returned X-Listmonk-Subscriber,
+    /// the VERP address or the failed recipient (listmonk's behaviour).
+    #[default]
+    Any,
+    /// Only notices carrying evidence of a real send count: a valid signed
+    /// VERP token or the returned X-Listmonk-Subscriber. Others are recorded
+    /// as unverified and act on no one.
+    Strict,
 }
 
 /// How a parsed bounce e-mail becomes hard or soft.
@@ -214,6 +232,11 @@ pub struct MailboxSettings {
     pub max_messages: u32,
     /// Messages larger than this are kept on the server and reported, not fetched.
     pub max_message_size: u64,
+    /// The longest one message's parsing may take. A message that takes
+    /// longer is kept unparsed (a `parse_error`) and not tried again, so one
+    /// hostile message cannot stall the mailbox.
+    #[serde(with = "duration")]
+    pub parse_timeout: Duration,
 }
 
 impl Default for MailboxSettings {
@@ -237,6 +260,7 @@ impl Default for MailboxSettings {
             move_to: String::new(),
             max_messages: 1000,
             max_message_size: 10 * 1024 * 1024,
+            parse_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -255,6 +279,31 @@ pub struct VerpSettings {
     pub enabled: bool,
     /// e.g. "bounces+{subscriber_uuid}.{campaign_uuid}@site.com"
     pub address: String,
+    /// Sign the address: the subscriber's id with an HMAC tag, so a bounce
+    /// to it proves rebound sent that subscriber a message.
+    pub signed: bool,
+    /// The signing key; made when signing is turned on without one.
+    pub secret: Secret,
+}
+
+impl VerpSettings {
+    /// Local-part octets a signed address takes in place of
+    /// {subscriber_uuid} (the id and its tag; the campaign is left out).
+    pub const SIGNED_TOKEN_LEN: usize = 42;
+
+    /// The local part of a signed address made from `address`.
+    fn signed_local_len(&self) -> usize {
+        let local = self.address.rsplit_once('@').map_or(self.address.as_str(), |(l, _)| l);
+        let mut len = local.replace("{subscriber_uuid}", &"x".repeat(Self::SIGNED_TOKEN_LEN)).len();
+        if let Some(i) = local.find("{campaign_uuid}") {
+            len -= "{campaign_uuid}".len();
+            // The separator before it goes too.
+            if local[..i].ends_with(['.', '-', '_', '=', '+']) {
+                len -= 1;
+            }
+        }
+        len
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -383,6 +432,9 @@ impl Settings {
         let mut next: Settings = deserialize_named(Value::Object(merged))?;
         next.keep_secrets_from(self);
         next.assign_ids();
+        if next.verp.signed && next.verp.secret.is_empty() {
+            next.verp.secret = new_signing_key();
+        }
         next.validate()?;
         Ok(next)
     }
@@ -401,6 +453,11 @@ impl Settings {
                     "bounce.mailboxes[{i}].scan_interval must be at least 1s"
                 )));
             }
+            if m.parse_timeout < Duration::from_millis(1) {
+                return Err(CoreError::invalid(format!(
+                    "bounce.mailboxes[{i}].parse_timeout must be at least 1ms"
+                )));
+            }
             if m.after_processing == AfterProcessing::Move && m.move_to.trim().is_empty() {
                 return Err(CoreError::invalid(format!(
                     "bounce.mailboxes[{i}].move_to is required when after_processing is \"move\""
@@ -414,6 +471,14 @@ impl Settings {
         }
         if self.verp.enabled && !self.verp.address.contains("{subscriber_uuid}") {
             return Err(CoreError::invalid("bounce.verp.address must contain {subscriber_uuid}"));
+        }
+        if self.verp.enabled && self.verp.signed && self.verp.signed_local_len() > 64 {
+            return Err(CoreError::invalid(format!(
+                "bounce.verp.address: a signed address would have a local part of {} octets; RFC 5321 \
+                 allows 64 (the signed id takes {})",
+                self.verp.signed_local_len(),
+                VerpSettings::SIGNED_TOKEN_LEN
+            )));
         }
         Ok(())
     }
@@ -433,8 +498,9 @@ impl Settings {
         s
     }
 
-    fn secrets_mut(&mut self) -> [&mut Secret; 14] {
+    fn secrets_mut(&mut self) -> [&mut Secret; 15] {
         [
+            &mut self.verp.secret,
             &mut self.sendgrid_key,
             &mut self.postmark.password,
             &mut self.postmark.token,
@@ -489,6 +555,13 @@ impl Settings {
             s.uuid.get_or_insert_with(Uuid::new_v4);
         }
     }
+}
+
+/// 244 random bits as 64 hex digits: two v4 uuids (the uuid crate's
+/// randomness is the operating system's), which spares this crate a
+/// random-number dependency of its own.
+fn new_signing_key() -> Secret {
+    Secret::new(format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple()))
 }
 
 /// Deserialises settings and says which key was wrong, because a bare serde
@@ -583,6 +656,44 @@ mod tests {
         .unwrap();
         assert_eq!(m.scan_interval, Duration::from_secs(900));
         assert_eq!(m.max_messages, 1000);
+    }
+
+    #[test]
+    fn signing_verp_makes_a_key_keeps_it_and_masks_it() {
+        let s = Settings::default();
+        let mut upd = Map::new();
+        upd.insert(
+            "bounce.verp".into(),
+            json!({"enabled": true, "signed": true, "address": "bounces+{subscriber_uuid}.{campaign_uuid}@site.com"}),
+        );
+        upd.insert("bounce.attribution".into(), json!("strict"));
+        let next = s.apply_update(&upd).unwrap();
+        assert_eq!(next.attribution, AttributionMode::Strict);
+        let key = next.verp.secret.expose().to_string();
+        assert_eq!(key.len(), 64);
+        let shown = serde_json::to_value(next.masked()).unwrap();
+        assert!(!shown.to_string().contains(&key), "the key is shown");
+        // The masked settings sent back keep the key.
+        let back = next.apply_update(shown.as_object().unwrap()).unwrap();
+        assert_eq!(back.verp.secret.expose(), key);
+        assert_eq!(Settings::default().attribution, AttributionMode::Any);
+    }
+
+    #[test]
+    fn a_signed_verp_address_must_fit_64_octets() {
+        let mut s = Settings {
+            verp: VerpSettings {
+                enabled: true,
+                signed: true,
+                address: "bounces+{subscriber_uuid}.{campaign_uuid}@site.com".into(),
+                secret: Secret::new("k"),
+            },
+            ..Settings::default()
+        };
+        assert!(s.validate().is_ok());
+        s.verp.address = format!("{}+{{subscriber_uuid}}@site.com", "b".repeat(22));
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("65 octets"), "{err}");
     }
 
     #[test]

@@ -21,11 +21,25 @@
 //!   `bounces+` and a separator take 61 octets. Only `a-z2-7` are used, so
 //!   case-folding MTAs and `recipient_delimiter=+` do not damage it.
 //!
-//! [`decode`] accepts either form (and 32-digit hex), always returning the
+//! * [`encode_signed`]: the subscriber's compact id followed by a 16-character
+//!   tag, HMAC-SHA256 of the id under the server's secret, truncated to 80
+//!   bits. A bounce to such an address proves that rebound sent that
+//!   subscriber a message: nobody without the secret can make one. Two ids
+//!   and a tag do not fit the 64-octet local part, so the campaign is left
+//!   out (with its separator); a signed bounce's campaign comes from the
+//!   returned X-Listmonk-Campaign header when the remote MTA returns it.
+//!   `bounces+` and the token take 50 octets.
+//!
+//! [`decode`] accepts every form (and 32-digit hex), always returning the
 //! uuids themselves, so the sender may switch forms without breaking
-//! attribution of bounces still in flight.
+//! attribution of bounces still in flight. Only [`verify_signed`], given the
+//! secret, says whether a signed token is genuine; it compares tags in
+//! constant time.
 
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 pub const SUBSCRIBER_PLACEHOLDER: &str = "{subscriber_uuid}";
@@ -52,6 +66,82 @@ pub fn encode_compact(template: &str, subscriber_uuid: Uuid, campaign_uuid: Opti
     fill(template, &base32(subscriber_uuid), campaign_uuid.map(base32))
 }
 
+/// Fill the template with the subscriber's signed token (see the module
+/// docs); `{campaign_uuid}` is dropped with its separator.
+pub fn encode_signed(template: &str, secret: &[u8], subscriber_uuid: Uuid) -> String {
+    let mut token = base32(subscriber_uuid);
+    token.push_str(&base32_tag(&tag(secret, subscriber_uuid)));
+    fill(template, &token, None)
+}
+
+/// The subscriber whose genuine signed token `address` carries (decoded
+/// with `template`, or after a `+` without one), if it carries one.
+pub fn verify_signed(template: Option<&str>, secret: &[u8], address: &str) -> Option<Uuid> {
+    if secret.is_empty() {
+        return None;
+    }
+    let (subscriber, given) = match template {
+        Some(t) => decode_parts(t, address).and_then(|(ids, tag)| Some((ids.subscriber_uuid, tag?))),
+        None => None,
+    }
+    .or_else(|| {
+        let (ids, tag) = plus_parts(address)?;
+        Some((ids.subscriber_uuid, tag?))
+    })?;
+    let expected = tag(secret, subscriber);
+    bool::from(expected.ct_eq(&given)).then_some(subscriber)
+}
+
+/// Bytes of the HMAC kept in a signed token: 80 bits. A forger must guess
+/// them, one delivered bounce per guess; the mailbox sees every try.
+const TAG_BYTES: usize = 10;
+/// The tag in base32: 16 characters, exactly 80 bits.
+const TAG_CHARS: usize = 16;
+/// A signed token: the compact id, then the tag.
+const SIGNED_LEN: usize = 26 + TAG_CHARS;
+
+/// HMAC-SHA256 over a domain-separating label and the subscriber's id.
+fn tag(secret: &[u8], subscriber: Uuid) -> [u8; TAG_BYTES] {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(b"rebound-verp-v1\0");
+    mac.update(subscriber.as_bytes());
+    let full = mac.finalize().into_bytes();
+    let mut out = [0u8; TAG_BYTES];
+    out.copy_from_slice(&full[..TAG_BYTES]);
+    out
+}
+
+fn base32_tag(tag: &[u8; TAG_BYTES]) -> String {
+    let mut v: u128 = 0;
+    for b in tag {
+        v = (v << 8) | u128::from(*b);
+    }
+    (0..TAG_CHARS).map(|i| ALPHABET[((v >> (75 - 5 * i)) & 31) as usize] as char).collect()
+}
+
+fn unbase32_tag(tok: &str) -> Option<[u8; TAG_BYTES]> {
+    if tok.len() != TAG_CHARS {
+        return None;
+    }
+    let mut v: u128 = 0;
+    for c in tok.bytes() {
+        v = (v << 5) | ALPHABET.iter().position(|&a| a == c.to_ascii_lowercase())? as u128;
+    }
+    let mut out = [0u8; TAG_BYTES];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = (v >> (72 - 8 * i)) as u8;
+    }
+    Some(out)
+}
+
+/// A signed token: the subscriber and the tag it carries.
+fn parse_signed(tok: &str) -> Option<(Uuid, [u8; TAG_BYTES])> {
+    if tok.len() != SIGNED_LEN || !tok.is_ascii() {
+        return None;
+    }
+    Some((unbase32(&tok[..26])?, unbase32_tag(&tok[26..])?))
+}
+
 fn fill(template: &str, subscriber: &str, campaign: Option<String>) -> String {
     let mut t = template.replace(SUBSCRIBER_PLACEHOLDER, subscriber);
     match campaign {
@@ -75,6 +165,11 @@ fn fill(template: &str, subscriber: &str, campaign: Option<String>) -> String {
 /// Literal parts of the template are compared case-insensitively (domains
 /// are case-insensitive, and some MTAs lower-case local parts too).
 pub fn decode(template: &str, address: &str) -> Option<VerpIds> {
+    decode_parts(template, address).map(|(ids, _)| ids)
+}
+
+/// [`decode`], with the tag of a signed token.
+fn decode_parts(template: &str, address: &str) -> Option<(VerpIds, Option<[u8; TAG_BYTES]>)> {
     let address = address.trim().trim_matches(['<', '>']);
     // Split the template into literal pieces around the placeholders.
     let mut pieces: Vec<(&str, Option<bool>)> = Vec::new(); // (literal before, placeholder is subscriber?)
@@ -98,6 +193,7 @@ pub fn decode(template: &str, address: &str) -> Option<VerpIds> {
     }
     let mut sub = None;
     let mut camp = None;
+    let mut signature = None;
     let mut pos = 0usize;
     let lower = address.to_ascii_lowercase();
     for (i, (lit, ph)) in pieces.iter().enumerate() {
@@ -117,7 +213,13 @@ pub fn decode(template: &str, address: &str) -> Option<VerpIds> {
             }
             break;
         };
-        // Try the three id forms, longest first.
+        // A signed subscriber token, then the three id forms, longest first.
+        if *is_sub && let Some((u, t)) = lower.get(pos..pos + SIGNED_LEN).and_then(parse_signed) {
+            pos += SIGNED_LEN;
+            sub = Some(u);
+            signature = Some(t);
+            continue;
+        }
         let mut got = None;
         for len in [36usize, 32, 26] {
             if let Some(tok) = lower.get(pos..pos + len)
@@ -147,7 +249,7 @@ pub fn decode(template: &str, address: &str) -> Option<VerpIds> {
             None => return None,
         }
     }
-    sub.map(|s| VerpIds { subscriber_uuid: s, campaign_uuid: camp })
+    sub.map(|s| (VerpIds { subscriber_uuid: s, campaign_uuid: camp }, signature))
 }
 
 /// Template-free fallback: the ids after the first `+` of the local part
@@ -155,15 +257,25 @@ pub fn decode(template: &str, address: &str) -> Option<VerpIds> {
 /// any non-id character. The first id is the subscriber, the second the
 /// campaign.
 pub fn decode_plus(address: &str) -> Option<VerpIds> {
+    plus_parts(address).map(|(ids, _)| ids)
+}
+
+/// [`decode_plus`], with the tag of a signed first token.
+fn plus_parts(address: &str) -> Option<(VerpIds, Option<[u8; TAG_BYTES]>)> {
     let address = address.trim().trim_matches(['<', '>']);
     let at = address.rfind('@')?;
     let local = &address[..at];
     let plus = local.find('+')?;
     let tag = local[plus + 1..].to_ascii_lowercase();
+    let b = tag.as_bytes();
+    let signed_end = b.get(SIGNED_LEN).is_none_or(|c| !c.is_ascii_alphanumeric());
+    if signed_end && let Some((subscriber_uuid, t)) = tag.get(..SIGNED_LEN).and_then(parse_signed) {
+        return Some((VerpIds { subscriber_uuid, campaign_uuid: None }, Some(t)));
+    }
     let ids = ids_in(&tag);
     let mut it = ids.into_iter();
     let subscriber_uuid = it.next()?;
-    Some(VerpIds { subscriber_uuid, campaign_uuid: it.next() })
+    Some((VerpIds { subscriber_uuid, campaign_uuid: it.next() }, None))
 }
 
 /// Uuids in a VERP tag, hyphenated, hex or base32, in order. Works on
@@ -301,6 +413,55 @@ mod tests {
         assert_eq!(decode(T, "bounces+nothing@site.com"), None);
         assert_eq!(decode_plus("bounce+xxxx=yyyyyy.net@zzzzzzzz.net"), None);
         assert_eq!(decode_plus("plain@example.com"), None);
+    }
+}
+
+#[cfg(test)]
+mod signed_tests {
+    use super::*;
+
+    const T: &str = "bounces+{subscriber_uuid}.{campaign_uuid}@site.com";
+    const KEY: &[u8] = b"a server secret of some length";
+
+    fn sub() -> Uuid {
+        Uuid::parse_str("5f7b2c5e-6a0e-4d43-9b8e-2d7c1f3a9e10").unwrap()
+    }
+
+    #[test]
+    fn a_signed_address_verifies_and_fits_the_local_part() {
+        let a = encode_signed(T, KEY, sub());
+        let local = a.split('@').next().unwrap();
+        assert_eq!(local.len(), 8 + SIGNED_LEN, "{a}");
+        assert!(local.len() <= 64);
+        assert_eq!(verify_signed(Some(T), KEY, &a), Some(sub()));
+        // MTAs may change case, add angle brackets, or deliver without the template.
+        assert_eq!(verify_signed(Some(T), KEY, &format!("<{}>", a.to_uppercase())), Some(sub()));
+        assert_eq!(verify_signed(None, KEY, &a), Some(sub()));
+        // The ids still decode for attribution without the secret.
+        assert_eq!(decode(T, &a), Some(VerpIds { subscriber_uuid: sub(), campaign_uuid: None }));
+        assert_eq!(decode_plus(&a), Some(VerpIds { subscriber_uuid: sub(), campaign_uuid: None }));
+        for t in [[0u8; TAG_BYTES], [0xff; TAG_BYTES], tag(KEY, sub())] {
+            assert_eq!(unbase32_tag(&base32_tag(&t)), Some(t));
+        }
+    }
+
+    #[test]
+    fn forged_or_unsigned_addresses_do_not_verify() {
+        let a = encode_signed(T, KEY, sub());
+        assert_eq!(verify_signed(Some(T), b"another secret", &a), None, "another key");
+        assert_eq!(verify_signed(Some(T), b"", &a), None, "no key");
+        // Another subscriber's id with this tag.
+        let other = encode_signed(T, KEY, Uuid::new_v4());
+        let forged = format!("{}{}", &other[..8 + 26], &a[8 + 26..]);
+        assert_eq!(verify_signed(Some(T), KEY, &forged), None);
+        // One character of the tag changed.
+        let mut bytes = a.clone().into_bytes();
+        bytes[8 + 30] = if bytes[8 + 30] == b'a' { b'b' } else { b'a' };
+        assert_eq!(verify_signed(Some(T), KEY, &String::from_utf8(bytes).unwrap()), None);
+        // Unsigned forms carry no tag.
+        assert_eq!(verify_signed(Some(T), KEY, &encode_compact(T, sub(), None)), None);
+        assert_eq!(verify_signed(Some(T), KEY, &encode(T, sub(), Some(Uuid::new_v4()))), None);
+        assert_eq!(verify_signed(Some(T), KEY, "bounces@site.com"), None);
     }
 }
 

@@ -207,7 +207,7 @@ fn json_line_has_the_cli_contract_fields() {
 }
 
 #[test]
-fn verp_template_in_parse_options() {
+fn verp_template_in_read_options() {
     let s = Uuid::parse_str("5f7b2c5e-6a0e-4d43-9b8e-2d7c1f3a9e10").unwrap();
     let c = Uuid::parse_str(CAMPAIGN).unwrap();
     let template = "b-{subscriber_uuid}-{campaign_uuid}@bounce.example.org";

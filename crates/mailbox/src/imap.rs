@@ -12,7 +12,7 @@ use async_imap::{Client, Session};
 use futures::TryStreamExt;
 
 use crate::error::{MailboxError, Result};
-use crate::net::{self, BoxStream, Timeouts};
+use crate::net::{self, BoxStream, Timeouts, imap_responses};
 use crate::pop3::Security;
 
 /// What happens to a message once its outcome is durable.
@@ -48,7 +48,9 @@ pub struct Imap {
 
 impl Imap {
     /// Connects, logs in (when credentials are given; else the server must
-    /// greet with PREAUTH) and selects `folder`.
+    /// greet with PREAUTH) and selects `folder`. A response longer than
+    /// `max_response` (a message literal included) is refused.
+    #[allow(clippy::too_many_arguments)]
     pub async fn connect(
         host: &str,
         port: u16,
@@ -57,23 +59,25 @@ impl Imap {
         timeouts: Timeouts,
         credentials: Option<(&str, &str)>,
         folder: &str,
+        max_response: usize,
     ) -> Result<Imap> {
         let addr = format!("{host}:{port}");
         let tcp = net::connect_tcp(host, port, &timeouts).await?;
+        let limited = |s| imap_responses(s, max_response);
         let client: Client<BoxStream> = match security {
             Security::Tls => {
                 let tls = net::tls(tcp, host, port, skip_verify, &timeouts).await?;
-                let mut c = Client::new(Box::new(tls) as BoxStream);
+                let mut c = Client::new(Box::new(imap_responses(tls, max_response)) as BoxStream);
                 greeting(&mut c, &addr, &timeouts).await?;
                 c
             }
             Security::Plain => {
-                let mut c = Client::new(Box::new(tcp) as BoxStream);
+                let mut c = Client::new(Box::new(limited(tcp)) as BoxStream);
                 greeting(&mut c, &addr, &timeouts).await?;
                 c
             }
             Security::StartTls => {
-                let mut c = Client::new(tcp);
+                let mut c = Client::new(limited(tcp));
                 greeting(&mut c, &addr, &timeouts).await?;
                 net::timed(timeouts.login, || format!("STARTTLS with {addr}"), async {
                     c.run_command_and_check_ok("STARTTLS", None).await.map_err(|e| MailboxError::Tls {
@@ -82,9 +86,10 @@ impl Imap {
                     })
                 })
                 .await?;
-                // RFC 3501 §6.2.1: no greeting after the handshake.
-                let tls = net::tls(c.into_inner(), host, port, skip_verify, &timeouts).await?;
-                Client::new(Box::new(tls) as BoxStream)
+                // RFC 3501 §6.2.1: no greeting after the handshake. The
+                // limit counts IMAP, so it goes above TLS from here on.
+                let tls = net::tls(c.into_inner().into_inner(), host, port, skip_verify, &timeouts).await?;
+                Client::new(Box::new(imap_responses(tls, max_response)) as BoxStream)
             }
         };
         let mut session = match credentials {
@@ -367,7 +372,7 @@ where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + std::fmt::Debug + Send,
 {
     let first = net::timed(t.login, || format!("waiting for the IMAP greeting of {addr}"), async {
-        c.read_response().await.map_err(|e| MailboxError::Io { addr: addr.to_string(), source: e })
+        c.read_response().await.map_err(|e| io_error(addr, e))
     })
     .await?;
     match first {
@@ -398,10 +403,18 @@ fn server_text(m: &str) -> String {
     }
 }
 
+/// An I/O error, or the refusal of a response over the limit.
+fn io_error(addr: &str, source: std::io::Error) -> MailboxError {
+    match net::TooLong::find(&source) {
+        Some(t) => MailboxError::Protocol(format!("{addr}: {t}")),
+        None => MailboxError::Io { addr: addr.to_string(), source },
+    }
+}
+
 fn imap_error(addr: &str, command: &str, e: async_imap::error::Error) -> MailboxError {
     use async_imap::error::Error;
     match e {
-        Error::Io(source) => MailboxError::Io { addr: addr.to_string(), source },
+        Error::Io(source) => io_error(addr, source),
         Error::ConnectionLost => MailboxError::Io {
             addr: addr.to_string(),
             source: std::io::Error::new(

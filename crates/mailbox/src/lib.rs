@@ -26,8 +26,8 @@ pub use async_trait::async_trait;
 pub use error::{MailboxError, Result};
 pub use net::Timeouts;
 pub use scan::{
-    MailboxConfig, NoProgress, Progress, ScanCounts, ScanOptions, ScanReport, Scanner, StopSignal,
-    enabled_mailboxes, parse_options,
+    MailboxConfig, NoProgress, Progress, ReadOptions, ScanCounts, ScanOptions, ScanReport, Scanner,
+    StopSignal, enabled_mailboxes, read_options,
 };
 pub use sink::{BounceSink, StoreSink};
 pub use status::{MailboxStatus, overview};

@@ -20,6 +20,31 @@ pub struct MessageContext {
     pub parse: ParseOptions,
     /// Kept messages larger than this are stored truncated and left on the server.
     pub keep_limit: usize,
+    /// Which notices may act on a subscriber, and the key that tells a
+    /// genuine signed VERP token.
+    pub attribution: AttributionRules,
+}
+
+/// How notices are tied to a message rebound sent.
+#[derive(Debug, Clone, Default)]
+pub struct AttributionRules {
+    /// `bounce.attribution` = "strict": a notice acts only with evidence of
+    /// a real send; others are recorded as unverified.
+    pub strict: bool,
+    /// `bounce.verp.secret`, when there is one: signed VERP tokens are
+    /// verified with it (also after signing was turned off, for bounces of
+    /// earlier sends still coming back).
+    pub verp_secret: Option<Vec<u8>>,
+}
+
+impl AttributionRules {
+    pub fn from_settings(settings: &rebound_core::Settings) -> AttributionRules {
+        let secret = settings.verp.secret.expose();
+        AttributionRules {
+            strict: settings.attribution == rebound_core::settings::AttributionMode::Strict,
+            verp_secret: (!secret.is_empty()).then(|| secret.as_bytes().to_vec()),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -61,8 +86,18 @@ pub fn process(raw: &[u8], ctx: &MessageContext) -> Processed {
     Processed { digest, outcome }
 }
 
+/// A message kept without parsing it (its parse took too long): whole,
+/// with `reason`, and without header fields, since reading them is parsing
+/// too.
+pub fn unparsed(raw: &[u8], ctx: &MessageContext, reason: String) -> Processed {
+    let digest = hex::encode(Sha256::digest(raw));
+    let kept = keep(raw, &digest, ctx, KeptKind::ParseError, reason, Some(Map::new()));
+    Processed { digest, outcome: Outcome::Keep(kept) }
+}
+
 fn classify(raw: &[u8], digest: &str, ctx: &MessageContext) -> Outcome {
-    let headers = header_meta(raw);
+    let parsed_headers = mail_parser::MessageParser::new().parse_headers(raw);
+    let headers = parsed_headers.as_ref().map(header_meta_of).unwrap_or_default();
     match rebound_dsn::parse_with(raw, &ctx.parse) {
         Parsed::NotBounce(nb) => {
             let kind = if nb.why == NotBounceKind::Unparseable {
@@ -74,7 +109,12 @@ fn classify(raw: &[u8], digest: &str, ctx: &MessageContext) -> Outcome {
             Outcome::Keep(keep(raw, digest, ctx, kind, why.unwrap_or_default(), Some(headers)))
         }
         Parsed::Bounce(report) => {
-            let events = events(&report, digest, ctx, &headers);
+            let evidence = if ctx.attribution.strict {
+                Some(evidence(raw, parsed_headers.as_ref(), &report, ctx))
+            } else {
+                None
+            };
+            let events = events(&report, digest, ctx, &headers, evidence);
             if events.is_empty() {
                 Outcome::Keep(keep(
                     raw,
@@ -91,20 +131,110 @@ fn classify(raw: &[u8], digest: &str, ctx: &MessageContext) -> Outcome {
     }
 }
 
+/// The subscriber a real send is evidenced for, in strict attribution: the
+/// one a genuine signed VERP token names (on the bounce's To, Delivered-To
+/// or X-Original-To), else the returned original's X-Listmonk-Subscriber.
+/// An unsigned VERP address is no evidence: anyone can write one. `None`:
+/// no evidence at all.
+fn evidence(
+    raw: &[u8],
+    headers: Option<&mail_parser::Message<'_>>,
+    report: &Report,
+    ctx: &MessageContext,
+) -> Option<Uuid> {
+    if let (Some(secret), Some(h)) = (&ctx.attribution.verp_secret, headers) {
+        let template = ctx.parse.verp_template.as_deref();
+        let signed = h
+            .headers_raw()
+            .filter(|(name, _)| {
+                ["to", "delivered-to", "x-original-to"].iter().any(|n| name.eq_ignore_ascii_case(n))
+            })
+            .flat_map(|(_, value)| addresses_in(value))
+            .find_map(|addr| rebound_dsn::verp::verify_signed(template, secret, addr));
+        if signed.is_some() {
+            return signed;
+        }
+    }
+    let a = &report.attribution;
+    let uuid = a.subscriber_uuid?;
+    // The attribution falls back to the VERP id: then only the header itself,
+    // returned in the notice, is evidence.
+    match a.verp {
+        Some(v) if v.subscriber_uuid == uuid => names_subscriber(raw, uuid).then_some(uuid),
+        _ => Some(uuid),
+    }
+}
+
+/// The address-looking words of a header value (`Name <a@b>, c@d`).
+fn addresses_in(value: &str) -> impl Iterator<Item = &str> {
+    value
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '<' | '>' | '"' | ';'))
+        .filter(|w| w.contains('@'))
+}
+
+/// Whether the message carries an `X-Listmonk-Subscriber` line with `uuid`.
+fn names_subscriber(raw: &[u8], uuid: Uuid) -> bool {
+    const NAME: &[u8] = rebound_core::headers::X_LISTMONK_SUBSCRIBER.as_bytes();
+    let want = uuid.hyphenated().to_string();
+    let mut at = 0;
+    while let Some(i) =
+        raw.get(at..).and_then(|rest| rest.windows(NAME.len()).position(|w| w.eq_ignore_ascii_case(NAME)))
+    {
+        let start = at + i + NAME.len();
+        let line = &raw[start..raw.len().min(start + 128)];
+        let line = &line[..line.iter().position(|b| *b == b'\n').unwrap_or(line.len())];
+        if String::from_utf8_lossy(line).to_ascii_lowercase().contains(&want) {
+            return true;
+        }
+        at = start;
+    }
+    false
+}
+
 /// One event per failed recipient. The subscriber is found by, in order,
 /// the returned original's X-Listmonk-Subscriber, the VERP address (both in
 /// the report's attribution) and the failed address. A uuid can belong to
 /// one recipient only, so with several failed recipients each is matched
 /// by its address.
+///
+/// In strict attribution (`evidence` is `Some`), an event acts only on the
+/// subscriber the evidence names, by uuid alone (never falling back to the
+/// e-mail a forger may have written); every other event is unverified.
 fn events(
     report: &Report,
     digest: &str,
     ctx: &MessageContext,
     headers: &Map<String, Value>,
+    evidence: Option<Option<Uuid>>,
 ) -> Vec<BounceEvent> {
     let failures: Vec<&Recipient> = report.failures().collect();
     let attribution = &report.attribution;
     let uuid = if failures.len() == 1 { attribution.subscriber_uuid } else { None };
+    let out = unchecked_events(report, digest, ctx, headers, &failures, uuid);
+    let Some(evidence) = evidence else { return out };
+    out.into_iter()
+        .map(|mut ev| {
+            // A notice about several recipients cannot say which one the
+            // evidence is for; nor can one that names another uuid.
+            let tied = evidence.filter(|e| failures.len() <= 1 && ev.subscriber.uuid.is_none_or(|u| u == *e));
+            match tied {
+                Some(e) => ev.subscriber = SubscriberRef::by_uuid(e),
+                None => ev.unverified = true,
+            }
+            ev
+        })
+        .collect()
+}
+
+fn unchecked_events(
+    report: &Report,
+    digest: &str,
+    ctx: &MessageContext,
+    headers: &Map<String, Value>,
+    failures: &[&Recipient],
+    uuid: Option<Uuid>,
+) -> Vec<BounceEvent> {
+    let attribution = &report.attribution;
     let mut out = Vec::with_capacity(failures.len());
     if failures.is_empty() && report.kind == ReportKind::Feedback {
         // A complaint whose feedback report redacts the recipient: the
@@ -122,7 +252,7 @@ fn events(
             out.push(ev);
         }
     }
-    for r in failures {
+    for r in failures.iter().copied() {
         let email = EmailAddress::parse(&r.address).ok();
         let Ok(subscriber) = SubscriberRef::new(uuid, email.clone()) else { continue };
         let who = email.as_ref().map(|e| e.to_string()).or(uuid.map(|u| u.to_string())).unwrap_or_default();
@@ -160,8 +290,11 @@ fn recipient_meta(report: &Report, r: &Recipient, headers: &Map<String, Value>) 
 
 /// From, Subject, Message-ID, Delivered-To and Date of the bounce itself.
 pub fn header_meta(raw: &[u8]) -> Map<String, Value> {
+    mail_parser::MessageParser::new().parse_headers(raw).as_ref().map(header_meta_of).unwrap_or_default()
+}
+
+fn header_meta_of(msg: &mail_parser::Message<'_>) -> Map<String, Value> {
     let mut m = Map::new();
-    let Some(msg) = mail_parser::MessageParser::new().parse_headers(raw) else { return m };
     let mut put = |k: &str, v: Option<String>| {
         if let Some(v) = v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
             m.insert(k.to_string(), Value::String(v.chars().take(998).collect()));
@@ -212,6 +345,7 @@ mod tests {
             source: "pop.example.com".into(),
             parse: ParseOptions::default(),
             keep_limit: 1 << 20,
+            attribution: AttributionRules::default(),
         }
     }
 

@@ -8,7 +8,7 @@
 //! own, and owning it lets every read run under a timeout and every error
 //! name the command and the server's answer.
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 
 use crate::error::{MailboxError, Result};
 use crate::net::{self, BoxStream, Timeouts};
@@ -72,6 +72,20 @@ impl Pop3 {
             let tls = net::tls(plain, host, port, skip_verify, &timeouts).await?;
             pop.io = BufReader::new(Box::new(tls));
         }
+        Ok(pop)
+    }
+
+    /// A session over a stream that is already connected (the fuzz target
+    /// drives the response reader through this): reads the greeting. `addr`
+    /// names the server in errors.
+    pub async fn over(
+        stream: BoxStream,
+        addr: &str,
+        timeouts: Timeouts,
+        max_response: usize,
+    ) -> Result<Pop3> {
+        let mut pop = Pop3 { io: BufReader::new(stream), addr: addr.to_string(), timeouts, max_response };
+        pop.greeting().await?;
         Ok(pop)
     }
 
@@ -196,14 +210,12 @@ impl Pop3 {
         }
     }
 
-    /// One line, without its CRLF. A closed connection is an error.
+    /// One status line, without its CRLF. A closed connection is an error.
     async fn read_line(&mut self) -> Result<String> {
         let mut buf = Vec::new();
-        let n = self
-            .io
-            .read_until(b'\n', &mut buf)
+        let n = net::read_line_limited(&mut self.io, &mut buf, MAX_STATUS_LINE)
             .await
-            .map_err(|e| MailboxError::Io { addr: self.addr.clone(), source: e })?;
+            .map_err(|e| self.read_error(e))?;
         if n == 0 {
             return Err(MailboxError::Io {
                 addr: self.addr.clone(),
@@ -229,11 +241,17 @@ impl Pop3 {
         loop {
             line.clear();
             let addr = self.addr.clone();
+            // A line may take what is left of the answer's allowance (and
+            // its line end), never more: a line without end is refused
+            // when it passes that, not read whole first.
+            let max = self.max_response;
+            let room = max.saturating_sub(out.len()) + 2;
             let io = &mut self.io;
             let n = net::timed(t, || format!("reading from {addr}"), async {
-                io.read_until(b'\n', &mut line)
-                    .await
-                    .map_err(|e| MailboxError::Io { addr: addr.clone(), source: e })
+                net::read_line_limited(io, &mut line, room).await.map_err(|e| match net::TooLong::find(&e) {
+                    Some(_) => too_long(&addr, max),
+                    None => MailboxError::Io { addr: addr.clone(), source: e },
+                })
             })
             .await?;
             if n == 0 {
@@ -252,13 +270,25 @@ impl Pop3 {
             let unstuffed = if line.starts_with(b"..") { &line[1..] } else { &line[..] };
             out.extend_from_slice(unstuffed);
             if out.len() > self.max_response {
-                return Err(MailboxError::Protocol(format!(
-                    "{}: an answer longer than {} bytes; refusing it",
-                    self.addr, self.max_response
-                )));
+                return Err(too_long(&self.addr, self.max_response));
             }
         }
     }
+
+    fn read_error(&self, e: std::io::Error) -> MailboxError {
+        match net::TooLong::find(&e) {
+            Some(t) => MailboxError::Protocol(format!("{}: {t}", self.addr)),
+            None => MailboxError::Io { addr: self.addr.clone(), source: e },
+        }
+    }
+}
+
+/// RFC 2449 §4 allows status lines of 512 octets; this leaves room for
+/// chatty greetings while a line without end still costs little.
+const MAX_STATUS_LINE: usize = 8192;
+
+fn too_long(addr: &str, limit: usize) -> MailboxError {
+    MailboxError::Protocol(format!("{addr}: an answer longer than {limit} bytes; refusing it"))
 }
 
 fn trim_eol(line: &[u8]) -> &[u8] {

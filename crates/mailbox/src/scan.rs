@@ -5,7 +5,9 @@
 //! durable:
 //!
 //! 1. fetch the chunk's messages (nothing changes on the server);
-//! 2. parse them (on a blocking thread; a parser panic keeps the message);
+//! 2. parse them (on a blocking thread, each for at most the mailbox's
+//!    `parse_timeout`; a parser panic or a parse that takes longer keeps
+//!    the message unparsed);
 //! 3. record the bounces and keep the other messages (the sink answers once
 //!    committed);
 //! 4. remember the messages' server ids as handled;
@@ -29,12 +31,12 @@ use rebound_dsn::ParseOptions;
 use rebound_store::{Disposition, MailboxScan, NewMailboxMessage, RecordOutcome, Store};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use uuid::Uuid;
 
 use crate::error::{MailboxError, Result};
 use crate::imap::{self, Imap};
-use crate::message::{self, MessageContext, Outcome};
+use crate::message::{self, AttributionRules, MessageContext, Outcome};
 use crate::net::Timeouts;
 use crate::pop3::{Pop3, Security};
 use crate::sink::BounceSink;
@@ -97,6 +99,13 @@ impl MailboxConfig {
         }
     }
 
+    /// The longest answer a server may send (a fetched message with its
+    /// framing, a listing): twice max_message_size (dot-stuffing, literal
+    /// overhead) plus room for the protocol's own lines.
+    fn max_response(&self) -> usize {
+        usize::try_from(self.settings.max_message_size).unwrap_or(usize::MAX).saturating_mul(2) + 65536
+    }
+
     fn credentials(&self) -> Option<(&str, &str)> {
         match self.settings.auth_protocol {
             MailboxAuth::Userpass => Some((self.settings.username.as_str(), self.settings.password.expose())),
@@ -118,12 +127,23 @@ pub fn enabled_mailboxes(settings: &Settings) -> Vec<MailboxConfig> {
     settings.mailboxes.iter().filter(|m| m.enabled).map(MailboxConfig::new).collect()
 }
 
-/// How the parser reads this installation's bounces.
-pub fn parse_options(settings: &Settings) -> ParseOptions {
-    ParseOptions {
-        classification: settings.classification,
-        verp_template: (!settings.verp.address.is_empty()).then(|| settings.verp.address.clone()),
-        ..ParseOptions::default()
+/// How this installation's notices are read: the parser's options and the
+/// attribution rules.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    pub parse: ParseOptions,
+    pub attribution: AttributionRules,
+}
+
+/// The read options `settings` ask for.
+pub fn read_options(settings: &Settings) -> ReadOptions {
+    ReadOptions {
+        parse: ParseOptions {
+            classification: settings.classification,
+            verp_template: (!settings.verp.address.is_empty()).then(|| settings.verp.address.clone()),
+            ..ParseOptions::default()
+        },
+        attribution: AttributionRules::from_settings(settings),
     }
 }
 
@@ -140,6 +160,9 @@ pub struct ScanCounts {
     pub duplicates: u64,
     /// Bounce events kept as unmatched (no such subscriber).
     pub unmatched: u64,
+    /// Bounce events kept as unverified (strict attribution, no evidence of
+    /// a real send): recorded, acting on no one.
+    pub unverified: u64,
     /// Messages kept in the database as not bounces (or unparseable, or naming nobody).
     pub not_bounces: u64,
     /// Messages deleted or moved from the server.
@@ -161,6 +184,7 @@ impl ScanCounts {
         self.blocklisted += o.blocklisted;
         self.duplicates += o.duplicates;
         self.unmatched += o.unmatched;
+        self.unverified += o.unverified;
         self.not_bounces += o.not_bounces;
         self.removed += o.removed;
         self.left += o.left;
@@ -266,11 +290,20 @@ pub struct Scanner {
     /// This process's name in mailbox leases.
     pub(crate) owner: String,
     pub(crate) options: ScanOptions,
+    /// Parses in flight at most, across every mailbox (one per core).
+    parsers: Arc<Semaphore>,
 }
 
 impl Scanner {
     pub fn new(store: Arc<dyn Store>, sink: Arc<dyn BounceSink>, options: ScanOptions) -> Scanner {
-        Scanner { store, sink, owner: lease_owner(), options }
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Scanner {
+            store,
+            sink,
+            owner: lease_owner(),
+            options,
+            parsers: Arc::new(Semaphore::new(cores.max(2))),
+        }
     }
 
     pub fn owner(&self) -> &str {
@@ -283,7 +316,7 @@ impl Scanner {
     pub async fn scan(
         &self,
         mailbox: &MailboxConfig,
-        parse: &ParseOptions,
+        parse: &ReadOptions,
         progress: &dyn Progress,
         stop: &StopSignal,
     ) -> ScanReport {
@@ -387,21 +420,19 @@ impl Scanner {
     async fn scan_pop(
         &self,
         mailbox: &MailboxConfig,
-        parse: &ParseOptions,
+        parse: &ReadOptions,
         progress: &dyn Progress,
         stop: &StopSignal,
         counts: &mut ScanCounts,
     ) -> Result<()> {
         let s = &mailbox.settings;
-        let max_response =
-            usize::try_from(s.max_message_size).unwrap_or(usize::MAX).saturating_mul(2) + 65536;
         let mut pop = Pop3::connect(
             &s.host,
             s.port,
             mailbox.security(),
             s.tls_skip_verify,
             self.options.timeouts,
-            max_response,
+            mailbox.max_response(),
         )
         .await?;
         if let Some((user, password)) = mailbox.credentials() {
@@ -432,6 +463,7 @@ impl Scanner {
             self.options.timeouts,
             credentials,
             &s.folder,
+            mailbox.max_response(),
         )
         .await?;
         if let imap::AfterProcessing::MoveTo(folder) = mailbox.after() {
@@ -446,7 +478,7 @@ impl Scanner {
         &self,
         session: &mut Imap,
         mailbox: &MailboxConfig,
-        parse: &ParseOptions,
+        parse: &ReadOptions,
         progress: &dyn Progress,
         stop: &StopSignal,
         counts: &mut ScanCounts,
@@ -460,7 +492,7 @@ impl Scanner {
         &self,
         remote: &mut dyn Remote,
         mailbox: &MailboxConfig,
-        parse: &ParseOptions,
+        parse: &ReadOptions,
         progress: &dyn Progress,
         stop: &StopSignal,
         counts: &mut ScanCounts,
@@ -505,8 +537,9 @@ impl Scanner {
         let ctx = MessageContext {
             mailbox_uuid: mailbox.uuid,
             source: mailbox.source(),
-            parse: parse.clone(),
+            parse: parse.parse.clone(),
             keep_limit: self.options.keep_limit,
+            attribution: parse.attribution.clone(),
         };
         let mut lease_renewed = Instant::now();
         for chunk in todo.chunks(self.options.chunk.max(1)) {
@@ -520,10 +553,48 @@ impl Scanner {
                 }
                 lease_renewed = Instant::now();
             }
-            self.chunk(remote, chunk, &ctx, counts).await?;
+            self.chunk(remote, chunk, &ctx, s.parse_timeout, counts).await?;
             progress.advanced(chunk.len() as u64);
         }
         Ok(())
+    }
+
+    /// Parses one message on a blocking thread, for at most `limit`. A
+    /// message that takes longer is kept unparsed, so it is deleted (or
+    /// remembered as handled) like any kept message and never parsed again
+    /// after a restart. Its thread cannot be stopped: it finishes on its own
+    /// (the parser is linear in its input) while holding one of the parse
+    /// permits, so abandoned parses never take more than those threads.
+    async fn process(
+        &self,
+        raw: Vec<u8>,
+        ctx: &MessageContext,
+        limit: Duration,
+    ) -> Result<message::Processed> {
+        let failed =
+            |e: tokio::task::JoinError| MailboxError::Protocol(format!("the parser thread failed: {e}"));
+        let permit =
+            self.parsers.clone().acquire_owned().await.map_err(|e| MailboxError::Protocol(e.to_string()))?;
+        let raw = Arc::new(raw);
+        let (bytes, context) = (raw.clone(), ctx.clone());
+        let parsing = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            message::process(&bytes, &context)
+        });
+        match tokio::time::timeout(limit, parsing).await {
+            Ok(done) => done.map_err(failed),
+            Err(_) => {
+                let why = format!(
+                    "parsing took longer than {} (the mailbox's parse_timeout): kept unparsed, not tried again",
+                    humantime::format_duration(limit)
+                );
+                tracing::warn!(source = %ctx.source, size = raw.len(), "{why}");
+                let context = ctx.clone();
+                tokio::task::spawn_blocking(move || message::unparsed(&raw, &context, why))
+                    .await
+                    .map_err(failed)
+            }
+        }
     }
 
     /// Steps 1 to 5 of the module docs for one chunk.
@@ -532,18 +603,17 @@ impl Scanner {
         remote: &mut dyn Remote,
         chunk: &[Listed],
         ctx: &MessageContext,
+        parse_timeout: Duration,
         counts: &mut ScanCounts,
     ) -> Result<()> {
         let fetched = remote.fetch(chunk).await?;
         counts.seen += fetched.len() as u64;
         let keys: HashMap<u32, Option<String>> = chunk.iter().map(|l| (l.id, l.key.clone())).collect();
 
-        let ctx2 = ctx.clone();
-        let processed = tokio::task::spawn_blocking(move || {
-            fetched.into_iter().map(|(id, raw)| (id, message::process(&raw, &ctx2))).collect::<Vec<_>>()
-        })
-        .await
-        .map_err(|e| MailboxError::Protocol(format!("the parser thread failed: {e}")))?;
+        let mut processed = Vec::with_capacity(fetched.len());
+        for (id, raw) in fetched {
+            processed.push((id, self.process(raw, ctx, parse_timeout).await?));
+        }
 
         let mut events: Vec<BounceEvent> = Vec::new();
         let mut kept: Vec<NewMailboxMessage> = Vec::new();
@@ -581,6 +651,7 @@ impl Scanner {
                 RecordOutcome::Blocklisted { .. } => counts.blocklisted += 1,
                 RecordOutcome::Duplicate => counts.duplicates += 1,
                 RecordOutcome::Unmatched => counts.unmatched += 1,
+                RecordOutcome::Unverified => counts.unverified += 1,
             }
         }
         self.sink.keep(kept).await?;

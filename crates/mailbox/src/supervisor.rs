@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::imap::IdleWake;
 use crate::scan::{
-    MailboxConfig, NoProgress, ScanCounts, ScanReport, Scanner, StopSignal, enabled_mailboxes, parse_options,
+    MailboxConfig, NoProgress, ScanCounts, ScanReport, Scanner, StopSignal, enabled_mailboxes, read_options,
 };
 
 /// Timing of the running scanners.
@@ -286,7 +286,7 @@ async fn run_mailbox(
             break;
         }
         set_state(&live, cfg.uuid, LiveState::Scanning, None, failures);
-        let parse = parse_options(&settings.borrow());
+        let parse = read_options(&settings.borrow());
         let failed = match cfg.settings.kind {
             MailboxKind::Pop => {
                 let report = scanner.scan(&cfg, &parse, &NoProgress, &stop).await;
@@ -364,7 +364,7 @@ async fn imap_session(
     let failed = 'session: loop {
         set_state(live, cfg.uuid, LiveState::Scanning, None, 0);
         let started = Utc::now();
-        let parse = parse_options(&settings.borrow());
+        let parse = read_options(&settings.borrow());
         let mut counts = ScanCounts::default();
         let result = scanner.scan_imap(&mut session, cfg, &parse, &NoProgress, stop, &mut counts).await;
         let report = scanner.finish(cfg, started, counts, result).await;

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use rebound_core::{BounceEvent, Settings};
 
+mod aws_regions;
 pub mod azure;
 pub mod brevo;
 mod common;
@@ -32,8 +33,10 @@ pub mod resend;
 pub mod sendgrid;
 pub mod ses;
 pub mod sparkpost;
+mod status;
 
 pub use fetch::{HttpFetch, ReqwestFetch};
+pub use status::{ProviderStatus, statuses};
 
 /// One webhook request as the server received it.
 #[derive(Clone, Copy)]
@@ -81,6 +84,10 @@ pub enum ProviderError {
     /// timestamp, topic not allowed, certificate or confirmation URL refused.
     #[error("unauthorized: {0}")]
     Unauthorized(String),
+    /// -> 403: refused by this installation's settings whoever sent it
+    /// (SES while no topic ARN is allowed).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// -> 400: malformed JSON or payload after successful verification.
     #[error("bad request: {0}")]
     BadRequest(String),

@@ -3,11 +3,16 @@
 //! The SNS message is verified before anything in it is trusted:
 //! 1. `SignatureVersion` 1 is SHA1withRSA and 2 is SHA256withRSA (PKCS#1 v1.5);
 //!    anything else is refused.
-//! 2. `SigningCertURL` must be https on `sns.<region>.amazonaws.com[.cn]`, path
+//! 2. `SigningCertURL` must be https on `sns.<region>.amazonaws.com[.cn]` of
+//!    a real AWS region (see `aws_regions`), path
 //!    `/SimpleNotificationService-<alnum>.pem`, with no user info, port, query
-//!    or fragment; checked *before* any fetch.
-//! 3. `TopicArn` must be in bounce.ses_topic_arns when that list is set (the
-//!    signature proves AWS sent it, not that it is your topic).
+//!    or fragment; checked *before* any fetch. The certificate fetched must
+//!    name SNS (subject CN or DNS alternative name, as AWS names them).
+//! 3. `TopicArn` must be in bounce.ses_topic_arns (the signature proves AWS
+//!    sent it, not that it is your topic: any AWS account can subscribe this
+//!    URL to a topic of its own and publish genuinely signed bounces). While
+//!    the list is empty every SNS message is refused with 403, confirmations
+//!    too, before anything is fetched.
 //! 4. `Timestamp` may be at most the tolerance plus one hour old (SNS retries
 //!    the same message for up to an hour) and at most the tolerance ahead.
 //! 5. The string to sign is built by `Type`, not from whichever fields exist.
@@ -26,6 +31,7 @@ use ring::signature::{self, RsaParameters, UnparsedPublicKey};
 use serde_json::{Value, json};
 use url::Url;
 
+use crate::aws_regions::SnsHost;
 use crate::common::{
     KeyKind, Parsed, campaign_in_name_value_list, campaign_in_object, check_window, decode_b64_sig, email_of,
     header, spki_key, str_of, text_of, time_of,
@@ -72,6 +78,9 @@ pub async fn handle(
     allowed_topics: &[String],
     tolerance: Duration,
 ) -> Result<Outcome, ProviderError> {
+    if let Some(problem) = topics_problem(allowed_topics) {
+        return Err(ProviderError::Forbidden(problem.into()));
+    }
     // The signature lives inside the JSON, so the envelope is parsed first.
     let env: Envelope = serde_json::from_slice(req.body)
         .map_err(|e| ProviderError::bad_request(format!("malformed SNS message: {e}")))?;
@@ -100,7 +109,7 @@ pub async fn handle(
         .ok_or_else(|| ProviderError::unauthorized("missing SigningCertURL"))?;
     let cert_url = signing_cert_url(cert_url)?;
     let topic = env.topic_arn.as_deref().unwrap_or_default();
-    if !allowed_topics.is_empty() && !allowed_topics.iter().any(|t| t.trim() == topic) {
+    if !allowed_topics.iter().any(|t| t.trim() == topic) {
         return Err(ProviderError::unauthorized(format!(
             "TopicArn {topic:?} is not in bounce.ses_topic_arns"
         )));
@@ -137,6 +146,15 @@ pub async fn handle(
         }
         _ => notification(&env).map(Outcome::Events),
     }
+}
+
+/// Why SES refuses everything with these settings, if it does: with no
+/// topic allowed, a notice signed by AWS could come from anyone's topic.
+pub fn topics_problem(allowed_topics: &[String]) -> Option<&'static str> {
+    allowed_topics.iter().all(|t| t.trim().is_empty()).then_some(
+        "SES is enabled but no topic ARN is allowed (bounce.ses_topic_arns is empty): every notification \
+         and subscription confirmation is refused. Add the ARN of your SNS topic.",
+    )
 }
 
 /// The SNS envelope and SES notification parsers alone, without the
@@ -188,13 +206,10 @@ fn string_to_sign(env: &Envelope) -> Result<String, ProviderError> {
     Ok(out)
 }
 
-/// `sns.<region>.amazonaws.com` or `sns.<region>.amazonaws.com.cn`.
+/// `sns.<region>.amazonaws.com` or `sns.<region>.amazonaws.com.cn`, for a
+/// real region of that partition.
 pub fn is_sns_host(host: &str) -> bool {
-    let Some(rest) = host.strip_prefix("sns.") else { return false };
-    let region = rest.strip_suffix(".amazonaws.com").or_else(|| rest.strip_suffix(".amazonaws.com.cn"));
-    region.is_some_and(|r| {
-        !r.is_empty() && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    })
+    SnsHost::parse(host).is_some()
 }
 
 /// https on an SNS host, no user info, no port, no fragment.
@@ -349,7 +364,7 @@ impl CertCache {
                 let pem = fetch.get(url).await.map_err(|e| {
                     ProviderError::Upstream(format!("fetching the SNS signing certificate: {e}"))
                 })?;
-                let cert = parse_cert(&pem, now)?;
+                let cert = parse_cert(&pem, url, now)?;
                 let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
                 if map.len() >= Self::MAX_ENTRIES && !map.contains_key(url.as_str()) {
                     // Evict the oldest: SNS uses a handful of certificates at a time.
@@ -378,10 +393,18 @@ impl CertCache {
     }
 }
 
-fn parse_cert(pem: &[u8], now: DateTime<Utc>) -> Result<CachedCert, ProviderError> {
+fn parse_cert(pem: &[u8], url: &Url, now: DateTime<Utc>) -> Result<CachedCert, ProviderError> {
     let bad = |why: &str| ProviderError::Upstream(format!("the SNS signing certificate is unusable: {why}"));
     let (_, pem) = x509_parser::pem::parse_x509_pem(pem).map_err(|_| bad("not PEM"))?;
     let cert = pem.parse_x509().map_err(|_| bad("not an X.509 certificate"))?;
+    let host = url.host_str().and_then(SnsHost::parse).ok_or_else(|| bad("not from an SNS host"))?;
+    let names = certificate_names(&cert);
+    if !names.iter().any(|n| host.certificate_name_ok(n)) {
+        return Err(ProviderError::unauthorized(format!(
+            "the certificate at {} names {names:?}, not SNS (e.g. sns.amazonaws.com)",
+            url.host_str().unwrap_or_default()
+        )));
+    }
     let key = match spki_key(cert.public_key().raw) {
         Some((KeyKind::Rsa, key)) => key,
         _ => return Err(bad("not an RSA key")),
@@ -396,6 +419,20 @@ fn parse_cert(pem: &[u8], now: DateTime<Utc>) -> Result<CachedCert, ProviderErro
     })
 }
 
+/// The subject's common names and the DNS subject alternative names.
+fn certificate_names(cert: &x509_parser::certificate::X509Certificate<'_>) -> Vec<String> {
+    let mut names: Vec<String> =
+        cert.subject().iter_common_name().filter_map(|cn| cn.as_str().ok().map(str::to_string)).collect();
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for name in &san.value.general_names {
+            if let x509_parser::extensions::GeneralName::DNSName(dns) = name {
+                names.push(dns.to_string());
+            }
+        }
+    }
+    names
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,6 +443,8 @@ mod tests {
         assert!(is_sns_host("sns.cn-north-1.amazonaws.com.cn"));
         for bad in [
             "sns.amazonaws.com",
+            "sns.s3.amazonaws.com",
+            "sns.xx-nowhere-9.amazonaws.com",
             "sns..amazonaws.com",
             "sns.eu-west-1.amazonaws.com.evil.org",
             "evil.org",

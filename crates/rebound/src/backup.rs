@@ -7,6 +7,9 @@
 //! read transaction (WAL readers never block the writer, nor the writer
 //! them), writes a compacted copy, and refuses to overwrite an existing
 //! file. The copy is then opened and checked with `PRAGMA integrity_check`.
+//! The copy holds the same keys and passwords as the database, so its file
+//! is created first, empty and readable by its owner only (0600), and
+//! VACUUM INTO fills it (it accepts an empty file).
 //! PostgreSQL has its own tools: pg_dump.
 
 use std::process::ExitCode;
@@ -30,11 +33,15 @@ pub async fn run(args: BackupArgs) -> anyhow::Result<ExitCode> {
     let store = SqliteStore::connect(&url)
         .await
         .with_context(|| format!("opening {}", rebound_store::redact_url(&url)))?;
-    sqlx::query("VACUUM INTO ?1")
-        .bind(target)
-        .execute(store.pool())
-        .await
-        .with_context(|| format!("writing the backup to {}", args.path.display()))?;
+    let mut create = std::fs::OpenOptions::new();
+    create.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut create, 0o600);
+    create.open(&args.path).with_context(|| format!("creating {}", args.path.display()))?;
+    if let Err(e) = sqlx::query("VACUUM INTO ?1").bind(target).execute(store.pool()).await {
+        let _ = std::fs::remove_file(&args.path);
+        return Err(e).with_context(|| format!("writing the backup to {}", args.path.display()));
+    }
 
     // Read-only: checking the copy must not turn it into a WAL database.
     let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&args.path).read_only(true);

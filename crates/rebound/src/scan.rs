@@ -39,7 +39,7 @@ pub async fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
 
     let sink = Arc::new(StoreSink::new(store.clone(), settings.actions.clone()));
     let scanner = Scanner::new(store, sink, ScanOptions::default());
-    let parse = rebound_mailbox::parse_options(&settings);
+    let parse = rebound_mailbox::read_options(&settings);
     // Ctrl-C: finish the messages in hand (recorded, then deleted) and stop.
     let (stop_tx, stop) = StopSignal::new();
     tokio::spawn(async move {

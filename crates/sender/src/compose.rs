@@ -24,7 +24,10 @@
 //!    `bounce.verp.address` with both uuids in rebound's compact form
 //!    ([`rebound_dsn::verp::encode_compact`]: 26 base32 characters each,
 //!    so `bounces+{subscriber_uuid}.{campaign_uuid}@site.com` keeps its
-//!    local part at 61 octets, within RFC 5321's 64);
+//!    local part at 61 octets, within RFC 5321's 64); with
+//!    `bounce.verp.signed`, the subscriber's signed token instead
+//!    ([`rebound_dsn::verp::encode_signed`]: the id and an HMAC tag, no
+//!    campaign; 50 octets with `bounces+`);
 //! 2. the `Return-Path` custom header (campaign, then server);
 //! 3. the From address.
 
@@ -100,6 +103,8 @@ pub enum ComposeError {
     Recipient(String, String),
     #[error("invalid envelope sender {0:?} (from {1}): {2}")]
     EnvelopeFrom(String, &'static str, String),
+    #[error("bounce.verp.signed is on but bounce.verp.secret is empty (save the settings to make one)")]
+    NoVerpSecret,
     #[error("invalid header name {0:?}")]
     HeaderName(String),
     #[error("the message could not be built: {0}")]
@@ -138,10 +143,16 @@ pub fn compose(
         |name: &str| custom.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim());
 
     let (envelope_text, why) = if verp.enabled && !verp.address.trim().is_empty() {
-        (
-            rebound_dsn::verp::encode_compact(verp.address.trim(), to.uuid, Some(campaign.uuid)),
-            "bounce.verp.address",
-        )
+        let template = verp.address.trim();
+        let address = if verp.signed {
+            if verp.secret.is_empty() {
+                return Err(ComposeError::NoVerpSecret);
+            }
+            rebound_dsn::verp::encode_signed(template, verp.secret.expose().as_bytes(), to.uuid)
+        } else {
+            rebound_dsn::verp::encode_compact(template, to.uuid, Some(campaign.uuid))
+        };
+        (address, "bounce.verp.address")
     } else if let Some(rp) = header("Return-Path").filter(|v| !v.is_empty()) {
         (rp.trim_matches(['<', '>']).to_string(), "the Return-Path header")
     } else {
@@ -281,6 +292,7 @@ mod tests {
         let verp = VerpSettings {
             enabled: true,
             address: "bounces+{subscriber_uuid}.{campaign_uuid}@site.test".into(),
+            ..VerpSettings::default()
         };
         let s = server(&[("Return-Path", "bounces@site.test")]);
         let o = compose(&campaign(), &to(), &s, &verp, "<m@x>").unwrap();
@@ -300,12 +312,36 @@ mod tests {
         let verp = VerpSettings {
             enabled: true,
             address: "bounces+{subscriber_uuid}.{campaign_uuid}@site.com".into(),
+            ..VerpSettings::default()
         };
         let o = compose(&campaign(), &to(), &server(&[]), &verp, "<m@x>").unwrap();
         assert_eq!(
             o.envelope_from.to_string(),
             "bounces+l55syxtkbzguhg4ofv6b6ou6ca.bmoc2pspkbdbpautus24nv7i7e@site.com"
         );
+    }
+
+    #[test]
+    fn signed_verp_carries_a_token_only_the_secret_verifies() {
+        let mut verp = VerpSettings {
+            enabled: true,
+            address: "bounces+{subscriber_uuid}.{campaign_uuid}@site.com".into(),
+            signed: true,
+            secret: rebound_core::Secret::new("the server's secret"),
+        };
+        let o = compose(&campaign(), &to(), &server(&[]), &verp, "<m@x>").unwrap();
+        let env = o.envelope_from.to_string();
+        assert_eq!(o.envelope_from.user().len(), 50, "{env}");
+        assert_eq!(
+            rebound_dsn::verp::verify_signed(Some(&verp.address), b"the server's secret", &env),
+            Some(to().uuid)
+        );
+        assert_eq!(rebound_dsn::verp::verify_signed(Some(&verp.address), b"a guess", &env), None);
+        // The headers still name the campaign.
+        assert!(text(&o).contains(&campaign().uuid.to_string()));
+        verp.secret = rebound_core::Secret::default();
+        let err = compose(&campaign(), &to(), &server(&[]), &verp, "<m@x>").unwrap_err();
+        assert_eq!(err, ComposeError::NoVerpSecret);
     }
 
     #[test]

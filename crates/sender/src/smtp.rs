@@ -7,15 +7,22 @@
 //! DATA is the recipient's bounce, a refused MAIL FROM or AUTH is the
 //! operator's configuration problem.
 
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::ClientId;
 use rebound_core::settings::{SmtpAuth, SmtpServer, SmtpTls};
+use rebound_mailbox::net::read_between_writes;
+use rebound_mailbox::{MailboxError, Timeouts};
 use serde::Serialize;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
 use crate::compose::{ComposeError, Outgoing};
@@ -212,15 +219,13 @@ impl Pool {
                 .build_rustls()
                 .map_err(|e| (SendError::Tls { server: server.clone(), detail: error_text(&e) }, false))
         };
-        let implicit = if s.tls_type == SmtpTls::Tls { Some(tls()?) } else { None };
         let timeout = self.io_timeout;
-        let connecting = AsyncSmtpConnection::connect_tokio1(
-            (s.host.as_str(), s.port),
-            Some(timeout),
-            &hello,
-            implicit,
-            None,
-        );
+        let stream = match tokio::time::timeout(timeout, self.open(s.tls_type == SmtpTls::Tls)).await {
+            Err(_) => return Err((SendError::Timeout { server, stage: Stage::Connect, timeout }, true)),
+            Ok(Err(e)) => return Err(e),
+            Ok(Ok(stream)) => stream,
+        };
+        let connecting = AsyncSmtpConnection::connect_with_transport(stream, &hello);
         let mut conn = match tokio::time::timeout(timeout, connecting).await {
             Err(_) => return Err((SendError::Timeout { server, stage: Stage::Connect, timeout }, true)),
             Ok(Err(e)) => return Err(connect_error(&server, &e, s.tls_type == SmtpTls::Tls)),
@@ -254,6 +259,40 @@ impl Pool {
             }
         }
         Ok(conn)
+    }
+
+    /// The TCP connection (and, for implicit TLS, the handshake) that lettre
+    /// then speaks SMTP over. rebound opens it itself so that every byte
+    /// the server sends passes through `read_between_writes`: lettre reads
+    /// a whole reply line before checking its length, so a server that
+    /// sends a line without end would otherwise grow memory without bound.
+    async fn open(&self, implicit_tls: bool) -> Result<Box<dyn AsyncTokioStream>, (SendError, bool)> {
+        let s = &self.server;
+        let server = self.label.clone();
+        let tcp = TcpStream::connect((s.host.as_str(), s.port))
+            .await
+            .map_err(|e| (SendError::Connect { server: server.clone(), detail: e.to_string() }, true))?;
+        let _ = tcp.set_nodelay(true);
+        let peer = tcp
+            .peer_addr()
+            .map_err(|e| (SendError::Connect { server: server.clone(), detail: e.to_string() }, true))?;
+        let bounded = read_between_writes(tcp, MAX_ANSWER);
+        if !implicit_tls {
+            return Ok(Box::new(Peer { inner: bounded, peer }));
+        }
+        let timeouts = Timeouts { connect: self.io_timeout, ..Timeouts::default() };
+        // The mailbox connections' TLS: the same roots, and tls_skip_verify
+        // meaning what it means for lettre's STARTTLS below.
+        let tls = rebound_mailbox::net::tls(bounded, &s.host, s.port, s.tls_skip_verify, &timeouts)
+            .await
+            .map_err(|e| match e {
+                MailboxError::Tls { message, .. } => (SendError::Tls { server, detail: message }, false),
+                MailboxError::Timeout { .. } => {
+                    (SendError::Timeout { server, stage: Stage::Connect, timeout: self.io_timeout }, true)
+                }
+                e => (SendError::Tls { server, detail: e.to_string() }, false),
+            })?;
+        Ok(Box::new(Peer { inner: tls, peer }))
     }
 
     async fn transaction(&self, conn: &mut AsyncSmtpConnection, out: &Outgoing, reused: bool) -> Tx {
@@ -345,6 +384,55 @@ impl Pool {
                 None => Err(CmdError::Io(error_text(&e))),
             },
         }
+    }
+}
+
+/// The most a server may send between two commands: a reply is at most a
+/// few kilobytes (lettre refuses one over 100 000 bytes once read), a TLS
+/// handshake's certificates some tens. Counted below TLS, so it bounds a
+/// reply inside TLS too.
+const MAX_ANSWER: usize = 1024 * 1024;
+
+/// A stream with the peer address lettre asks for. The delegation is
+/// written out because lettre's trait can only be implemented on a type of
+/// this crate.
+#[derive(Debug)]
+struct Peer<S> {
+    inner: S,
+    peer: SocketAddr,
+}
+
+impl<S: AsyncRead + AsyncWrite + Send + Sync + Unpin + std::fmt::Debug> AsyncTokioStream for Peer<S> {
+    fn peer_addr(&self) -> std::io::Result<SocketAddr> {
+        Ok(self.peer)
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Peer<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Peer<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

@@ -117,6 +117,9 @@ pub struct UnmatchedBounce {
     meta: serde_json::Value,
     event_id: Option<String>,
     reason: String,
+    /// Kept because nothing ties it to a message rebound sent
+    /// (bounce.attribution "strict"); never retried.
+    unverified: bool,
     #[schema(format = DateTime)]
     created_at: String,
 }
@@ -525,6 +528,11 @@ fn get_bounce() {}
     responses((status = 200, body = DataTrue), Refusals), security(("basic" = []), ("token" = [])))]
 fn delete_bounce() {}
 
+#[utoipa::path(get, path = "/api/bounces/providers", tag = "webhooks",
+    description = "Each provider webhook: `name`, `enabled`, `path`, and `problem`: why its settings refuse every request, when they do (e.g. SES without an allowed topic ARN).",
+    responses((status = 200, body = DataArray), Refusals), security(("basic" = []), ("token" = [])))]
+fn provider_status() {}
+
 #[utoipa::path(get, path = "/api/bounces/mailboxes", tag = "mailboxes",
     responses((status = 200, body = DataArray), Refusals), security(("basic" = []), ("token" = [])))]
 fn mailboxes() {}
@@ -685,7 +693,7 @@ impl Modify for Security {
     paths(
         health, metrics, openapi_json, post_bounce, provider_webhook,
         list_bounces, delete_bounces, export_csv, blocklist, list_unmatched, delete_unmatched, retry_unmatched,
-        get_bounce, delete_bounce, mailboxes, scan_mailbox, mailbox_messages, delete_mailbox_messages,
+        get_bounce, delete_bounce, provider_status, mailboxes, scan_mailbox, mailbox_messages, delete_mailbox_messages,
         mailbox_message, mailbox_message_raw, list_subscribers, create_subscriber, delete_subscribers,
         get_subscriber, update_subscriber, delete_subscriber, subscriber_bounces, delete_subscriber_bounces,
         list_lists, create_list, get_list, delete_list, list_campaigns, create_campaign, get_campaign,

@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/bounces/{id}", get(bounces::get).delete(bounces::delete_one))
         // /api/bounces/mailboxes...: status, scan now, kept messages (listed in the module).
         .merge(crate::handlers::mailboxes::routes())
+        .route("/api/bounces/providers", get(providers::status))
         .route(
             "/api/subscribers",
             get(subscribers::list).post(subscribers::create).delete(subscribers::delete_many),

@@ -182,6 +182,9 @@ pub struct UnmatchedBounce {
     pub event_id: Option<String>,
     /// Why it is unmatched ("no subscriber with this e-mail or uuid", ...).
     pub reason: String,
+    /// Kept because nothing ties it to a message rebound sent
+    /// (`bounce.attribution` is "strict"); never retried.
+    pub unverified: bool,
     pub created_at: DateTime<Utc>,
 }
 

@@ -28,6 +28,9 @@ pub enum RecordOutcome {
     Duplicate,
     /// No subscriber matched: kept in the unmatched-bounces table.
     Unmatched,
+    /// No evidence of a real send (`bounce.attribution` is "strict"): kept in
+    /// the unmatched-bounces table, flagged unverified, acting on no one.
+    Unverified,
 }
 
 impl RecordOutcome {
@@ -48,6 +51,7 @@ impl RecordOutcome {
             RecordOutcome::Blocklisted { .. } => "blocklisted",
             RecordOutcome::Duplicate => "duplicate",
             RecordOutcome::Unmatched => "unmatched",
+            RecordOutcome::Unverified => "unverified",
         }
     }
 }
@@ -94,8 +98,13 @@ pub struct UnmatchedInsert {
     pub meta: Value,
     pub event_id: Option<String>,
     pub reason: &'static str,
+    pub unverified: bool,
     pub created_at: DateTime<Utc>,
 }
+
+/// The reason an unverified bounce is kept under.
+pub const UNVERIFIED_REASON: &str = "unverified: no signed VERP token and no X-Listmonk-Subscriber of a \
+                                     message rebound sent (bounce.attribution is \"strict\")";
 
 /// Everything a batch writes, and what each event's caller is told.
 #[derive(Debug, Default)]
@@ -127,24 +136,20 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             }
         }
         let created_at = to_millis(ev.created_at.unwrap_or(input.now));
+        if ev.unverified {
+            plan.unmatched.push(unmatched(ev, UNVERIFIED_REASON, true, created_at));
+            plan.outcomes.push(RecordOutcome::Unverified);
+            continue;
+        }
         let sub = find_subscriber(input.subscribers, ev);
         let current = sub.and_then(|s| status.get(&s.id).copied().flatten());
         let (Some(sub), Some(current)) = (sub, current) else {
-            plan.unmatched.push(UnmatchedInsert {
-                email: ev.subscriber.email.as_ref().map(|e| e.to_string()).unwrap_or_default(),
-                subscriber_uuid: ev.subscriber.uuid,
-                campaign_uuid: ev.campaign_uuid,
-                bounce_type: ev.bounce_type,
-                source: ev.source.clone(),
-                meta: ev.meta.clone(),
-                event_id: ev.event_id.clone(),
-                reason: if sub.is_some() {
-                    "subscriber deleted by an earlier bounce"
-                } else {
-                    "no subscriber with this e-mail or uuid"
-                },
-                created_at,
-            });
+            let reason = if sub.is_some() {
+                "subscriber deleted by an earlier bounce"
+            } else {
+                "no subscriber with this e-mail or uuid"
+            };
+            plan.unmatched.push(unmatched(ev, reason, false, created_at));
             plan.outcomes.push(RecordOutcome::Unmatched);
             continue;
         };
@@ -193,6 +198,26 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     plan.delete.sort_unstable();
     plan.delete.dedup();
     plan
+}
+
+fn unmatched(
+    ev: &BounceEvent,
+    reason: &'static str,
+    unverified: bool,
+    created_at: DateTime<Utc>,
+) -> UnmatchedInsert {
+    UnmatchedInsert {
+        email: ev.subscriber.email.as_ref().map(|e| e.to_string()).unwrap_or_default(),
+        subscriber_uuid: ev.subscriber.uuid,
+        campaign_uuid: ev.campaign_uuid,
+        bounce_type: ev.bounce_type,
+        source: ev.source.clone(),
+        meta: ev.meta.clone(),
+        event_id: ev.event_id.clone(),
+        reason,
+        unverified,
+        created_at,
+    }
 }
 
 /// The uuid wins; the e-mail is the fallback (SPEC.md step 1).
@@ -294,6 +319,20 @@ mod tests {
         let p = run(&[ev("nobody@x.org", BounceType::Hard, None)], &[], &BounceActions::default());
         assert_eq!(p.outcomes, vec![RecordOutcome::Unmatched]);
         assert_eq!(p.unmatched[0].email, "nobody@x.org");
+    }
+
+    #[test]
+    fn an_unverified_bounce_is_kept_and_acts_on_no_one() {
+        let actions = BounceActions { hard: ActionRule::new(1, Action::Blocklist), ..Default::default() };
+        let subs = [sub(1, "a@x.org", SubscriberStatus::Enabled)];
+        let mut forged = ev("a@x.org", BounceType::Hard, Some("e1"));
+        forged.unverified = true;
+        let p = run(&[forged, ev("a@x.org", BounceType::Soft, None)], &subs, &actions);
+        assert_eq!(p.outcomes[0], RecordOutcome::Unverified);
+        assert!(p.unmatched[0].unverified && p.unmatched[0].reason.starts_with("unverified"));
+        assert_eq!(p.unmatched[0].email, "a@x.org");
+        assert!(p.blocklist.is_empty(), "an unverified hard bounce blocklisted");
+        assert_eq!(p.bounces.len(), 1, "only the other bounce is recorded");
     }
 
     #[test]

@@ -296,6 +296,7 @@ service pop3-login {{
             move_to: String::new(),
             max_messages: 1000,
             max_message_size: 10 * 1024 * 1024,
+            parse_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -340,8 +341,9 @@ fn free_ports() -> Ports {
     Ports { pop3: ports[0], pop3s: ports[1], imap: ports[2], imaps: ports[3] }
 }
 
-/// A self-signed certificate for localhost / 127.0.0.1 (EC, quick to make).
-fn certificate(dir: &Path) {
+/// A self-signed certificate for localhost / 127.0.0.1 (EC, quick to make),
+/// key.pem and cert.pem in `dir` (the sender's TLS test uses it too).
+pub fn certificate(dir: &Path) {
     let out = Command::new("openssl")
         .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"])
         .args(["-days", "2", "-subj", "/CN=localhost"])

@@ -1,7 +1,7 @@
 //! IMAP against Dovecot: delete, or move to a folder, after recording.
 
 use rebound_core::settings::{AfterProcessing, MailboxKind};
-use rebound_mailbox::{NoProgress, StopSignal, parse_options};
+use rebound_mailbox::{NoProgress, StopSignal, read_options};
 use rebound_testkit::{Backend, OpenStore, TestDb};
 
 use crate::dovecot::{Dovecot, Mode};
@@ -20,7 +20,7 @@ async fn imap_records_bounces_and_expunges_them() {
     dovecot.deliver(&not_a_bounce());
 
     let mailbox = config(&dovecot.mailbox(MailboxKind::Imap, Mode::Plain));
-    let parse = parse_options(&Default::default());
+    let parse = read_options(&Default::default());
     let report = scanner(&store).scan(&mailbox, &parse, &NoProgress, &StopSignal::never()).await;
     assert!(report.error.is_none(), "{report:?}\n{}", dovecot.log());
     let c = report.counts;
@@ -49,7 +49,7 @@ async fn imap_moves_processed_messages_to_a_folder() {
     m.after_processing = AfterProcessing::Move;
     m.move_to = "Processed".into();
     let report = scanner(&store)
-        .scan(&config(&m), &parse_options(&Default::default()), &NoProgress, &StopSignal::never())
+        .scan(&config(&m), &read_options(&Default::default()), &NoProgress, &StopSignal::never())
         .await;
     assert!(report.error.is_none(), "{report:?}\n{}", dovecot.log());
     assert_eq!(report.counts.removed, 3);
@@ -65,7 +65,7 @@ async fn imap_wrong_password_and_unknown_folder_fail_clearly() {
     let db = TestDb::new(Backend::Sqlite).await;
     let store = db.store().await;
     dovecot.deliver(&corpus_bounces(1)[0].raw);
-    let parse = parse_options(&Default::default());
+    let parse = read_options(&Default::default());
 
     let mut m = dovecot.mailbox(MailboxKind::Imap, Mode::Tls);
     m.password = rebound_core::Secret::new("wrong");

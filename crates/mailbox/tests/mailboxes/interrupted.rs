@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rebound_core::BounceEvent;
 use rebound_core::settings::MailboxKind;
-use rebound_mailbox::{BounceSink, MailboxError, NoProgress, Scanner, StopSignal, parse_options};
+use rebound_mailbox::{BounceSink, MailboxError, NoProgress, Scanner, StopSignal, read_options};
 use rebound_store::{NewMailboxMessage, RecordOutcome};
 use rebound_testkit::{Backend, OpenStore, TestDb, backend_tests};
 
@@ -65,7 +65,7 @@ async fn cut_mid_scan(backend: Backend, kind: MailboxKind, die_after_cut: bool) 
         }
         config(&d.mailbox(kind, Mode::Plain))
     };
-    let parse = parse_options(&Default::default());
+    let parse = read_options(&Default::default());
 
     let sink = Arc::new(CutSink {
         inner: store_sink(&store),

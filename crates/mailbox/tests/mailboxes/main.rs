@@ -7,6 +7,8 @@ mod dovecot;
 mod support;
 
 mod api;
+mod attribution;
+mod endless;
 mod imap;
 mod interrupted;
 mod pop3;

@@ -1,7 +1,7 @@
 //! POP3 against Dovecot: bounces recorded then deleted, everything else kept.
 
 use rebound_core::settings::MailboxKind;
-use rebound_mailbox::{NoProgress, StopSignal, parse_options};
+use rebound_mailbox::{NoProgress, StopSignal, read_options};
 use rebound_store::KeptKind;
 use rebound_testkit::{Backend, OpenStore, TestDb};
 
@@ -27,7 +27,7 @@ async fn pop3_records_bounces_keeps_the_rest_and_deletes_only_then() {
     let mailbox = config(&dovecot.mailbox(MailboxKind::Pop, Mode::Plain));
     let settings = rebound_core::Settings::default();
     let report =
-        scanner(&store).scan(&mailbox, &parse_options(&settings), &NoProgress, &StopSignal::never()).await;
+        scanner(&store).scan(&mailbox, &read_options(&settings), &NoProgress, &StopSignal::never()).await;
     assert!(report.error.is_none(), "{report:?}");
     let c = report.counts;
     assert_eq!(c.seen, 11);
@@ -58,7 +58,7 @@ async fn pop3_records_bounces_keeps_the_rest_and_deletes_only_then() {
     // Deleted from the server only now; the next scan finds nothing.
     assert_eq!(dovecot.message_count(), 0);
     let again =
-        scanner(&store).scan(&mailbox, &parse_options(&settings), &NoProgress, &StopSignal::never()).await;
+        scanner(&store).scan(&mailbox, &read_options(&settings), &NoProgress, &StopSignal::never()).await;
     assert!(again.error.is_none(), "{again:?}");
     assert_eq!(again.counts.seen, 0);
     let state = store.mailbox_states().await.unwrap();
@@ -78,7 +78,7 @@ async fn pop3_wrong_password_fails_clearly_and_deletes_nothing() {
     m.password = rebound_core::Secret::new("not-the-password");
     let mailbox = config(&m);
     let report = scanner(&store)
-        .scan(&mailbox, &parse_options(&Default::default()), &NoProgress, &StopSignal::never())
+        .scan(&mailbox, &read_options(&Default::default()), &NoProgress, &StopSignal::never())
         .await;
     let err = report.error.clone().expect("the scan must fail");
     eprintln!("wrong password: {err}");
@@ -113,7 +113,7 @@ async fn limits_defer_messages_and_leave_oversized_ones_on_the_server() {
     let mut m = dovecot.mailbox(MailboxKind::Pop, Mode::Plain);
     m.max_messages = 3;
     let mailbox = config(&m);
-    let parse = parse_options(&Default::default());
+    let parse = read_options(&Default::default());
     let first = scanner(&store).scan(&mailbox, &parse, &NoProgress, &StopSignal::never()).await;
     assert!(first.error.is_none(), "{first:?}");
     assert_eq!((first.counts.seen, first.counts.deferred), (3, 3), "{:?}", first.counts);
@@ -141,4 +141,46 @@ async fn limits_defer_messages_and_leave_oversized_ones_on_the_server() {
 
 fn strip_cr(b: &[u8]) -> Vec<u8> {
     b.iter().copied().filter(|c| *c != b'\r').collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_that_takes_too_long_to_parse_is_kept_unparsed_and_not_retried() {
+    let dovecot = Dovecot::start();
+    let db = TestDb::new(Backend::Sqlite).await;
+    let store = db.store().await;
+    // A notice-looking message of 4 MiB: no parser reads it within 1 ms.
+    let mut slow = b"From: MAILER-DAEMON@mx.example.org\r\nSubject: Undelivered Mail\r\n\r\n".to_vec();
+    while slow.len() < 4 << 20 {
+        slow.extend_from_slice(b"a1@b.test a2@b.test a3@b.test a4@b.test 550 5.1.1 user unknown\r\n");
+    }
+    dovecot.deliver(&slow);
+
+    let mut m = dovecot.mailbox(MailboxKind::Pop, Mode::Plain);
+    m.parse_timeout = std::time::Duration::from_millis(1);
+    let parse = read_options(&Default::default());
+    let report = scanner(&store).scan(&config(&m), &parse, &NoProgress, &StopSignal::never()).await;
+    assert!(report.error.is_none(), "{report:?}");
+    let c = report.counts;
+    assert_eq!((c.seen, c.recorded, c.not_bounces, c.errors), (1, 0, 1, 1), "{c:?}");
+    // Over the 1 MiB keep limit: kept truncated and left on the server, as
+    // any large kept message is, and remembered as handled.
+    assert_eq!((c.removed, c.left), (0, 1), "{c:?}");
+
+    let kept = kept_rows(store.as_ref()).await;
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].kind, KeptKind::ParseError);
+    assert!(
+        kept[0].reason.contains("longer than 1ms") && kept[0].reason.contains("not tried again"),
+        "{}",
+        kept[0].reason
+    );
+    assert!(kept[0].truncated && kept[0].left_on_server, "{:?}", kept[0]);
+    let raw = store.get_mailbox_message(kept[0].id).await.unwrap().raw.unwrap();
+    assert!(strip_cr(&slow).starts_with(&strip_cr(&raw)), "the kept bytes are the message's first");
+    assert_eq!(dovecot.message_count(), 1);
+
+    // The next scan (a restart) parses nothing again.
+    let again = scanner(&store).scan(&config(&m), &parse, &NoProgress, &StopSignal::never()).await;
+    assert_eq!((again.counts.seen, again.counts.errors, again.counts.left), (0, 0, 1), "{:?}", again.counts);
+    assert_eq!(kept_rows(store.as_ref()).await.len(), 1);
 }

@@ -136,7 +136,7 @@ async fn two_processes_never_scan_one_mailbox_at_once() {
         dovecot.deliver(&f.raw);
     }
     let m = config(&dovecot.mailbox(MailboxKind::Pop, Mode::Plain));
-    let parse = rebound_mailbox::parse_options(&Settings::default());
+    let parse = rebound_mailbox::read_options(&Settings::default());
     let (a, b) = (scanner(&store), scanner(&store));
     let never = rebound_mailbox::StopSignal::never();
     let progress = rebound_mailbox::NoProgress;

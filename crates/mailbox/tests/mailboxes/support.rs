@@ -38,6 +38,7 @@ pub fn corpus_bounces(n: usize) -> Vec<Fixture> {
         source: "127.0.0.1".into(),
         parse: Default::default(),
         keep_limit: 1 << 20,
+        attribution: Default::default(),
     };
     let mut seen_emails = HashSet::new();
     let mut seen_digests = HashSet::new();

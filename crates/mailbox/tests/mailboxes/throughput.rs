@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use rebound_core::settings::MailboxKind;
-use rebound_mailbox::{NoProgress, ScanOptions, Scanner, StopSignal, parse_options};
+use rebound_mailbox::{NoProgress, ScanOptions, Scanner, StopSignal, read_options};
 use rebound_testkit::{Backend, OpenStore, TestDb};
 
 use crate::dovecot::{Dovecot, Mode};
@@ -29,7 +29,7 @@ async fn measure(kind: MailboxKind, backend: Backend) {
     let scanner = Scanner::new(store.clone(), store_sink(&store), ScanOptions::default());
     let started = Instant::now();
     let report = scanner
-        .scan(&config(&m), &parse_options(&Default::default()), &NoProgress, &StopSignal::never())
+        .scan(&config(&m), &read_options(&Default::default()), &NoProgress, &StopSignal::never())
         .await;
     let took = started.elapsed();
     assert!(report.error.is_none(), "{report:?}");

@@ -2,7 +2,7 @@
 //! a self-signed certificate works only with tls_skip_verify.
 
 use rebound_core::settings::MailboxKind;
-use rebound_mailbox::{NoProgress, StopSignal, parse_options};
+use rebound_mailbox::{NoProgress, StopSignal, read_options};
 use rebound_testkit::{Backend, OpenStore, TestDb};
 
 use crate::dovecot::{Dovecot, Mode};
@@ -15,7 +15,7 @@ async fn every_security_mode_scans_with_tls_skip_verify() {
     let store = db.store().await;
     let fixtures = corpus_bounces(6);
     subscribers_for(store.as_ref(), &fixtures).await;
-    let parse = parse_options(&Default::default());
+    let parse = read_options(&Default::default());
     let modes = [
         (MailboxKind::Pop, Mode::Plain),
         (MailboxKind::Pop, Mode::StartTls),
@@ -44,7 +44,7 @@ async fn a_certificate_that_does_not_verify_fails_clearly_without_tls_skip_verif
     let db = TestDb::new(Backend::Sqlite).await;
     let store = db.store().await;
     dovecot.deliver(&corpus_bounces(1)[0].raw);
-    let parse = parse_options(&Default::default());
+    let parse = read_options(&Default::default());
     for (kind, mode) in [
         (MailboxKind::Pop, Mode::Tls),
         (MailboxKind::Pop, Mode::StartTls),
@@ -68,7 +68,7 @@ async fn a_certificate_that_does_not_verify_fails_clearly_without_tls_skip_verif
 async fn a_closed_port_and_a_silent_server_fail_with_their_address() {
     let db = TestDb::new(Backend::Sqlite).await;
     let store = db.store().await;
-    let parse = parse_options(&Default::default());
+    let parse = read_options(&Default::default());
     // Nothing listens on a port just released.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dovecot = Dovecot::start();

@@ -18,6 +18,8 @@ pub const CAMPAIGN: &str = "5b7e3c7a-1f2d-4c88-9f0e-2a6d1b3c4d5e";
 
 const BASIC: (&str, &str) = ("hooks", "s3cret-pass");
 const RESEND_KEY: &str = "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// The SNS topic the signed SES notifications come from (and the one allowed).
+const SES_TOPIC: &str = "arn:aws:sns:eu-west-1:111122223333:lists-bounces";
 
 pub fn test_data(name: &str) -> Vec<u8> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../providers/tests/data");
@@ -70,6 +72,7 @@ impl Signer {
         };
         let key = |k: &str| KeyProvider { enabled: true, key: k.into() };
         settings.ses_enabled = true;
+        settings.ses_topic_arns = vec![SES_TOPIC.into()];
         settings.sendgrid_enabled = true;
         settings.sendgrid_key = B64.encode(spki).as_str().into();
         settings.postmark = basic.clone();
@@ -108,7 +111,7 @@ impl Signer {
                     "mail": {"messageId": format!("mail-{n}"),
                              "headers": [{"name": "X-Listmonk-Campaign", "value": CAMPAIGN}]}})
                 .to_string();
-                let topic = "arn:aws:sns:eu-west-1:111122223333:lists-bounces";
+                let topic = SES_TOPIC;
                 let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
                 let id = format!("m-{n}");
                 let sts = format!(

@@ -45,6 +45,8 @@ fn settings() -> Settings {
         bounce_enabled: true,
         webhooks_enabled: true,
         ses_enabled: true,
+        // With no topic allowed SES refuses everything before parsing.
+        ses_topic_arns: vec!["arn:aws:sns:eu-west-1:111122223333:lists-bounces".into()],
         sendgrid_enabled: true,
         sendgrid_key: Secret::new("MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE"),
         postmark: basic(),

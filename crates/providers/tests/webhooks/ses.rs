@@ -48,6 +48,9 @@ async fn server() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
                     ("200 OK", std::fs::read(data("rsa_a.cert.pem")).unwrap())
                 } else if target.starts_with("/SimpleNotificationService-bbbb") {
                     ("200 OK", std::fs::read(data("rsa_b.cert.pem")).unwrap())
+                } else if target.starts_with("/SimpleNotificationService-dddd") {
+                    // rsa_a's key in a certificate that does not name SNS.
+                    ("200 OK", std::fs::read(data("rsa_a.not-sns.cert.pem")).unwrap())
                 } else if target.starts_with("/?Action=ConfirmSubscription") {
                     ("200 OK", b"<ConfirmSubscriptionResponse/>".to_vec())
                 } else {
@@ -402,6 +405,11 @@ async fn foreign_hosts_are_refused_before_any_fetch() {
         "https://user:pw@sns.eu-west-1.amazonaws.com/SimpleNotificationService-aaaa0123.pem",
         "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-aaaa0123.pem?redirect=x",
         "https://sns.eu-west-1.amazonaws.com/elsewhere/cert.pem",
+        // Not a region: an S3 name, an invented region, a China region
+        // under the commercial suffix.
+        "https://sns.s3.amazonaws.com/SimpleNotificationService-aaaa0123.pem",
+        "https://sns.xx-nowhere-9.amazonaws.com/SimpleNotificationService-aaaa0123.pem",
+        "https://sns.cn-north-1.amazonaws.com/SimpleNotificationService-aaaa0123.pem",
     ] {
         let mut sns = Sns::notification(bounce_message("Permanent"));
         sns.cert_url = cert.into();
@@ -422,16 +430,65 @@ async fn foreign_hosts_are_refused_before_any_fetch() {
 }
 
 #[tokio::test]
+async fn the_certificate_must_name_sns() {
+    let h = Harness::new().await;
+    let s = ses_settings();
+    // A valid signature with a certificate whose subject is not SNS's.
+    let mut sns = Sns::notification(bounce_message("Permanent"));
+    sns.cert_url = CERT_A.replace("aaaa0123", "dddd0123");
+    match h.post(&sns.body(), &[], now(), &s).await {
+        Err(ProviderError::Unauthorized(m)) => assert!(m.contains("not SNS"), "{m}"),
+        other => panic!("expected Unauthorized, got {other:?}"),
+    }
+    // rsa_b's certificate names sns-signing.eu-west-1 (a DNS alternative
+    // name): good for eu-west-1 ...
+    let mut eu = Sns::notification(bounce_message("Permanent"));
+    eu.key = "rsa_b";
+    eu.cert_url = CERT_A.replace("aaaa0123", "bbbb0456");
+    assert_eq!(events(h.post(&eu.body(), &[], now(), &s).await).len(), 2);
+    // ... not when it comes from another region's host.
+    let mut us = eu.clone();
+    us.cert_url = us.cert_url.replace("eu-west-1", "us-east-1");
+    assert_unauthorized(h.post(&us.body(), &[], now(), &s).await);
+}
+
+#[tokio::test]
 async fn topic_allow_list() {
     let h = Harness::new().await;
     let mut other = Sns::notification(bounce_message("Permanent"));
     other.topic = "arn:aws:sns:eu-west-1:999999999999:attacker".into();
     assert_unauthorized(h.post(&other.body(), &[], now(), &ses_settings()).await);
     assert!(h.fetches().is_empty(), "refused before the certificate fetch");
-    // An empty list accepts any topic (the documented default).
+}
+
+#[tokio::test]
+async fn no_allowed_topic_refuses_every_sns_message_before_any_fetch() {
+    // Any AWS account can subscribe this URL to its own topic and publish
+    // genuinely signed bounces: with no topic allowed, nothing is trusted.
+    let h = Harness::new().await;
     let mut open = ses_settings();
     open.ses_topic_arns.clear();
-    assert_eq!(events(h.post(&other.body(), &[], now(), &open).await).len(), 2);
+    let confirm_url = format!(
+        "https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn={TOPIC}&Token=2336412f37fb687f5d51e6e2425f004aed8c3ba0b2d1a0e0b1c8e7f6"
+    );
+    for sns in [
+        Sns::notification(bounce_message("Permanent")),
+        Sns::confirmation("SubscriptionConfirmation", &confirm_url),
+        Sns::confirmation("UnsubscribeConfirmation", &confirm_url),
+    ] {
+        match h.post(&sns.body(), &[], now(), &open).await {
+            Err(ProviderError::Forbidden(m)) => {
+                assert!(m.contains("no topic ARN is allowed") && m.contains("bounce.ses_topic_arns"), "{m}")
+            }
+            other => panic!("{}: expected Forbidden, got {other:?}", sns.kind),
+        }
+    }
+    // Blank entries allow nothing either.
+    open.ses_topic_arns = vec![" ".into()];
+    let r = h.post(&Sns::notification(bounce_message("Permanent")).body(), &[], now(), &open).await;
+    assert!(matches!(r, Err(ProviderError::Forbidden(_))), "{r:?}");
+    assert!(h.fetches().is_empty(), "fetched {:?}", h.fetches());
+    assert!(h.server_log.lock().unwrap().is_empty());
 }
 
 #[tokio::test]

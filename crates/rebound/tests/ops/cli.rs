@@ -253,6 +253,9 @@ async fn backup_copies_a_live_sqlite_database() {
     let out = rebound(&["backup", path.to_str().unwrap(), "--database", &db.url]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("integrity ok"), "{}", text(&out.stdout));
+    // The copy holds the same secrets: readable by its owner only.
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "backup mode {:o}", mode & 0o777);
     stop.store(true, Ordering::Relaxed);
     let sent = running.await.unwrap().len();
 

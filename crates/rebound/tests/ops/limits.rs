@@ -96,7 +96,7 @@ async fn imap_and_pop3_servers_that_stop_answering_time_out() {
     options.timeouts.login = Duration::from_millis(300);
     options.timeouts.read = Duration::from_millis(300);
     let scanner = Scanner::new(store.clone(), sink, options);
-    let parse = rebound_mailbox::parse_options(&Settings::default());
+    let parse = rebound_mailbox::read_options(&Settings::default());
     for (kind, greeting, steps) in [
         (MailboxKind::Imap, "", &["greeting"][..]),
         (MailboxKind::Imap, "* OK IMAP4rev1 ready\r\n", &["logging in"][..]),

@@ -28,6 +28,7 @@
 #[path = "../../../mailbox/tests/mailboxes/dovecot.rs"]
 mod dovecot;
 mod postfix;
+mod tls;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

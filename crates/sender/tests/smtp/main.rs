@@ -2,6 +2,7 @@
 //! sender does with each kind of reply, and the test-send endpoint that
 //! records refusals as bounces.
 
+mod endless;
 mod endpoint;
 mod fake;
 mod sender;

@@ -34,7 +34,7 @@ fn settings(servers: Vec<SmtpServer>) -> Settings {
     Settings { smtp: servers, ..Settings::default() }
 }
 
-fn campaign() -> CampaignContent {
+pub fn campaign() -> CampaignContent {
     CampaignContent {
         uuid: Uuid::new_v4(),
         subject: "Test".into(),
@@ -45,7 +45,7 @@ fn campaign() -> CampaignContent {
     }
 }
 
-fn to(email: &str) -> Recipient {
+pub fn to(email: &str) -> Recipient {
     Recipient { uuid: Uuid::new_v4(), email: email.into(), name: String::new() }
 }
 

@@ -2,6 +2,10 @@
 //! parsing live in rebound-providers (pure, per provider); this handler checks
 //! the switches, passes the raw body, and records the verified events in one
 //! transaction before answering.
+//!
+//! GET /api/bounces/providers (bounces:get): each provider's webhook path,
+//! whether it is enabled, and why its settings refuse every request when
+//! they do (SES without an allowed topic, a provider without credentials).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -12,6 +16,7 @@ use rebound_providers::{Outcome, ProviderError, Providers, WebhookRequest};
 
 use super::data;
 use super::webhooks::{record, require_webhooks_enabled};
+use crate::auth::{Principal, perm};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::RawBody;
 use crate::state::AppState;
@@ -50,6 +55,12 @@ pub async fn receive(
     }
 }
 
+/// GET /api/bounces/providers
+pub async fn status(State(state): State<AppState>, p: Principal) -> ApiResult<impl IntoResponse> {
+    p.require(perm::BOUNCES_GET)?;
+    Ok(data(rebound_providers::statuses(&state.settings.get())))
+}
+
 /// "recorded=2 duplicate=1", or "ignored" when the request carried no bounce.
 fn summarize(outcomes: &[rebound_store::RecordOutcome]) -> String {
     if outcomes.is_empty() {
@@ -73,6 +84,7 @@ fn provider_error(e: ProviderError) -> ApiError {
         )),
         e @ ProviderError::Disabled(_) => ApiError::NotFound(e.to_string()),
         ProviderError::Unauthorized(m) => ApiError::Unauthorized(m),
+        ProviderError::Forbidden(m) => ApiError::Forbidden(m),
         ProviderError::BadRequest(m) => ApiError::BadRequest(m),
         ProviderError::Upstream(m) => ApiError::BadGateway(m),
     }

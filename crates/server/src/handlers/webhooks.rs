@@ -109,6 +109,8 @@ impl BounceRequest {
             meta: parse_meta(self.meta)?,
             created_at,
             event_id: nonempty(self.event_id),
+            // An authenticated caller's bounce: the API vouches for it.
+            unverified: false,
         })
     }
 }

@@ -360,6 +360,8 @@ pub struct UnmatchedRow {
     pub kind: &'static str,
     pub source: String,
     pub reason: String,
+    /// No evidence of a real send (strict attribution): shown flagged.
+    pub unverified: bool,
     pub created: String,
     pub created_iso: String,
     pub meta: String,
@@ -397,6 +399,7 @@ pub async fn unmatched(State(state): State<AppState>, ui: Ui, q: QueryPairs) -> 
             kind: u.bounce_type.as_str(),
             source: u.source,
             reason: u.reason,
+            unverified: u.unverified,
             created: when(u.created_at),
             created_iso: iso(u.created_at),
             meta: serde_json::to_string_pretty(&u.meta).unwrap_or_default(),

@@ -156,6 +156,7 @@ pub async fn test_connection(m: &MailboxSettings) -> Result<String, String> {
                     timeouts,
                     credentials,
                     &m.folder,
+                    1 << 20,
                 )
                 .await?;
                 let n = imap.list().await?.len();

@@ -96,6 +96,8 @@ const ACTIONS: &[(&str, &str)] = &[
     ("blocklist", "Blocklist"),
     ("delete", "Delete the subscriber"),
 ];
+const ATTRIBUTION: &[(&str, &str)] =
+    &[("any", "Any (listmonk's behaviour)"), ("strict", "Strict: only with evidence of a send")];
 const MAILBOX_TYPES: &[(&str, &str)] = &[("pop", "POP3"), ("imap", "IMAP")];
 const MAILBOX_AUTH: &[(&str, &str)] = &[("userpass", "Username and password"), ("none", "None")];
 const AFTER: &[(&str, &str)] = &[("delete", "Delete it"), ("move", "Move it to a folder")];
@@ -141,6 +143,39 @@ fn bounces_schema(mailboxes: usize, base_url: &str) -> Vec<Section> {
         ],
         entry: None,
     }];
+    s.push(Section {
+        heading: None,
+        id: "attribution".into(),
+        title: "Return path and attribution".into(),
+        intro: "",
+        webhook_url: None,
+        fields: vec![
+            field("bounce.verp.enabled", "VERP return paths", Kind::Bool, ""),
+            field(
+                "bounce.verp.address",
+                "VERP address",
+                Kind::Text,
+                "e.g. bounces+{subscriber_uuid}.{campaign_uuid}@site.com",
+            ),
+            field(
+                "bounce.verp.signed",
+                "Sign the VERP address",
+                Kind::Bool,
+                "Adds an HMAC tag: a bounce to it proves rebound sent that subscriber a message. \
+                 The key is made when this is first saved.",
+            ),
+            field("bounce.verp.secret", "Signing key", Kind::Secret, ""),
+            field(
+                "bounce.attribution",
+                "Bounce e-mails that may act",
+                Kind::Select(ATTRIBUTION),
+                "Strict: a forged notice sent to the bounce address is recorded as unverified and acts \
+                 on no one; a genuine one that carries neither a signed VERP address nor the returned \
+                 X-Listmonk-Subscriber header does not act either.",
+            ),
+        ],
+        entry: None,
+    });
     for (i, (t, title)) in [("soft", "Soft bounces"), ("hard", "Hard bounces"), ("complaint", "Complaints")]
         .into_iter()
         .enumerate()
@@ -172,7 +207,16 @@ fn bounces_schema(mailboxes: usize, base_url: &str) -> Vec<Section> {
     for (i, (name, title, creds)) in PROVIDERS.iter().enumerate() {
         let p = format!("bounce.{name}");
         let mut fields = match *creds {
-            "ses" => vec![field("bounce.ses_enabled", "Enabled", Kind::Bool, "")],
+            "ses" => vec![
+                field("bounce.ses_enabled", "Enabled", Kind::Bool, ""),
+                field(
+                    "bounce.ses_topic_arns",
+                    "Allowed SNS topic ARNs (JSON list)",
+                    Kind::Json,
+                    "e.g. [\"arn:aws:sns:eu-west-1:123456789012:bounces\"]. Required: while it is empty, every \
+                     SNS message is refused, since any AWS account can publish signed notices to this URL.",
+                ),
+            ],
             "sendgrid" => vec![
                 field("bounce.sendgrid_enabled", "Enabled", Kind::Bool, ""),
                 field(
@@ -262,6 +306,12 @@ fn bounces_schema(mailboxes: usize, base_url: &str) -> Vec<Section> {
                 field(format!("{p}.move_to"), "Move to folder (IMAP)", Kind::Text, ""),
                 number(format!("{p}.max_messages"), "Messages per scan at most", 1, ""),
                 number(format!("{p}.max_message_size"), "Largest message fetched (bytes)", 1, ""),
+                field(
+                    format!("{p}.parse_timeout"),
+                    "Parse time limit per message",
+                    Kind::Duration { optional: false },
+                    "e.g. 10s: a message that takes longer is kept unparsed and not tried again.",
+                ),
             ],
             entry: Some(Entry { key: "bounce.mailboxes", index: i, is_new }),
         });
@@ -421,6 +471,8 @@ pub struct SectionView {
     pub title: String,
     pub intro: &'static str,
     pub webhook_url: Option<String>,
+    /// Why the saved settings make this provider refuse every request.
+    pub notice: Option<String>,
     pub fields: Vec<FieldView>,
     /// The name of the "remove" checkbox of a list entry.
     pub remove: Option<String>,
@@ -595,6 +647,7 @@ fn views(sections: &[Section], source: &Source, errors: &BTreeMap<String, String
                 title: s.title.clone(),
                 intro: s.intro,
                 webhook_url: s.webhook_url.clone(),
+                notice: None,
                 fields,
                 remove,
                 remove_checked,
@@ -830,6 +883,9 @@ struct Render<'a> {
 fn render(ui: &Ui, q: Option<&QueryPairs>, r: Render) -> Result<Response, UiError> {
     let Render { tab, sections, source, errors, form_error, tested } = r;
     let mut views = views(sections, &source, &errors);
+    if let Source::Stored(map) = &source {
+        provider_notices(map, &mut views);
+    }
     if let Some((uuid, ok, msg)) = tested {
         for v in views.iter_mut().filter(|v| v.saved_uuid.as_deref() == Some(uuid.as_str())) {
             v.test_result = Some((ok, msg.clone()));
@@ -859,6 +915,21 @@ fn render(ui: &Ui, q: Option<&QueryPairs>, r: Render) -> Result<Response, UiErro
         form_error,
         can_manage: ui.principal.can(perm::SETTINGS_MANAGE),
     })
+}
+
+/// The providers' status (rebound_providers::statuses) on their sections:
+/// an enabled provider whose saved settings refuse every request says why,
+/// and its section opens.
+fn provider_notices(map: &Map<String, Value>, views: &mut [SectionView]) {
+    let stored: BTreeMap<String, Value> = map.clone().into_iter().collect();
+    let Ok(settings) = Settings::from_map(&stored) else { return };
+    for status in rebound_providers::statuses(&settings) {
+        let id = format!("provider-{}", status.name);
+        if let (Some(problem), Some(view)) = (status.problem, views.iter_mut().find(|v| v.id == id)) {
+            view.notice = Some(problem);
+            view.open = true;
+        }
+    }
 }
 
 async fn show(

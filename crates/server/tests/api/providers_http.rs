@@ -116,4 +116,47 @@ async fn lettermint_signed_through_http(b: Backend) {
     assert_eq!((page["total"].clone(), page["results"][0]["type"].clone()), (json!(1), json!("soft")));
 }
 
-backend_tests!(postmark_through_http, lettermint_signed_through_http);
+/// SES with no allowed topic: any AWS account could publish genuinely
+/// signed bounces to this URL from a topic of its own, so every SNS message
+/// is refused with 403, and the providers' status says why.
+async fn ses_without_an_allowed_topic_is_refused_and_says_why(b: Backend) {
+    let s = TestServer::start(b).await;
+    s.enable_webhooks().await;
+    s.put_settings(&json!({"bounce.ses_enabled": true})).await;
+    let confirmation = json!({"Type": "SubscriptionConfirmation", "MessageId": "m1",
+        "TopicArn": "arn:aws:sns:eu-west-1:999999999999:attacker", "Message": "confirm",
+        "SubscribeURL": "https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&Token=t",
+        "Token": "t", "Timestamp": "2026-01-05T10:15:30.000Z", "SignatureVersion": "2", "Signature": "AAAA",
+        "SigningCertURL": "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0123abcd.pem"});
+    let res = s.client.post(s.url("/webhooks/service/ses")).json(&confirmation).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    let body: Value = res.json().await.unwrap();
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("no topic ARN is allowed") && message.contains("bounce.ses_topic_arns"),
+        "{message}"
+    );
+
+    let status = s.get_json("/api/bounces/providers").await["data"].clone();
+    let ses = status.as_array().unwrap().iter().find(|p| p["name"] == "ses").unwrap().clone();
+    assert_eq!((ses["enabled"].clone(), ses["path"].clone()), (json!(true), json!("/webhooks/service/ses")));
+    let problem = ses["problem"].as_str().unwrap();
+    assert!(problem.contains("SES is enabled but no topic ARN is allowed"), "{problem}");
+    assert!(problem.contains("every notification and subscription confirmation is refused"), "{problem}");
+
+    // With the operator's topic allowed the message goes on to verification
+    // (this one is not signed: 401), and the status has nothing to say.
+    s.put_settings(&json!({"bounce.ses_topic_arns": ["arn:aws:sns:eu-west-1:111122223333:bounces"]})).await;
+    let res = s.client.post(s.url("/webhooks/service/ses")).json(&confirmation).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let status = s.get_json("/api/bounces/providers").await["data"].clone();
+    let ses = status.as_array().unwrap().iter().find(|p| p["name"] == "ses").unwrap().clone();
+    assert_eq!(ses["problem"], Value::Null);
+    assert_eq!(total(&s).await, 0);
+}
+
+backend_tests!(
+    postmark_through_http,
+    lettermint_signed_through_http,
+    ses_without_an_allowed_topic_is_refused_and_says_why
+);

@@ -7,6 +7,7 @@ mod browser;
 mod campaign_test;
 mod http;
 mod pages;
+mod provider_status;
 mod security;
 
 use browser::Browser;

@@ -32,7 +32,8 @@ const BOUNCE_FILTER: &str = "($1::int8 IS NULL OR bounces.campaign_id = $1)
   AND ($4::text IS NULL OR bounces.type = $4::bounce_type)";
 
 const UNMATCHED_COLUMNS: &str = "id, email, subscriber_uuid::text AS subscriber_uuid,
-    campaign_uuid::text AS campaign_uuid, type::text AS bounce_type, source, meta, event_id, reason, created_at";
+    campaign_uuid::text AS campaign_uuid, type::text AS bounce_type, source, meta, event_id, reason, unverified,
+    created_at";
 
 macro_rules! bind_filter {
     ($q:expr, $f:expr) => {
@@ -172,7 +173,7 @@ impl BounceStore for PgStore {
         };
         let rows: Vec<UnmatchedBounce> = sqlx::query_as(&format!(
             "SELECT {UNMATCHED_COLUMNS} FROM rebound_unmatched_bounces
-             WHERE $1::int8[] IS NULL OR id = ANY($1) ORDER BY id FOR UPDATE"
+             WHERE ($1::int8[] IS NULL OR id = ANY($1)) AND NOT unverified ORDER BY id FOR UPDATE"
         ))
         .bind(ids)
         .fetch_all(&mut *tx)
@@ -183,7 +184,7 @@ impl BounceStore for PgStore {
         let matched: Vec<i64> = rows
             .iter()
             .zip(&plan.outcomes)
-            .filter(|(_, o)| !matches!(o, RecordOutcome::Unmatched))
+            .filter(|(_, o)| !matches!(o, RecordOutcome::Unmatched | RecordOutcome::Unverified))
             .map(|(r, _)| r.id)
             .collect();
         sqlx::query("DELETE FROM rebound_unmatched_bounces WHERE id = ANY($1)")
@@ -331,8 +332,8 @@ async fn write_plan(conn: &mut PgConnection, plan: &Plan, keep_unmatched: bool) 
         for u in &plan.unmatched {
             sqlx::query(
                 "INSERT INTO rebound_unmatched_bounces
-                   (email, subscriber_uuid, campaign_uuid, type, source, meta, event_id, reason, created_at)
-                 VALUES ($1, $2, $3, $4::bounce_type, $5, $6, $7, $8, $9)",
+                   (email, subscriber_uuid, campaign_uuid, type, source, meta, event_id, reason, unverified, created_at)
+                 VALUES ($1, $2, $3, $4::bounce_type, $5, $6, $7, $8, $9, $10)",
             )
             .bind(&u.email)
             .bind(u.subscriber_uuid)
@@ -342,6 +343,7 @@ async fn write_plan(conn: &mut PgConnection, plan: &Plan, keep_unmatched: bool) 
             .bind(Json(&u.meta))
             .bind(&u.event_id)
             .bind(u.reason)
+            .bind(u.unverified)
             .bind(u.created_at)
             .execute(&mut *conn)
             .await?;

@@ -28,7 +28,7 @@ const BOUNCE_FILTER: &str = "(?1 IS NULL OR bounces.campaign_id = ?1)
   AND (?3 IS NULL OR bounces.source = ?3)
   AND (?4 IS NULL OR bounces.type = ?4)";
 
-const UNMATCHED_COLUMNS: &str = "id, email, subscriber_uuid, campaign_uuid, type AS bounce_type, source, meta, event_id, reason, created_at";
+const UNMATCHED_COLUMNS: &str = "id, email, subscriber_uuid, campaign_uuid, type AS bounce_type, source, meta, event_id, reason, unverified, created_at";
 
 macro_rules! bind_filter {
     ($q:expr, $f:expr) => {
@@ -168,17 +168,15 @@ impl BounceStore for SqliteStore {
     ) -> Result<Vec<RecordOutcome>> {
         let mut tx = self.begin_write().await?;
         let rows: Vec<UnmatchedBounce> = match selection {
-            Selection::All => {
-                sqlx::query_as(&format!(
-                    "SELECT {UNMATCHED_COLUMNS} FROM rebound_unmatched_bounces ORDER BY id"
-                ))
-                .fetch_all(&mut *tx)
-                .await?
-            }
+            Selection::All => sqlx::query_as(&format!(
+                "SELECT {UNMATCHED_COLUMNS} FROM rebound_unmatched_bounces WHERE unverified = 0 ORDER BY id"
+            ))
+            .fetch_all(&mut *tx)
+            .await?,
             Selection::Ids(ids) => {
                 sqlx::query_as(&format!(
                     "SELECT {UNMATCHED_COLUMNS} FROM rebound_unmatched_bounces
-                 WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id"
+                 WHERE id IN (SELECT value FROM json_each(?1)) AND unverified = 0 ORDER BY id"
                 ))
                 .bind(json_list(ids))
                 .fetch_all(&mut *tx)
@@ -192,7 +190,7 @@ impl BounceStore for SqliteStore {
         let matched: Vec<i64> = rows
             .iter()
             .zip(&plan.outcomes)
-            .filter(|(_, o)| !matches!(o, RecordOutcome::Unmatched))
+            .filter(|(_, o)| !matches!(o, RecordOutcome::Unmatched | RecordOutcome::Unverified))
             .map(|(r, _)| r.id)
             .collect();
         sqlx::query("DELETE FROM rebound_unmatched_bounces WHERE id IN (SELECT value FROM json_each(?1))")
@@ -218,6 +216,7 @@ pub(crate) fn unmatched_to_event(r: &UnmatchedBounce) -> BounceEvent {
         meta: r.meta.clone(),
         created_at: Some(r.created_at),
         event_id: None,
+        unverified: r.unverified,
     }
 }
 
@@ -375,8 +374,8 @@ async fn write_plan(conn: &mut SqliteConnection, plan: &Plan, keep_unmatched: bo
         for u in &plan.unmatched {
             sqlx::query(
                 "INSERT INTO rebound_unmatched_bounces
-                   (email, subscriber_uuid, campaign_uuid, type, source, meta, event_id, reason, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                   (email, subscriber_uuid, campaign_uuid, type, source, meta, event_id, reason, unverified, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )
             .bind(&u.email)
             .bind(u.subscriber_uuid.map(|x| x.to_string()))
@@ -386,6 +385,7 @@ async fn write_plan(conn: &mut SqliteConnection, plan: &Plan, keep_unmatched: bo
             .bind(Json(&u.meta))
             .bind(&u.event_id)
             .bind(u.reason)
+            .bind(u.unverified)
             .bind(ts(u.created_at))
             .execute(&mut *conn)
             .await?;

@@ -1,7 +1,10 @@
 //! The embedded backend. WAL journal so readers never block the writer,
 //! `synchronous=FULL` so a committed bounce survives power loss, writes in
 //! `BEGIN IMMEDIATE` transactions so two writers queue on the busy timeout
-//! instead of failing half-way through.
+//! instead of failing half-way through. A new database file is created
+//! readable by its owner only (0600): it holds provider keys and mailbox
+//! passwords. SQLite gives its `-wal` and `-shm` files the database file's
+//! mode, so they are 0600 too.
 
 pub(crate) mod bounces;
 mod catalog;
@@ -13,6 +16,7 @@ mod stats;
 mod subscribers;
 mod users;
 
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -21,7 +25,7 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
-use crate::{Backend, Result, Store};
+use crate::{Backend, Result, Store, StoreError};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -31,7 +35,9 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     pub async fn connect(url: &str) -> Result<Self> {
-        let opts = SqliteConnectOptions::from_str(url)?
+        let opts = SqliteConnectOptions::from_str(url)?;
+        create_private(opts.get_filename())?;
+        let opts = opts
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
@@ -47,6 +53,28 @@ impl SqliteStore {
 
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+/// Creates the database file, empty and with mode 0600, when it does not
+/// exist yet, so SQLite never creates it with the umask's (usually
+/// world-readable) mode. An existing file keeps its mode: the operator may
+/// have chosen it. In-memory databases have no file.
+fn create_private(path: &Path) -> Result<()> {
+    let name = path.to_string_lossy();
+    if name.is_empty() || name == ":memory:" || name.starts_with("file::memory:") {
+        return Ok(());
+    }
+    let mut create = std::fs::OpenOptions::new();
+    create.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut create, 0o600);
+    match create.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => {
+            Err(StoreError::Invalid(format!("cannot create the database file {}: {e}", path.display())))
+        }
     }
 }
 
@@ -76,4 +104,43 @@ pub(crate) fn ts(t: DateTime<Utc>) -> String {
 /// pass a list to `IN (...)` without building SQL text.
 pub(crate) fn json_list<T: serde::Serialize>(items: &[T]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".to_string())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+    use crate::SettingsStore;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode()
+            & 0o777
+    }
+
+    #[tokio::test]
+    async fn a_new_database_and_its_wal_and_shm_files_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("rebound.db");
+        let store = SqliteStore::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+        store.migrate().await.unwrap();
+        // A write, so the WAL and its index exist while the pool is open.
+        let mut values = std::collections::BTreeMap::new();
+        values.insert("bounce.enabled".to_string(), serde_json::json!(true));
+        store.save_settings(&values).await.unwrap();
+        for path in [db.clone(), dir.path().join("rebound.db-wal"), dir.path().join("rebound.db-shm")] {
+            assert_eq!(mode(&path), 0o600, "{} is readable by others", path.display());
+        }
+    }
+
+    #[tokio::test]
+    async fn an_existing_database_keeps_its_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("shared.db");
+        std::fs::write(&db, b"").unwrap();
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let store = SqliteStore::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+        store.migrate().await.unwrap();
+        assert_eq!(mode(&db), 0o640);
+    }
 }

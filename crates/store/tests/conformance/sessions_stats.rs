@@ -73,6 +73,7 @@ fn event(email: &str, kind: BounceType, source: &str, campaign: Option<&str>, da
         meta: json!({}),
         created_at: Some(Utc.from_utc_datetime(&today) - Duration::days(days_ago)),
         event_id: None,
+        unverified: false,
     }
 }
 
