@@ -103,7 +103,20 @@ pub trait UserStore: Send + Sync {
     async fn create_user(&self, user: NewUser) -> Result<User>;
     async fn find_user(&self, username: &str) -> Result<Option<User>>;
     async fn list_users(&self) -> Result<Vec<User>>;
+    /// Refuses ([`StoreError::Conflict`]) to delete the last enabled user
+    /// holding `*`: nobody could manage users or settings any more. Atomic
+    /// against a concurrent delete of the other one (two admins deleting
+    /// each other at once leave one).
     async fn delete_user(&self, id: i64) -> Result<()>;
+}
+
+/// The permission that grants everything.
+pub const ALL_PERMISSIONS: &str = "*";
+
+fn last_admin(username: &str) -> StoreError {
+    StoreError::Conflict(format!(
+        "{username:?} is the last user holding \"*\": give another user \"*\" first"
+    ))
 }
 
 #[async_trait]

@@ -113,7 +113,9 @@ impl Bounce {
         "meta",
     ];
 
-    /// This bounce as a CSV record, in `CSV_HEADER`'s order.
+    /// This bounce as a CSV record, in `CSV_HEADER`'s order. Every cell is
+    /// neutralised against formula injection ([`spreadsheet_safe`]): the
+    /// e-mail, source, campaign name and meta come from senders and providers.
     pub fn csv_record(&self) -> [String; 10] {
         [
             self.id.to_string(),
@@ -127,7 +129,16 @@ impl Bounce {
             self.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             self.meta.to_string(),
         ]
+        .map(spreadsheet_safe)
     }
+}
+
+/// OWASP's advice for CSV injection: a cell that starts with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return is read as a formula by spreadsheets, so
+/// it gets a leading single quote (shown as text, and visible to whoever
+/// reads the file). Quoting of separators and quotes is the CSV writer's job.
+pub fn spreadsheet_safe(cell: String) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{cell}") } else { cell }
 }
 
 /// The flat row both backends select; `Bounce` nests the campaign.
@@ -401,4 +412,19 @@ pub struct SubscriberQuery {
 pub enum Selection {
     Ids(Vec<i64>),
     All,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spreadsheet_safe;
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        for cell in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(spreadsheet_safe(cell.to_string()), format!("'{cell}"));
+        }
+        for cell in ["a=1", "1-2", "", "{\"a\":\"=x\"}", "x@example.com"] {
+            assert_eq!(spreadsheet_safe(cell.to_string()), cell);
+        }
+    }
 }

@@ -177,7 +177,27 @@ async fn csv_export_pages_past_one_thousand(b: Backend) {
     assert_eq!(text.lines().count(), 2501);
 }
 
+/// A source or address made to look like a formula reaches the spreadsheet
+/// as text (OWASP's CSV injection advice: a leading single quote).
+async fn csv_export_neutralises_formulas(b: Backend) {
+    let s = TestServer::start(b).await;
+    s.enable_webhooks().await;
+    s.create_subscriber("-dash@example.com", &[]).await;
+    let source = "=HYPERLINK(\"http://evil.example/\",\"x\")";
+    let (status, _, body) =
+        crate::post_bounce(&s, &json!({"email": "-dash@example.com", "source": source, "type": "soft"}))
+            .await;
+    assert_eq!(status, 200, "{body}");
+    let text = s.req(Method::GET, "/api/bounces/export.csv").send().await.unwrap().text().await.unwrap();
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let row = r.records().next().unwrap().unwrap();
+    assert_eq!(&row[1], "'-dash@example.com");
+    assert_eq!(&row[7], format!("'{source}"));
+    assert!(row.iter().all(|cell| !cell.starts_with(['=', '+', '-', '@', '\t', '\r'])), "{row:?}");
+}
+
 backend_tests!(
+    csv_export_neutralises_formulas,
     listing_filters_orders_and_pages,
     get_and_delete,
     blocklist_all_bounced,
