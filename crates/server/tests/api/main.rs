@@ -9,6 +9,7 @@ mod providers_http;
 mod recording;
 mod resources;
 mod settings_api;
+mod users_api;
 mod webhook_errors;
 
 use rebound_testkit::TestServer;
