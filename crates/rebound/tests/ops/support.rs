@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 pub const ADMIN: (&str, &str) = ("admin", "ops-test-admin-password");
+/// REBOUND_METRICS_TOKEN of every server started here (/metrics needs one).
+pub const METRICS_TOKEN: &str = "ops-test-metrics-token";
 
 pub struct Server {
     pub child: Child,
@@ -46,6 +48,7 @@ impl Server {
             .env("REBOUND_ADMIN_USER", ADMIN.0)
             .env("REBOUND_ADMIN_PASSWORD", ADMIN.1)
             .env("RUST_LOG", "info,sqlx=warn")
+            .env("REBOUND_METRICS_TOKEN", METRICS_TOKEN)
             .envs(env.iter().copied())
             .current_dir(logdir.path())
             .stdout(Stdio::null())
