@@ -78,7 +78,7 @@ pub async fn delete_many(
     p.require(perm::BOUNCES_MANAGE)?;
     let sel = selection(&q)?;
     let n = state.store.delete_bounces(&sel).await?;
-    tracing::info!(deleted = n, by = %p.username, "bounces deleted");
+    tracing::info!(deleted = n, by = ?p.username, "bounces deleted");
     Ok(data(true))
 }
 
@@ -97,7 +97,7 @@ pub async fn delete_one(
 pub async fn blocklist(State(state): State<AppState>, p: Principal) -> ApiResult<impl IntoResponse> {
     p.require(perm::BOUNCES_MANAGE)?;
     let n = state.store.blocklist_bounced_subscribers().await?;
-    tracing::info!(blocklisted = n, by = %p.username, "bounced subscribers blocklisted");
+    tracing::info!(blocklisted = n, by = ?p.username, "bounced subscribers blocklisted");
     Ok(data(true))
 }
 
@@ -146,7 +146,7 @@ pub async fn export_csv(State(state): State<AppState>, p: Principal, q: QueryPai
                     Some((csv_page(&rows), next.filter(|_| more)))
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "bounce export failed mid-stream");
+                    tracing::error!(error = e.to_string(), "bounce export failed mid-stream");
                     Some((Err(std::io::Error::other(e.to_string())), None))
                 }
             }
