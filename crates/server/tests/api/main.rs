@@ -3,6 +3,8 @@
 
 mod bounces_api;
 mod concurrency;
+mod cross_site;
+mod http_limits;
 mod openapi;
 mod ops;
 mod providers_http;
