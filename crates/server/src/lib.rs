@@ -15,6 +15,7 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod ingest;
+pub mod login_limit;
 pub mod metrics;
 pub mod openapi;
 mod router;
@@ -58,6 +59,8 @@ pub struct ServerConfig {
     pub sender: rebound_sender::SenderOptions,
     /// Connection cap and HTTP timeouts (connections.rs).
     pub http: connections::HttpLimits,
+    /// Failed authentications allowed per address and per username (login_limit.rs).
+    pub login: login_limit::LoginLimits,
 }
 
 impl Default for ServerConfig {
@@ -71,6 +74,7 @@ impl Default for ServerConfig {
             metrics_token: None,
             sender: rebound_sender::SenderOptions::default(),
             http: connections::HttpLimits::default(),
+            login: login_limit::LoginLimits::default(),
         }
     }
 }
@@ -101,7 +105,7 @@ impl App {
         );
         let webhook_limit = webhook_guard::PerIpLimit::new(config.webhook_concurrency_per_ip);
         let settings_watcher = settings.watch_database(store.clone(), config.settings_poll);
-        let auth = Arc::new(auth::Authenticator::new(store.clone()));
+        let auth = Arc::new(auth::Authenticator::new(store.clone(), config.login, metrics.clone()));
         let fetch: Arc<dyn HttpFetch> = match &config.http_fetch {
             Some(f) => f.clone(),
             None => Arc::new(ReqwestFetch::new().map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?),

@@ -41,6 +41,7 @@ pub struct Metrics {
     bounces: IntCounterVec,
     actions: IntCounterVec,
     rejections: IntCounterVec,
+    auth_checks: IntCounterVec,
     batch_size: Histogram,
     commit_seconds: HistogramVec,
     sources: Mutex<HashSet<String>>,
@@ -81,6 +82,13 @@ impl Metrics {
             "Webhook requests refused, by provider (\"bounce\" for POST /webhooks/bounce) and reason.",
             &["provider", "reason"],
         );
+        let auth_checks = counter(
+            &registry,
+            "rebound_auth_checks_total",
+            "Credential checks by result: cached (no hashing), verified and invalid (argon2 ran), \
+             rate_limited (refused without hashing).",
+            &["result"],
+        );
         let batch_size = Histogram::with_opts(
             HistogramOpts::new("rebound_ingest_batch_size", "Bounce events per group-commit transaction.")
                 .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0]),
@@ -102,6 +110,7 @@ impl Metrics {
             bounces,
             actions,
             rejections,
+            auth_checks,
             batch_size,
             commit_seconds,
             sources: Mutex::new(HashSet::new()),
@@ -132,6 +141,11 @@ impl Metrics {
     /// A webhook refused: `provider` is "bounce" for the generic webhook.
     pub fn rejected(&self, provider: &str, reason: &str) {
         self.rejections.with_label_values(&[provider, reason]).inc();
+    }
+
+    /// One credential check (auth.rs).
+    pub fn auth_check(&self, result: &str) {
+        self.auth_checks.with_label_values(&[result]).inc();
     }
 
     fn source_label(&self, source: &str) -> String {

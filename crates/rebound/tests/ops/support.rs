@@ -39,8 +39,16 @@ impl Server {
 
     /// With extra environment variables.
     pub async fn start_with(database: &str, env: &[(&str, &str)]) -> Server {
+        Self::start_configured(database, env, None).await
+    }
+
+    /// With environment variables and a rebound.toml in the working directory.
+    pub async fn start_configured(database: &str, env: &[(&str, &str)], toml: Option<&str>) -> Server {
         let port = free_port();
         let logdir = tempfile::tempdir().unwrap();
+        if let Some(toml) = toml {
+            std::fs::write(logdir.path().join("rebound.toml"), toml).unwrap();
+        }
         let log = logdir.path().join("rebound.log");
         let file = std::fs::File::create(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_rebound"))

@@ -160,8 +160,9 @@ fn login_page(
 
 /// POST /admin/login
 pub async fn login(State(state): State<AppState>, req: Request) -> Result<Response, UiError> {
-    let headers = req.headers().clone();
-    let form = read_form(req.into_body()).await?;
+    let (parts, body) = req.into_parts();
+    let (headers, extensions) = (parts.headers, parts.extensions);
+    let form = read_form(body).await?;
     let next = form.get("next").unwrap_or("");
     let username = form.get("username").unwrap_or("").trim().to_string();
     let password = form.get("password").unwrap_or("");
@@ -181,11 +182,19 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Result<Respon
     if username.is_empty() || password.is_empty() {
         return Ok(login_page(&headers, StatusCode::UNAUTHORIZED, next, &username, Some(REFUSED)));
     }
-    let principal = match state.auth.authenticate(&username, password).await {
+    let client = crate::webhook_guard::client_ip(&extensions);
+    let principal = match state.auth.authenticate(&username, password, client).await {
         Ok(p) if p.user_type == UserType::User => p,
         Ok(_) | Err(ApiError::Unauthorized(_)) => {
             tracing::info!(username = ?username, "UI login refused");
             return Ok(login_page(&headers, StatusCode::UNAUTHORIZED, next, &username, Some(REFUSED)));
+        }
+        Err(ApiError::TooManyRequests { retry_after, .. }) => {
+            tracing::info!(username = ?username, "UI login refused: too many failures");
+            let msg = format!("Too many failed logins. Try again in {retry_after} seconds.");
+            let mut res = login_page(&headers, StatusCode::TOO_MANY_REQUESTS, next, &username, Some(&msg));
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, HeaderValue::from(retry_after));
+            return Ok(res);
         }
         Err(e) => return Err(e.into()),
     };

@@ -5,6 +5,7 @@ mod bounces_api;
 mod concurrency;
 mod cross_site;
 mod http_limits;
+mod login_limits;
 mod openapi;
 mod ops;
 mod providers_http;

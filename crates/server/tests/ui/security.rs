@@ -174,6 +174,19 @@ async fn posts_from_another_site_are_refused() {
     assert_eq!(page(&s, &session, "/admin/bounces").await.0, 200, "the session was not ended");
 }
 
+/// Wrong passwords for one user: after the free ones the login page says
+/// to wait, with 429 and Retry-After, whatever the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failed_logins_are_told_to_wait() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let free = rebound_server::login_limit::LoginLimits::default().failures_per_user;
+    for _ in 0..free {
+        assert_eq!(login(&s, "admin", "wrong-password", &[]).await.2, 401);
+    }
+    let (none, _, status) = login(&s, "admin", &s.admin_password, &[]).await;
+    assert_eq!((none, status), (None, 429));
+}
+
 backend_tests!(
     pages_need_a_login_and_cookies_are_strict,
     every_change_needs_the_csrf_token,
