@@ -23,7 +23,7 @@ use rebound_store::{NewUser, Store, User, UserType};
 use std::net::IpAddr;
 
 use crate::error::{ApiError, ApiResult};
-use crate::login_limit::{LoginLimiter, LoginLimits};
+use crate::login_limit::{LoginLimiter, LoginLimits, Refusal};
 use crate::metrics::Metrics;
 use crate::state::AppState;
 
@@ -126,19 +126,27 @@ impl Authenticator {
         client: Option<IpAddr>,
     ) -> ApiResult<Principal> {
         let key = self.cache_key(username, secret);
-        if let Some(p) = self.cached(&key) {
-            self.metrics.auth_check("cached");
-            return Ok(p);
-        }
-        let attempt = match self.limits.begin(client, username) {
-            Ok(a) => a,
-            Err(wait) => {
-                self.metrics.auth_check("rate_limited");
-                let retry_after = wait.as_secs_f64().ceil().max(1.0) as u64;
-                return Err(ApiError::TooManyRequests {
-                    message: format!("too many failed logins; try again in {retry_after} s"),
-                    retry_after,
-                });
+        let attempt = loop {
+            let ended = self.limits.ended();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            if let Some(p) = self.cached(&key) {
+                self.metrics.auth_check("cached");
+                return Ok(p);
+            }
+            match self.limits.begin(client, username) {
+                Ok(a) => break a,
+                // Others of this user or address are being checked: their
+                // outcome (a cached principal, or a block) decides this one.
+                Err(Refusal::Busy) => ended.await,
+                Err(Refusal::Blocked(wait)) => {
+                    self.metrics.auth_check("rate_limited");
+                    let retry_after = wait.as_secs_f64().ceil().max(1.0) as u64;
+                    return Err(ApiError::TooManyRequests {
+                        message: format!("too many failed logins; try again in {retry_after} s"),
+                        retry_after,
+                    });
+                }
             }
         };
         let _permit = self.verifying.acquire().await.map_err(ApiError::internal)?;

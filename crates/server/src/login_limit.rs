@@ -6,9 +6,12 @@
 //!
 //! Each key may fail `free` times; then it waits 1 s before its next
 //! attempt, and the wait doubles with every further failure (up to
-//! [`MAX_BACKOFF`]). Attempts in progress count against the free ones, so
-//! 200 simultaneous guesses get `free` verifications, not 200; after the
-//! free ones, one attempt at a time. A key is forgotten [`FORGET_AFTER`] its
+//! [`MAX_BACKOFF`]). Attempts in progress count against the free ones:
+//! further attempts queue ([`Refusal::Busy`]) until one ends, so 200
+//! simultaneous guesses get `free` verifications, not 200, while 200
+//! simultaneous uses of a new, correct token wait for the first to be
+//! verified and then find it cached. After the free ones, one attempt at a
+//! time. A key is forgotten [`FORGET_AFTER`] its
 //! last failure. A successful login clears its username's count (the owner
 //! is back) but not its address's (an attacker's own account must not reset
 //! the count of its guesses).
@@ -27,6 +30,8 @@ use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
 
 /// Failures allowed before the backoff starts; 0 turns a limit off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,8 +74,8 @@ impl<K: Hash + Eq + Clone> FailureLimiter<K> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Reserves an attempt for `key`, or says how long to wait.
-    fn begin(&self, key: &K, now: Instant) -> Result<bool, Duration> {
+    /// Reserves an attempt for `key` (true when it is tracked), or refuses.
+    fn begin(&self, key: &K, now: Instant) -> Result<bool, Refusal> {
         if self.free == 0 {
             return Ok(false);
         }
@@ -86,12 +91,12 @@ impl<K: Hash + Eq + Clone> FailureLimiter<K> {
             *e = Entry::default();
         }
         if let Some(until) = e.blocked_until.filter(|u| *u > now) {
-            return Err(until - now);
+            return Err(Refusal::Blocked(until - now));
         }
         let allowed =
             if e.failures >= self.free { e.in_flight == 0 } else { e.failures + e.in_flight < self.free };
         if !allowed {
-            return Err(Duration::from_secs(1));
+            return Err(Refusal::Busy);
         }
         e.in_flight += 1;
         Ok(true)
@@ -122,6 +127,16 @@ impl<K: Hash + Eq + Clone> FailureLimiter<K> {
     }
 }
 
+/// Why an attempt may not start now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Over the limit: try again after this long (429, Retry-After).
+    Blocked(Duration),
+    /// As many attempts in progress as the key may fail: wait until one ends
+    /// ([`LoginLimiter::ended`]) and look again.
+    Busy,
+}
+
 #[derive(Clone, Copy)]
 enum Outcome {
     Failed,
@@ -133,6 +148,7 @@ enum Outcome {
 pub struct LoginLimiter {
     per_ip: FailureLimiter<IpAddr>,
     per_user: FailureLimiter<String>,
+    ended: Notify,
 }
 
 impl LoginLimiter {
@@ -140,12 +156,19 @@ impl LoginLimiter {
         Arc::new(LoginLimiter {
             per_ip: FailureLimiter::new(limits.failures_per_ip),
             per_user: FailureLimiter::new(limits.failures_per_user),
+            ended: Notify::new(),
         })
+    }
+
+    /// Wakes when any attempt ends; create (and enable) it before
+    /// [`begin`](Self::begin) answers Busy, so no ending is missed.
+    pub fn ended(&self) -> tokio::sync::futures::Notified<'_> {
+        self.ended.notified()
     }
 
     /// A place for one verification of `username` from `ip`, or the wait
     /// (for Retry-After) when either is over its limit.
-    pub fn begin(self: &Arc<Self>, ip: Option<IpAddr>, username: &str) -> Result<Attempt, Duration> {
+    pub fn begin(self: &Arc<Self>, ip: Option<IpAddr>, username: &str) -> Result<Attempt, Refusal> {
         let now = Instant::now();
         let ip = ip.map(address_key);
         let ip_held = match ip {
@@ -211,6 +234,7 @@ impl Attempt {
         if let Some(user) = &self.user {
             self.limiter.per_user.end(user, user_outcome, now);
         }
+        self.limiter.ended.notify_waiters();
     }
 }
 
@@ -234,7 +258,7 @@ mod tests {
         for _ in 0..3 {
             l.begin(ip("192.0.2.1"), "admin").unwrap().failed();
         }
-        let wait = l.begin(ip("192.0.2.1"), "admin").err().unwrap();
+        let Err(Refusal::Blocked(wait)) = l.begin(ip("192.0.2.1"), "admin") else { panic!() };
         assert!(wait <= Duration::from_secs(1) && wait > Duration::from_millis(900), "{wait:?}");
         // Other users are not affected.
         l.begin(ip("192.0.2.1"), "alice").unwrap().failed();
@@ -243,7 +267,7 @@ mod tests {
         entries.get_mut("admin").unwrap().blocked_until = Some(Instant::now());
         drop(entries);
         l.begin(ip("192.0.2.1"), "admin").unwrap().failed();
-        let wait = l.begin(ip("192.0.2.1"), "admin").err().unwrap();
+        let Err(Refusal::Blocked(wait)) = l.begin(ip("192.0.2.1"), "admin") else { panic!() };
         assert!(wait > Duration::from_millis(1900), "{wait:?}");
     }
 
@@ -252,7 +276,7 @@ mod tests {
         let l = LoginLimiter::new(LoginLimits { failures_per_ip: 0, failures_per_user: 2 });
         let a = l.begin(None, "admin").unwrap();
         let b = l.begin(None, "admin").unwrap();
-        assert!(l.begin(None, "admin").is_err(), "two in flight use both free places");
+        assert_eq!(l.begin(None, "admin").err(), Some(Refusal::Busy), "two in flight use both free places");
         drop(b);
         a.succeeded();
         l.begin(None, "admin").unwrap().failed();

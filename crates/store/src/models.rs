@@ -133,6 +133,12 @@ impl Bounce {
     }
 }
 
+/// `rows` in the order of `ids` (a query by a set of ids returns them in any order).
+pub(crate) fn in_order_of(ids: &[i64], rows: impl Iterator<Item = Bounce>) -> Vec<Bounce> {
+    let mut by_id: std::collections::HashMap<i64, Bounce> = rows.map(|b| (b.id, b)).collect();
+    ids.iter().filter_map(|id| by_id.remove(id)).collect()
+}
+
 /// OWASP's advice for CSV injection: a cell that starts with `=`, `+`, `-`,
 /// `@`, a tab or a carriage return is read as a formula by spreadsheets, so
 /// it gets a leading single quote (shown as text, and visible to whoever

@@ -134,6 +134,21 @@ async fn a_known_token_passes_a_flood_of_wrong_passwords() {
     );
 }
 
+/// Many requests at once with a token nobody has used yet: they wait for
+/// the first verification and find it cached; none is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_with_a_new_token_is_not_refused() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let token = s.api_user("burst", &["bounces:get"]).await;
+    let c = reqwest::Client::new();
+    let burst: Vec<_> = (0..100).map(|_| try_login(&c, &s, "burst", &token)).collect();
+    let statuses: Vec<u16> =
+        futures::future::join_all(burst).await.iter().map(|r| r.status().as_u16()).collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let [_, verified, invalid, _] = checks(&s).await;
+    assert!(verified <= 10 && invalid == 0, "verified {verified}, invalid {invalid}");
+}
+
 /// Measurement, not a test of behaviour (`cargo test -p rebound-server
 /// --test api login_latency -- --ignored --nocapture`): 200 connections
 /// from another address send wrong passwords as fast as they are answered;
