@@ -171,14 +171,17 @@ impl Metrics {
         String::from_utf8(out).unwrap_or_default()
     }
 
-    fn authorize(&self, headers: &HeaderMap) -> Result<(), Response> {
+    /// The answer to a scrape without the right token, if it lacks it.
+    fn refusal(&self, headers: &HeaderMap) -> Option<Response> {
         let Some(token) = &self.token else {
-            return Err(ApiError::Forbidden(
-                "/metrics is off until a bearer token is configured: set [metrics] token \
+            return Some(
+                ApiError::Forbidden(
+                    "/metrics is off until a bearer token is configured: set [metrics] token \
                  (or REBOUND_METRICS_TOKEN)"
-                    .into(),
-            )
-            .into_response());
+                        .into(),
+                )
+                .into_response(),
+            );
         };
         let given = headers
             .get(header::AUTHORIZATION)
@@ -186,12 +189,12 @@ impl Metrics {
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or("");
         if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
-            return Ok(());
+            return None;
         }
         let mut res =
             ApiError::Unauthorized("a bearer token is required for /metrics".into()).into_response();
         res.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
-        Err(res)
+        Some(res)
     }
 }
 
@@ -262,7 +265,7 @@ fn mailbox_families(scanners: &rebound_mailbox::Scanners) -> Vec<prometheus::pro
 
 /// GET /metrics
 pub async fn serve(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(refused) = state.metrics.authorize(&headers) {
+    if let Some(refused) = state.metrics.refusal(&headers) {
         return refused;
     }
     let body = state.metrics.render(&state.mailboxes);

@@ -109,6 +109,19 @@ impl Server {
         }
     }
 
+    /// GET /metrics with the token.
+    pub async fn metrics(&self) -> String {
+        let res = self
+            .client
+            .get(self.url("/metrics"))
+            .bearer_auth(METRICS_TOKEN)
+            .send()
+            .await
+            .expect("GET /metrics");
+        assert_eq!(res.status(), 200);
+        res.text().await.expect("metrics text")
+    }
+
     pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client.request(method, self.url(path)).basic_auth(ADMIN.0, Some(ADMIN.1))
     }
