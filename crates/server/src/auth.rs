@@ -9,6 +9,7 @@
 //! passwords, which [`crate::login_limit`] answers 429 without hashing.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -20,7 +21,6 @@ use axum::http::request::Parts;
 use base64::Engine;
 use rand::Rng;
 use rebound_store::{NewUser, Store, User, UserType};
-use std::net::IpAddr;
 
 use crate::error::{ApiError, ApiResult};
 use crate::login_limit::{LoginLimiter, LoginLimits, Refusal};
@@ -177,9 +177,10 @@ impl Authenticator {
         match user {
             Some(u) if ok && u.status == "enabled" => {
                 self.metrics.auth_check("verified");
-                attempt.succeeded();
                 let p = principal(&u);
+                // Cached before the waiting attempts are woken, so they find it.
                 self.remember(key, p.clone());
+                attempt.succeeded();
                 Ok(p)
             }
             _ => {
