@@ -430,7 +430,7 @@ impl Settings {
             }
         }
         let mut next: Settings = deserialize_named(Value::Object(merged))?;
-        next.keep_secrets_from(self);
+        next.keep_secrets_from(self)?;
         next.assign_ids();
         if next.verp.signed && next.verp.secret.is_empty() {
             next.verp.secret = new_signing_key();
@@ -518,7 +518,12 @@ impl Settings {
         ]
     }
 
-    fn keep_secrets_from(&mut self, old: &Settings) {
+    /// Secrets sent back as the placeholder keep their stored value. A
+    /// mailbox's or SMTP server's password is kept only while the host, port
+    /// and username it was saved for are unchanged: otherwise whoever may edit
+    /// the settings without reading them could point the entry at a server of
+    /// their own and receive the password at the next login.
+    fn keep_secrets_from(&mut self, old: &Settings) -> Result<(), CoreError> {
         let mut old = old.clone();
         for (new, old) in self.secrets_mut().into_iter().zip(old.secrets_mut()) {
             new.keep_unless_changed(old);
@@ -529,21 +534,21 @@ impl Settings {
                 .uuid
                 .and_then(|u| old.mailboxes.iter().find(|o| o.uuid == Some(u)))
                 .or_else(|| old.mailboxes.get(i).filter(|_| m.uuid.is_none()));
-            match prev {
-                Some(p) => m.password.keep_unless_changed(&p.password),
-                None => m.password.keep_unless_changed(&Secret::default()),
-            }
+            let server =
+                |s: &MailboxSettings| (s.host.trim().to_ascii_lowercase(), s.port, s.username.clone());
+            let prev = prev.map(|p| (&p.password, server(p) == server(m)));
+            keep_server_secret(&mut m.password, prev, &format!("bounce.mailboxes[{i}].password"))?;
         }
         for (i, m) in self.smtp.iter_mut().enumerate() {
             let prev = m
                 .uuid
                 .and_then(|u| old.smtp.iter().find(|o| o.uuid == Some(u)))
                 .or_else(|| old.smtp.get(i).filter(|_| m.uuid.is_none()));
-            match prev {
-                Some(p) => m.password.keep_unless_changed(&p.password),
-                None => m.password.keep_unless_changed(&Secret::default()),
-            }
+            let server = |s: &SmtpServer| (s.host.trim().to_ascii_lowercase(), s.port, s.username.clone());
+            let prev = prev.map(|p| (&p.password, server(p) == server(m)));
+            keep_server_secret(&mut m.password, prev, &format!("smtp[{i}].password"))?;
         }
+        Ok(())
     }
 
     /// Gives every mailbox and SMTP server a uuid so later updates can find it.
@@ -562,6 +567,28 @@ impl Settings {
 /// random-number dependency of its own.
 fn new_signing_key() -> Secret {
     Secret::new(format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple()))
+}
+
+/// The placeholder keeps `prev`'s password only when it belongs to the same
+/// server (`same_server`); a stored password for another server must be typed
+/// again.
+fn keep_server_secret(new: &mut Secret, prev: Option<(&Secret, bool)>, field: &str) -> Result<(), CoreError> {
+    match prev {
+        Some((stored, false)) if new.is_placeholder() && !stored.is_empty() => {
+            Err(CoreError::invalid(format!(
+                "{field} must be entered again: the host, port or username changed, and a stored \
+             password is kept only for the server it was saved for"
+            )))
+        }
+        Some((stored, _)) => {
+            new.keep_unless_changed(stored);
+            Ok(())
+        }
+        None => {
+            new.keep_unless_changed(&Secret::default());
+            Ok(())
+        }
+    }
 }
 
 /// Deserialises settings and says which key was wrong, because a bare serde
@@ -626,6 +653,48 @@ mod tests {
         let mut upd = Map::new();
         upd.insert("bounce.sendgrid_key".into(), json!("new-key"));
         assert_eq!(s.apply_update(&upd).unwrap().sendgrid_key.expose(), "new-key");
+    }
+
+    #[test]
+    fn a_stored_password_stays_with_its_server() {
+        let mut s = Settings::default();
+        s.mailboxes.push(MailboxSettings {
+            enabled: true,
+            host: "pop.example.com".into(),
+            username: "bounces".into(),
+            password: Secret::new("mbox-pass"),
+            ..Default::default()
+        });
+        s.smtp[0].password = Secret::new("smtp-pass");
+        s.smtp[0].username = "sender".into();
+        s.assign_ids();
+        let shown = serde_json::to_value(s.masked()).unwrap();
+        for (key, field, change) in [
+            ("bounce.mailboxes", "host", json!("evil.example")),
+            ("bounce.mailboxes", "port", json!(1110)),
+            ("bounce.mailboxes", "username", json!("other")),
+            ("smtp", "host", json!("evil.example")),
+            ("smtp", "port", json!(2525)),
+            ("smtp", "username", json!("other")),
+        ] {
+            let mut list = shown[key].clone();
+            list[0][field] = change.clone();
+            let upd = Map::from_iter([(key.to_string(), list.clone())]);
+            let err = s.apply_update(&upd).unwrap_err().to_string();
+            let name = if key == "smtp" { "smtp[0].password" } else { "bounce.mailboxes[0].password" };
+            assert!(err.contains(name) && err.contains("entered again"), "{key}.{field}: {err}");
+            // With the password typed again, the change is saved.
+            list[0]["password"] = json!("new-pass");
+            let next = s.apply_update(&Map::from_iter([(key.to_string(), list)])).unwrap();
+            let saved = if key == "smtp" { &next.smtp[0].password } else { &next.mailboxes[0].password };
+            assert_eq!(saved.expose(), "new-pass");
+        }
+        // Unchanged server (other fields edited): kept.
+        let mut list = shown["bounce.mailboxes"].clone();
+        list[0]["scan_interval"] = json!("5m");
+        list[0]["host"] = json!("POP.example.com");
+        let next = s.apply_update(&Map::from_iter([("bounce.mailboxes".to_string(), list)])).unwrap();
+        assert_eq!(next.mailboxes[0].password.expose(), "mbox-pass");
     }
 
     #[test]

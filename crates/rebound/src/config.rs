@@ -5,7 +5,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use std::time::Duration;
+
 use rebound_server::ServerConfig;
+use rebound_server::connections::HttpLimits;
+use rebound_server::login_limit::LoginLimits;
 use serde::Deserialize;
 
 use crate::cli::{DbArgs, LogFormat};
@@ -33,6 +37,26 @@ pub struct FileConfig {
 pub struct LimitsFileConfig {
     /// Webhook requests one client IP may have in flight (default 256; 0: no limit).
     pub webhook_concurrency_per_ip: Option<usize>,
+    /// Open connections at most (default 1024).
+    pub max_connections: Option<usize>,
+    /// "10s": a request head must arrive within this (also the keep-alive idle limit).
+    pub header_timeout: Option<String>,
+    /// "30s": a whole request body must arrive within this.
+    pub body_timeout: Option<String>,
+    /// "30s": a client that reads nothing of its response for this long is dropped.
+    pub write_timeout: Option<String>,
+    /// Failed logins from one address before the backoff (default 20; 0: off).
+    pub login_failures_per_ip: Option<u32>,
+    /// Failed logins for one username before the backoff (default 5; 0: off).
+    pub login_failures_per_user: Option<u32>,
+}
+
+fn duration(key: &str, value: Option<&String>, default: Duration) -> anyhow::Result<Duration> {
+    let Some(v) = value else { return Ok(default) };
+    let d = humantime::parse_duration(v)
+        .with_context(|| format!("[limits] {key} = {v:?}: not a duration like \"10s\""))?;
+    anyhow::ensure!(!d.is_zero(), "[limits] {key} must be more than 0");
+    Ok(d)
 }
 
 #[derive(Default, Deserialize)]
@@ -75,9 +99,23 @@ impl FileConfig {
         Ok(toml::from_str(text)?)
     }
 
-    pub fn server_config(&self) -> ServerConfig {
+    pub fn server_config(&self) -> anyhow::Result<ServerConfig> {
         let d = ServerConfig::default();
-        ServerConfig {
+        let l = &self.limits;
+        let http = HttpLimits {
+            max_connections: l.max_connections.unwrap_or(d.http.max_connections),
+            header_timeout: duration("header_timeout", l.header_timeout.as_ref(), d.http.header_timeout)?,
+            body_timeout: duration("body_timeout", l.body_timeout.as_ref(), d.http.body_timeout)?,
+            write_timeout: duration("write_timeout", l.write_timeout.as_ref(), d.http.write_timeout)?,
+        };
+        anyhow::ensure!(http.max_connections > 0, "[limits] max_connections must be more than 0");
+        let login = LoginLimits {
+            failures_per_ip: l.login_failures_per_ip.unwrap_or(d.login.failures_per_ip),
+            failures_per_user: l.login_failures_per_user.unwrap_or(d.login.failures_per_user),
+        };
+        Ok(ServerConfig {
+            http,
+            login,
             ingest_writers: self.ingest.writers,
             ingest_max_batch: self.ingest.max_batch.unwrap_or(d.ingest_max_batch),
             webhook_concurrency_per_ip: self
@@ -86,7 +124,7 @@ impl FileConfig {
                 .unwrap_or(d.webhook_concurrency_per_ip),
             metrics_token: self.metrics.token.clone().or_else(|| std::env::var("REBOUND_METRICS_TOKEN").ok()),
             ..d
-        }
+        })
     }
 }
 
@@ -130,6 +168,27 @@ mod tests {
         let cfg = FileConfig::parse(text).expect("rebound.example.toml is valid");
         assert_eq!(cfg.listen.as_deref(), Some(DEFAULT_LISTEN));
         assert_eq!(cfg.database.as_deref(), Some(DEFAULT_DATABASE));
+        let server = cfg.server_config().expect("its limits are valid");
+        assert_eq!(server.http, HttpLimits::default(), "the example shows the defaults");
+        assert_eq!(server.login, LoginLimits::default());
+    }
+
+    #[test]
+    fn limits_are_read_and_checked() {
+        let cfg = FileConfig::parse(
+            "[limits]\nmax_connections = 10\nheader_timeout = \"2s\"\nbody_timeout = \"1m\"\n\
+             login_failures_per_ip = 0",
+        )
+        .unwrap()
+        .server_config()
+        .unwrap();
+        assert_eq!(cfg.http.max_connections, 10);
+        assert_eq!(cfg.http.header_timeout, Duration::from_secs(2));
+        assert_eq!(cfg.http.body_timeout, Duration::from_secs(60));
+        assert_eq!(cfg.http.write_timeout, HttpLimits::default().write_timeout);
+        assert_eq!(cfg.login, LoginLimits { failures_per_ip: 0, ..LoginLimits::default() });
+        let bad = FileConfig::parse("[limits]\nheader_timeout = \"soon\"").unwrap().server_config();
+        assert!(bad.err().unwrap().to_string().contains("header_timeout"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::config::{DEFAULT_LISTEN, FileConfig, database_url, open_store};
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let file = FileConfig::load(args.db.config.as_deref())?;
+    let config = file.server_config()?;
     let url = database_url(&args.db, &file);
     let listen =
         args.listen.clone().or_else(|| file.listen.clone()).unwrap_or_else(|| DEFAULT_LISTEN.to_string());
@@ -23,7 +24,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         println!("Created the admin user {user:?} with the generated password: {password}");
     }
 
-    let app = App::start(store, &file.server_config()).await?;
+    let app = App::start(store, &config).await?;
     let listener = TcpListener::bind(&listen).await.with_context(|| format!("listening on {listen}"))?;
     tracing::info!(address = %listener.local_addr()?, database = %rebound_store::redact_url(&url), "rebound is serving");
     app.serve(listener, shutdown_signal()).await?;

@@ -1,10 +1,15 @@
 //! Who is calling, and may they. Users and API users authenticate with HTTP
 //! basic `user:secret` or listmonk's `Authorization: token user:secret`.
 //! Secrets are stored as argon2id hashes; a verified credential is cached
-//! for a minute under its SHA-256, because argon2 is deliberately slow and a
-//! webhook sender calls thousands of times a second with the same token.
+//! for a minute under an HMAC of it (with a key made at start, so the cache
+//! holds nothing a memory dump could use), because argon2 is deliberately
+//! slow and a webhook sender calls thousands of times a second with the same
+//! token. The cache is consulted first and forgotten whenever users change,
+//! so a known token is answered at once even during a flood of wrong
+//! passwords, which [`crate::login_limit`] answers 429 without hashing.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -16,9 +21,10 @@ use axum::http::request::Parts;
 use base64::Engine;
 use rand::Rng;
 use rebound_store::{NewUser, Store, User, UserType};
-use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, ApiResult};
+use crate::login_limit::{LoginLimiter, LoginLimits, Refusal};
+use crate::metrics::Metrics;
 use crate::state::AppState;
 
 /// Permission names (listmonk's where it has them).
@@ -84,7 +90,10 @@ const VERIFYING_AT_ONCE: usize = 2;
 
 pub struct Authenticator {
     store: Arc<dyn Store>,
+    cache_key: ring::hmac::Key,
     cache: Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
+    limits: Arc<LoginLimiter>,
+    metrics: Arc<Metrics>,
     /// argon2 uses 19 MiB and tens of milliseconds per verification: when 64
     /// clients arrive at once with the same new token, only a couple verify
     /// at a time and the rest find the cached result.
@@ -95,23 +104,55 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    pub fn new(store: Arc<dyn Store>, limits: LoginLimits, metrics: Arc<Metrics>) -> Self {
+        let key: [u8; 32] = rand::rng().random();
         Authenticator {
             store,
+            cache_key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key),
             cache: Mutex::new(HashMap::new()),
+            limits: LoginLimiter::new(limits),
+            metrics,
             verifying: tokio::sync::Semaphore::new(VERIFYING_AT_ONCE),
             memory: Mutex::new(Vec::new()),
         }
     }
 
-    /// Checks `username:secret` against the stored hash.
-    pub async fn authenticate(&self, username: &str, secret: &str) -> ApiResult<Principal> {
-        let key = cache_key(username, secret);
-        if let Some(p) = self.cached(&key) {
-            return Ok(p);
-        }
+    /// Checks `username:secret` against the stored hash; `client` is the
+    /// caller's address for the per-address limit.
+    pub async fn authenticate(
+        &self,
+        username: &str,
+        secret: &str,
+        client: Option<IpAddr>,
+    ) -> ApiResult<Principal> {
+        let key = self.cache_key(username, secret);
+        let attempt = loop {
+            let ended = self.limits.ended();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            if let Some(p) = self.cached(&key) {
+                self.metrics.auth_check("cached");
+                return Ok(p);
+            }
+            match self.limits.begin(client, username) {
+                Ok(a) => break a,
+                // Others of this user or address are being checked: their
+                // outcome (a cached principal, or a block) decides this one.
+                Err(Refusal::Busy) => ended.await,
+                Err(Refusal::Blocked(wait)) => {
+                    self.metrics.auth_check("rate_limited");
+                    let retry_after = wait.as_secs_f64().ceil().max(1.0) as u64;
+                    return Err(ApiError::TooManyRequests {
+                        message: format!("too many failed logins; try again in {retry_after} s"),
+                        retry_after,
+                    });
+                }
+            }
+        };
         let _permit = self.verifying.acquire().await.map_err(ApiError::internal)?;
         if let Some(p) = self.cached(&key) {
+            self.metrics.auth_check("cached");
+            attempt.succeeded();
             return Ok(p);
         }
         let user = self.store.find_user(username).await?;
@@ -135,12 +176,29 @@ impl Authenticator {
         self.memory.lock().unwrap_or_else(|e| e.into_inner()).push(memory);
         match user {
             Some(u) if ok && u.status == "enabled" => {
+                self.metrics.auth_check("verified");
                 let p = principal(&u);
+                // Cached before the waiting attempts are woken, so they find it.
                 self.remember(key, p.clone());
+                attempt.succeeded();
                 Ok(p)
             }
-            _ => Err(ApiError::Unauthorized("invalid credentials".into())),
+            _ => {
+                self.metrics.auth_check("invalid");
+                attempt.failed();
+                Err(ApiError::Unauthorized("invalid credentials".into()))
+            }
         }
+    }
+
+    fn cache_key(&self, username: &str, secret: &str) -> [u8; 32] {
+        let mut ctx = ring::hmac::Context::with_key(&self.cache_key);
+        ctx.update(username.as_bytes());
+        ctx.update(&[0u8]);
+        ctx.update(secret.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.sign().as_ref());
+        out
     }
 
     /// Forgets every cached credential (after users change).
@@ -176,14 +234,6 @@ fn principal(u: &User) -> Principal {
         user_type: u.user_type,
         permissions: u.permissions.clone().into(),
     }
-}
-
-fn cache_key(username: &str, secret: &str) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(username.as_bytes());
-    h.update([0u8]);
-    h.update(secret.as_bytes());
-    h.finalize().into()
 }
 
 /// An argon2id PHC string for a password or token.
@@ -282,7 +332,10 @@ impl FromRequestParts<AppState> for Principal {
             return Ok(p.clone());
         }
         match credentials(parts)? {
-            Some((user, secret)) => state.auth.authenticate(&user, &secret).await,
+            Some((user, secret)) => {
+                let client = crate::webhook_guard::client_ip(&parts.extensions);
+                state.auth.authenticate(&user, &secret, client).await
+            }
             None => Err(ApiError::Unauthorized("authentication required".into())),
         }
     }

@@ -3,7 +3,7 @@
 //! logged once, here.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rebound_core::CoreError;
 use rebound_store::StoreError;
@@ -22,11 +22,15 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    RequestTimeout(String),
     #[error("request body is larger than the limit of {0} bytes")]
     PayloadTooLarge(usize),
-    /// A per-client limit reached (the caller adds Retry-After).
     #[error("{0}")]
-    TooManyRequests(String),
+    UnsupportedMediaType(String),
+    /// A per-client limit reached; answered with `Retry-After: retry_after` (seconds).
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: u64 },
     /// A feature switched off in the settings, or the store unavailable for a while.
     #[error("{0}")]
     Unavailable(String),
@@ -52,8 +56,10 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -68,11 +74,20 @@ impl IntoResponse for ApiError {
             tracing::error!(error = format!("{e:#}"), "request failed");
         }
         let mut res = (status, Json(json!({ "message": self.to_string() }))).into_response();
-        if status == StatusCode::UNAUTHORIZED {
-            res.headers_mut().insert(
-                axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("Basic realm=\"rebound\""),
-            );
+        let headers = res.headers_mut();
+        match &self {
+            // Not `Basic`: a browser that got a Basic challenge asks for a
+            // password and then sends it with every request to this site,
+            // also from other sites' pages. curl -u, reqwest, Python requests
+            // and Go send basic credentials without being asked; listmonk's
+            // `token` scheme is the challenge's name.
+            ApiError::Unauthorized(_) => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Token realm=\"rebound\""));
+            }
+            ApiError::TooManyRequests { retry_after, .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            _ => {}
         }
         res
     }

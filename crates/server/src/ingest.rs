@@ -175,7 +175,11 @@ async fn commit(store: &dyn Store, settings: &SettingsHandle, jobs: Vec<Job>, me
         Err(e) if replies.len() > 1 => {
             // One bad request must not fail the others: record each on its own.
             metrics.commit_failed(started.elapsed());
-            tracing::warn!(error = %e, requests = replies.len(), "batch failed; retrying its requests one by one");
+            tracing::warn!(
+                error = e.to_string(),
+                requests = replies.len(),
+                "batch failed; retrying its requests one by one"
+            );
             let mut offset = 0;
             for (reply, n) in replies {
                 let own = &events[offset..offset + n];

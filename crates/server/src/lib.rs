@@ -2,12 +2,20 @@
 //! live settings and the group-commit writers; [`router`] mounts every route;
 //! [`serve`] runs it on a listener until shutdown. Tests bind port 0 and use
 //! the same path as `rebound serve`.
+//!
+//! Logging: strings a client chose (usernames, path segments, error texts
+//! that quote a payload) are recorded as values (`field = value`, `?value`),
+//! never with `%`, so the log formatter quotes them and escapes control
+//! characters: a username cannot forge a log line or carry an escape sequence.
 
 pub mod auth;
+pub mod connections;
+pub mod cross_site;
 pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod ingest;
+pub mod login_limit;
 pub mod metrics;
 pub mod openapi;
 mod router;
@@ -44,10 +52,15 @@ pub struct ServerConfig {
     pub http_fetch: Option<Arc<dyn HttpFetch>>,
     /// Webhook requests one client IP may have in flight (0: no limit).
     pub webhook_concurrency_per_ip: usize,
-    /// When set, GET /metrics requires `Authorization: Bearer <token>`.
+    /// GET /metrics requires `Authorization: Bearer <token>`; without a
+    /// token it is refused.
     pub metrics_token: Option<String>,
     /// Test sends: SMTP reply timeout and the wait between retries.
     pub sender: rebound_sender::SenderOptions,
+    /// Connection cap and HTTP timeouts (connections.rs).
+    pub http: connections::HttpLimits,
+    /// Failed authentications allowed per address and per username (login_limit.rs).
+    pub login: login_limit::LoginLimits,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +73,8 @@ impl Default for ServerConfig {
             webhook_concurrency_per_ip: 256,
             metrics_token: None,
             sender: rebound_sender::SenderOptions::default(),
+            http: connections::HttpLimits::default(),
+            login: login_limit::LoginLimits::default(),
         }
     }
 }
@@ -70,6 +85,7 @@ pub struct App {
     pub state: AppState,
     writers: Vec<tokio::task::JoinHandle<()>>,
     settings_watcher: tokio::task::JoinHandle<()>,
+    http: connections::HttpLimits,
 }
 
 impl App {
@@ -89,7 +105,7 @@ impl App {
         );
         let webhook_limit = webhook_guard::PerIpLimit::new(config.webhook_concurrency_per_ip);
         let settings_watcher = settings.watch_database(store.clone(), config.settings_poll);
-        let auth = Arc::new(auth::Authenticator::new(store.clone()));
+        let auth = Arc::new(auth::Authenticator::new(store.clone(), config.login, metrics.clone()));
         let fetch: Arc<dyn HttpFetch> = match &config.http_fetch {
             Some(f) => f.clone(),
             None => Arc::new(ReqwestFetch::new().map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?),
@@ -111,6 +127,7 @@ impl App {
             },
             writers,
             settings_watcher,
+            http: config.http,
         })
     }
 
@@ -121,16 +138,9 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let App { state, writers, settings_watcher } = self;
+        let App { state, writers, settings_watcher, http } = self;
         let mailboxes = state.mailboxes.clone();
-        let app = router(state);
-        // Small JSON answers must not wait for Nagle's algorithm.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        connections::serve(listener, router(state), http, shutdown).await?;
         settings_watcher.abort();
         // Scans in progress commit the messages in hand, then stop; this also
         // drops the scanners' Ingest senders.

@@ -5,10 +5,12 @@
 //! never mix their numbers. The `prometheus` crate is used without its
 //! protobuf feature: text exposition only.
 //!
-//! The route is unauthenticated by default, like most exporters, because it
-//! holds counts and no data (no addresses, no secrets; sources and mailbox
-//! labels are the operator's own names). `[metrics] token = "..."` in the TOML
-//! file makes it require `Authorization: Bearer <token>`.
+//! The route requires `Authorization: Bearer <token>` with the token from
+//! `[metrics] token` (or REBOUND_METRICS_TOKEN), which Prometheus sends with
+//! `authorization: {credentials: ...}` in its scrape config; with no token
+//! configured it is refused (403), never open. Mailboxes are labelled with
+//! their uuid (as in the settings and the status API), never their login or
+//! host.
 //!
 //! Mailbox scans are read at scrape time from the scanners' live status
 //! (their cumulative counts, number of scans, last duration), so the mailbox
@@ -39,6 +41,7 @@ pub struct Metrics {
     bounces: IntCounterVec,
     actions: IntCounterVec,
     rejections: IntCounterVec,
+    auth_checks: IntCounterVec,
     batch_size: Histogram,
     commit_seconds: HistogramVec,
     sources: Mutex<HashSet<String>>,
@@ -79,6 +82,13 @@ impl Metrics {
             "Webhook requests refused, by provider (\"bounce\" for POST /webhooks/bounce) and reason.",
             &["provider", "reason"],
         );
+        let auth_checks = counter(
+            &registry,
+            "rebound_auth_checks_total",
+            "Credential checks by result: cached (no hashing), verified and invalid (argon2 ran), \
+             rate_limited (refused without hashing).",
+            &["result"],
+        );
         let batch_size = Histogram::with_opts(
             HistogramOpts::new("rebound_ingest_batch_size", "Bounce events per group-commit transaction.")
                 .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0]),
@@ -100,6 +110,7 @@ impl Metrics {
             bounces,
             actions,
             rejections,
+            auth_checks,
             batch_size,
             commit_seconds,
             sources: Mutex::new(HashSet::new()),
@@ -132,6 +143,11 @@ impl Metrics {
         self.rejections.with_label_values(&[provider, reason]).inc();
     }
 
+    /// One credential check (auth.rs).
+    pub fn auth_check(&self, result: &str) {
+        self.auth_checks.with_label_values(&[result]).inc();
+    }
+
     fn source_label(&self, source: &str) -> String {
         let Ok(mut seen) = self.sources.lock() else { return "other".into() };
         if seen.contains(source) {
@@ -150,19 +166,35 @@ impl Metrics {
         families.extend(mailbox_families(mailboxes));
         let mut out = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&families, &mut out) {
-            tracing::warn!(error = %e, "could not encode the metrics");
+            tracing::warn!(error = e.to_string(), "could not encode the metrics");
         }
         String::from_utf8(out).unwrap_or_default()
     }
 
-    fn authorized(&self, headers: &HeaderMap) -> bool {
-        let Some(token) = &self.token else { return true };
+    /// The answer to a scrape without the right token, if it lacks it.
+    fn refusal(&self, headers: &HeaderMap) -> Option<Response> {
+        let Some(token) = &self.token else {
+            return Some(
+                ApiError::Forbidden(
+                    "/metrics is off until a bearer token is configured: set [metrics] token \
+                 (or REBOUND_METRICS_TOKEN)"
+                        .into(),
+                )
+                .into_response(),
+            );
+        };
         let given = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or("");
-        given.as_bytes().ct_eq(token.as_bytes()).into()
+        if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+            return None;
+        }
+        let mut res =
+            ApiError::Unauthorized("a bearer token is required for /metrics".into()).into_response();
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        Some(res)
     }
 }
 
@@ -203,9 +235,10 @@ fn mailbox_families(scanners: &rebound_mailbox::Scanners) -> Vec<prometheus::pro
     let _ = registry.register(Box::new(last_ok.clone()));
     let _ = registry.register(Box::new(failures.clone()));
     let _ = registry.register(Box::new(duration.clone()));
-    for status in scanners.live().values() {
+    for (uuid, status) in scanners.live() {
         let Some(report) = &status.last_report else { continue };
-        let label = report.label.as_str();
+        let label = uuid.to_string();
+        let label = label.as_str();
         scans.with_label_values(&[label]).inc_by(status.scans);
         failures.with_label_values(&[label]).set(i64::from(status.consecutive_failures));
         last_ok.with_label_values(&[label]).set(i64::from(!report.failed()));
@@ -232,11 +265,8 @@ fn mailbox_families(scanners: &rebound_mailbox::Scanners) -> Vec<prometheus::pro
 
 /// GET /metrics
 pub async fn serve(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if !state.metrics.authorized(&headers) {
-        let mut res =
-            ApiError::Unauthorized("a bearer token is required for /metrics".into()).into_response();
-        res.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
-        return res;
+    if let Some(refused) = state.metrics.refusal(&headers) {
+        return refused;
     }
     let body = state.metrics.render(&state.mailboxes);
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)

@@ -436,9 +436,18 @@ pub enum Refusals {
     /// No such row.
     #[response(status = 404)]
     NotFound(ErrorBody),
+    /// The body did not arrive within the body timeout.
+    #[response(status = 408)]
+    TooSlow(ErrorBody),
     /// The body is over 1 MiB.
     #[response(status = 413)]
     TooLarge(ErrorBody),
+    /// A body that is not sent as `application/json`.
+    #[response(status = 415)]
+    NotJson(ErrorBody),
+    /// Too many failed logins from this address or for this user (Retry-After).
+    #[response(status = 429)]
+    TooManyFailures(ErrorBody),
 }
 
 // ------------------------------------------------------------- operations
@@ -448,8 +457,9 @@ pub enum Refusals {
 fn health() {}
 
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    description = "Prometheus text format; a bearer token when [metrics] token is set.",
-    responses((status = 200, content_type = "text/plain", body = String), (status = 401, body = ErrorBody)))]
+    description = "Prometheus text format, with `Authorization: Bearer <[metrics] token>`.",
+    responses((status = 200, content_type = "text/plain", body = String), (status = 401, body = ErrorBody),
+        (status = 403, description = "No token is configured", body = ErrorBody)))]
 fn metrics() {}
 
 #[utoipa::path(get, path = "/api/openapi.json", tag = "operations",
@@ -460,7 +470,7 @@ fn openapi_json() {}
     description = "Records one bounce (webhooks:post_bounce); answered once durable. The `rebound-outcome` header says what happened.",
     request_body = BounceRequest,
     responses((status = 200, body = DataTrue), Refusals,
-        (status = 429, description = "Too many requests in flight from this address", body = ErrorBody),
+        (status = 429, description = "Too many requests in flight from this address, or too many failed logins", body = ErrorBody),
         (status = 503, description = "bounce.enabled or bounce.webhooks_enabled is off", body = ErrorBody)),
     security(("basic" = []), ("token" = [])))]
 fn post_bounce() {}

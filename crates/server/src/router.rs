@@ -4,22 +4,38 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 
+use axum::middleware::from_fn;
+
+use crate::cross_site::refuse_cross_site;
 use crate::error::ApiError;
-use crate::extract::BODY_LIMIT;
+use crate::extract::{BODY_LIMIT, refuse_oversized_bodies};
 use crate::handlers::{bounces, campaigns, health, lists, providers, settings, subscribers, users, webhooks};
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
-    // Per-IP concurrency limit and rejection metrics (webhook_guard.rs).
+    // Per-IP concurrency limit and rejection metrics (webhook_guard.rs). The
+    // generic webhook is authenticated like the API and guarded like it
+    // against cross-site requests; providers sign theirs.
     let webhooks = Router::new()
-        .route("/webhooks/bounce", post(webhooks::post_bounce))
+        .route("/webhooks/bounce", post(webhooks::post_bounce).layer(from_fn(refuse_cross_site)))
         .route("/webhooks/service/{provider}", post(providers::receive))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::webhook_guard::guard));
     Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(crate::metrics::serve))
-        .route("/api/openapi.json", get(crate::openapi::serve))
         .merge(webhooks)
+        .merge(api())
+        .merge(crate::ui::router())
+        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(from_fn(refuse_oversized_bodies))
+        .with_state(state)
+}
+
+/// Everything under /api (cross_site.rs: no request a browser sent for another site).
+fn api() -> Router<AppState> {
+    Router::new()
+        .route("/api/openapi.json", get(crate::openapi::serve))
         .route("/api/bounces", get(bounces::list).delete(bounces::delete_many))
         .route("/api/bounces/export.csv", get(bounces::export_csv))
         .route("/api/bounces/blocklist", put(bounces::blocklist))
@@ -49,8 +65,5 @@ pub fn router(state: AppState) -> Router {
         .route("/api/settings", get(settings::get).put(settings::put))
         .route("/api/users", get(users::list).post(users::create))
         .route("/api/users/{id}", axum::routing::delete(users::delete))
-        .merge(crate::ui::router())
-        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(state)
+        .route_layer(from_fn(refuse_cross_site))
 }

@@ -88,11 +88,11 @@ impl SettingsHandle {
                     Ok(v) if v != seen => {
                         seen = v;
                         if let Err(e) = handle.reload(store.as_ref()).await {
-                            tracing::warn!(error = %e, "could not reload settings");
+                            tracing::warn!(error = e.to_string(), "could not reload settings");
                         }
                     }
                     Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "could not check the settings version"),
+                    Err(e) => tracing::warn!(error = e.to_string(), "could not check the settings version"),
                 }
             }
         })

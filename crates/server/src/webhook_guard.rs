@@ -15,7 +15,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -67,11 +67,16 @@ impl PerIpLimit {
     }
 }
 
+/// The client's address: the TCP peer's (see the module documentation).
+/// Requests that did not come through a socket (router tests) have none.
+pub fn client_ip(extensions: &axum::http::Extensions) -> Option<IpAddr> {
+    extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+}
+
 /// The middleware on /webhooks/*.
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let provider = provider_of(req.uri().path());
-    // Requests that did not come through a socket (router tests) have no peer.
-    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let peer = client_ip(req.extensions());
     let _permit = match peer {
         Some(ip) => match state.webhook_limit.try_acquire(ip) {
             Some(p) => Some(p),
@@ -91,12 +96,11 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
 }
 
 fn too_many() -> Response {
-    let mut res = ApiError::TooManyRequests(
-        "too many webhook requests in flight from your address; retry in a moment".into(),
-    )
-    .into_response();
-    res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    res
+    ApiError::TooManyRequests {
+        message: "too many webhook requests in flight from your address; retry in a moment".into(),
+        retry_after: 1,
+    }
+    .into_response()
 }
 
 /// "bounce" for the generic webhook, the provider's name for the others

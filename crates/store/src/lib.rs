@@ -104,7 +104,20 @@ pub trait UserStore: Send + Sync {
     async fn create_user(&self, user: NewUser) -> Result<User>;
     async fn find_user(&self, username: &str) -> Result<Option<User>>;
     async fn list_users(&self) -> Result<Vec<User>>;
+    /// Refuses ([`StoreError::Conflict`]) to delete the last enabled user
+    /// holding `*`: nobody could manage users or settings any more. Atomic
+    /// against a concurrent delete of the other one (two admins deleting
+    /// each other at once leave one).
     async fn delete_user(&self, id: i64) -> Result<()>;
+}
+
+/// The permission that grants everything.
+pub const ALL_PERMISSIONS: &str = "*";
+
+fn last_admin(username: &str) -> StoreError {
+    StoreError::Conflict(format!(
+        "{username:?} is the last user holding \"*\": give another user \"*\" first"
+    ))
 }
 
 #[async_trait]
@@ -148,6 +161,12 @@ pub trait BounceStore: Send + Sync {
     /// Up to `limit` bounces with id > `after_id`, in id order: the export
     /// streams these pages instead of holding every row.
     async fn bounces_after(&self, filter: &BounceFilter, after_id: i64, limit: u32) -> Result<Vec<Bounce>>;
+    /// The ids of every bounce `q` selects, in its order (its pagination is
+    /// ignored): `per_page=all` streams the rows in pages of these
+    /// ([`bounces_by_ids`](Self::bounces_by_ids)), 8 bytes a row in memory.
+    async fn bounce_ids(&self, q: &BounceQuery) -> Result<Vec<i64>>;
+    /// These bounces in the order given; ids no longer there are left out.
+    async fn bounces_by_ids(&self, ids: &[i64]) -> Result<Vec<Bounce>>;
     async fn get_bounce(&self, id: i64) -> Result<Bounce>;
     async fn delete_bounces(&self, selection: &Selection) -> Result<u64>;
     async fn delete_subscriber_bounces(&self, subscriber_id: i64) -> Result<u64>;

@@ -113,7 +113,9 @@ impl Bounce {
         "meta",
     ];
 
-    /// This bounce as a CSV record, in `CSV_HEADER`'s order.
+    /// This bounce as a CSV record, in `CSV_HEADER`'s order. Every cell is
+    /// neutralised against formula injection ([`spreadsheet_safe`]): the
+    /// e-mail, source, campaign name and meta come from senders and providers.
     pub fn csv_record(&self) -> [String; 10] {
         [
             self.id.to_string(),
@@ -127,7 +129,22 @@ impl Bounce {
             self.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             self.meta.to_string(),
         ]
+        .map(spreadsheet_safe)
     }
+}
+
+/// `rows` in the order of `ids` (a query by a set of ids returns them in any order).
+pub(crate) fn in_order_of(ids: &[i64], rows: impl Iterator<Item = Bounce>) -> Vec<Bounce> {
+    let mut by_id: std::collections::HashMap<i64, Bounce> = rows.map(|b| (b.id, b)).collect();
+    ids.iter().filter_map(|id| by_id.remove(id)).collect()
+}
+
+/// OWASP's advice for CSV injection: a cell that starts with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return is read as a formula by spreadsheets, so
+/// it gets a leading single quote (shown as text, and visible to whoever
+/// reads the file). Quoting of separators and quotes is the CSV writer's job.
+pub fn spreadsheet_safe(cell: String) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{cell}") } else { cell }
 }
 
 /// The flat row both backends select; `Bounce` nests the campaign.
@@ -411,4 +428,19 @@ pub struct SubscriberQuery {
 pub enum Selection {
     Ids(Vec<i64>),
     All,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spreadsheet_safe;
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        for cell in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(spreadsheet_safe(cell.to_string()), format!("'{cell}"));
+        }
+        for cell in ["a=1", "1-2", "", "{\"a\":\"=x\"}", "x@example.com"] {
+            assert_eq!(spreadsheet_safe(cell.to_string()), cell);
+        }
+    }
 }

@@ -31,6 +31,13 @@ impl OpenStore for TestDb {
 }
 
 pub const ADMIN_USER: &str = "admin";
+/// The bearer token GET /metrics takes on servers started with [`test_config`].
+pub const METRICS_TOKEN: &str = "test-metrics-token";
+
+/// The defaults, plus a metrics token (GET /metrics is refused without one).
+pub fn test_config() -> ServerConfig {
+    ServerConfig { metrics_token: Some(METRICS_TOKEN.to_string()), ..ServerConfig::default() }
+}
 
 /// A real rebound server (the library `rebound serve` runs) on 127.0.0.1:0.
 pub struct TestServer {
@@ -69,7 +76,7 @@ impl Drop for Running {
 
 impl TestServer {
     pub async fn start(backend: Backend) -> TestServer {
-        Self::start_with(backend, ServerConfig::default()).await
+        Self::start_with(backend, test_config()).await
     }
 
     pub async fn start_with(backend: Backend, config: ServerConfig) -> TestServer {

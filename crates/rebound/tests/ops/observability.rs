@@ -75,3 +75,38 @@ async fn health_fails_when_the_database_is_gone() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// A refused UI login logs the username it was given, quoted and escaped:
+/// a newline cannot start a forged log line, an escape sequence cannot
+/// reach the operator's terminal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_logins_cannot_forge_log_lines() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let mut server = Server::start(&db.url).await;
+    let forged = "2026-01-01T00:00:00.000000Z  INFO rebound_server::ui::session: UI login username=admin";
+    let username = format!("ghost\n{forged}\r\x1b[2J\x1b[31m");
+    let page = server.client.get(server.url("/admin/login")).send().await.unwrap();
+    let cookie = page
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next()?.strip_prefix("rebound_login_csrf="))
+        .next()
+        .expect("login CSRF cookie")
+        .to_string();
+    let res = server
+        .client
+        .post(server.url("/admin/login"))
+        .header(reqwest::header::COOKIE, format!("rebound_login_csrf={cookie}"))
+        .form(&[("csrf", cookie.as_str()), ("username", &username), ("password", "wrong-password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(server.terminate(Duration::from_secs(30)).code(), Some(0));
+    let log = server.log();
+    let refused = log.lines().find(|l| l.contains("UI login refused")).unwrap_or_else(|| panic!("{log}"));
+    assert!(refused.contains(r#"ghost\n2026-01-01"#), "the newline is shown escaped: {refused}");
+    assert!(!log.lines().any(|l| l.starts_with(forged)), "a forged line reached the log:\n{log}");
+    assert!(!log.contains('\x1b') && !log.contains('\r'), "raw control characters in the log:\n{log:?}");
+}

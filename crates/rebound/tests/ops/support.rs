@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 pub const ADMIN: (&str, &str) = ("admin", "ops-test-admin-password");
+/// REBOUND_METRICS_TOKEN of every server started here (/metrics needs one).
+pub const METRICS_TOKEN: &str = "ops-test-metrics-token";
 
 pub struct Server {
     pub child: Child,
@@ -37,8 +39,16 @@ impl Server {
 
     /// With extra environment variables.
     pub async fn start_with(database: &str, env: &[(&str, &str)]) -> Server {
+        Self::start_configured(database, env, None).await
+    }
+
+    /// With environment variables and a rebound.toml in the working directory.
+    pub async fn start_configured(database: &str, env: &[(&str, &str)], toml: Option<&str>) -> Server {
         let port = free_port();
         let logdir = tempfile::tempdir().unwrap();
+        if let Some(toml) = toml {
+            std::fs::write(logdir.path().join("rebound.toml"), toml).unwrap();
+        }
         let log = logdir.path().join("rebound.log");
         let file = std::fs::File::create(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_rebound"))
@@ -46,6 +56,7 @@ impl Server {
             .env("REBOUND_ADMIN_USER", ADMIN.0)
             .env("REBOUND_ADMIN_PASSWORD", ADMIN.1)
             .env("RUST_LOG", "info,sqlx=warn")
+            .env("REBOUND_METRICS_TOKEN", METRICS_TOKEN)
             .envs(env.iter().copied())
             .current_dir(logdir.path())
             .stdout(Stdio::null())
@@ -96,6 +107,19 @@ impl Server {
             assert!(Instant::now() < deadline, "rebound serve did not exit within {limit:?} of SIGTERM");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// GET /metrics with the token.
+    pub async fn metrics(&self) -> String {
+        let res = self
+            .client
+            .get(self.url("/metrics"))
+            .bearer_auth(METRICS_TOKEN)
+            .send()
+            .await
+            .expect("GET /metrics");
+        assert_eq!(res.status(), 200);
+        res.text().await.expect("metrics text")
     }
 
     pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {

@@ -108,8 +108,7 @@ async fn two_instances_on_one_postgres_fire_each_action_once() {
     assert_eq!(blocklisted as usize, SUBSCRIBERS);
 
     // The two instances' metrics add up to the totals.
-    let ma = a.client.get(a.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    let mb = b.client.get(b.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let (ma, mb) = (a.metrics().await, b.metrics().await);
     let actions = |m: &str| metric_sum(m, "rebound_actions_total{");
     let recorded = |m: &str| metric_sum(m, r#"rebound_bounces_total{outcome="recorded",source="ops""#);
     // Which instance applies a subscriber's action is a race; that it is one is the point.

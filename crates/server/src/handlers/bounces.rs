@@ -8,7 +8,7 @@ use bytes::Bytes;
 use chrono::Utc;
 use futures::{StreamExt, stream};
 use rebound_core::BounceType;
-use rebound_store::{Bounce, BounceFilter, BounceOrder, BounceQuery, Selection, Store};
+use rebound_store::{Bounce, BounceFilter, BounceOrder, BounceQuery, PerPage, Selection, Store};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -30,11 +30,7 @@ fn filter(q: &QueryPairs) -> ApiResult<BounceFilter> {
     })
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    p: Principal,
-    q: QueryPairs,
-) -> ApiResult<impl IntoResponse> {
+pub async fn list(State(state): State<AppState>, p: Principal, q: QueryPairs) -> ApiResult<Response> {
     p.require(perm::BOUNCES_GET)?;
     let order_by = match q.get("order_by") {
         None => BounceOrder::CreatedAt,
@@ -50,14 +46,63 @@ pub async fn list(
         Some(o) => return Err(ApiError::bad_request(format!("invalid order {o:?}: expected asc or desc"))),
     };
     let query = BounceQuery { filter: filter(&q)?, order_by, desc, pagination: pagination(&q)? };
+    let search = q.get("query").unwrap_or("");
+    if query.pagination.per_page == PerPage::All {
+        return stream_all(state.store.clone(), &query, search).await;
+    }
     let page = state.store.query_bounces(&query).await?;
     Ok(data(json!({
         "results": page.results,
-        "query": q.get("query").unwrap_or(""),
+        "query": search,
         "total": page.total,
         "per_page": page.per_page,
         "page": page.page,
-    })))
+    }))
+    .into_response())
+}
+
+/// `per_page=all`: the same JSON as a page, streamed [`EXPORT_PAGE`] rows
+/// at a time, so memory holds the selected ids and one page, not every row.
+/// The keys come in the order serde_json writes the paged answer
+/// (alphabetical); `total` is the number of rows written, which is what the
+/// count says unless bounces are deleted while the answer streams.
+async fn stream_all(store: Arc<dyn Store>, query: &BounceQuery, search: &str) -> ApiResult<Response> {
+    let ids: Arc<[i64]> = store.bounce_ids(query).await?.into();
+    let head = format!(
+        r#"{{"data":{{"page":{},"per_page":0,"query":{},"results":["#,
+        query.pagination.page.max(1),
+        serde_json::to_string(search).map_err(ApiError::internal)?
+    );
+    let pages = stream::unfold(Some((0usize, 0usize)), move |at| {
+        let (store, ids) = (store.clone(), ids.clone());
+        async move {
+            let (from, written) = at?;
+            if from >= ids.len() {
+                return Some((Ok(Bytes::from(format!(r#"],"total":{written}}}}}"#))), None));
+            }
+            let to = (from + EXPORT_PAGE as usize).min(ids.len());
+            match store.bounces_by_ids(&ids[from..to]).await {
+                Ok(rows) => {
+                    let mut out = Vec::with_capacity(rows.len() * 512);
+                    for (i, b) in rows.iter().enumerate() {
+                        if written + i > 0 {
+                            out.push(b',');
+                        }
+                        if let Err(e) = serde_json::to_writer(&mut out, b) {
+                            return Some((Err(std::io::Error::other(e)), None));
+                        }
+                    }
+                    Some((Ok(Bytes::from(out)), Some((to, written + rows.len()))))
+                }
+                Err(e) => {
+                    tracing::error!(error = e.to_string(), "bounce listing failed mid-stream");
+                    Some((Err(std::io::Error::other(e.to_string())), None))
+                }
+            }
+        }
+    });
+    let body = stream::once(async move { Ok::<Bytes, std::io::Error>(Bytes::from(head)) }).chain(pages);
+    Ok(([(header::CONTENT_TYPE, "application/json")], Body::from_stream(body)).into_response())
 }
 
 pub async fn get(
@@ -78,7 +123,7 @@ pub async fn delete_many(
     p.require(perm::BOUNCES_MANAGE)?;
     let sel = selection(&q)?;
     let n = state.store.delete_bounces(&sel).await?;
-    tracing::info!(deleted = n, by = %p.username, "bounces deleted");
+    tracing::info!(deleted = n, by = ?p.username, "bounces deleted");
     Ok(data(true))
 }
 
@@ -97,7 +142,7 @@ pub async fn delete_one(
 pub async fn blocklist(State(state): State<AppState>, p: Principal) -> ApiResult<impl IntoResponse> {
     p.require(perm::BOUNCES_MANAGE)?;
     let n = state.store.blocklist_bounced_subscribers().await?;
-    tracing::info!(blocklisted = n, by = %p.username, "bounced subscribers blocklisted");
+    tracing::info!(blocklisted = n, by = ?p.username, "bounced subscribers blocklisted");
     Ok(data(true))
 }
 
@@ -146,7 +191,7 @@ pub async fn export_csv(State(state): State<AppState>, p: Principal, q: QueryPai
                     Some((csv_page(&rows), next.filter(|_| more)))
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "bounce export failed mid-stream");
+                    tracing::error!(error = e.to_string(), "bounce export failed mid-stream");
                     Some((Err(std::io::Error::other(e.to_string())), None))
                 }
             }

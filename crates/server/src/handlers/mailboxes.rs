@@ -66,7 +66,7 @@ pub async fn scan(
         ScanNowError::BounceDisabled | ScanNowError::NotRunning(_) => ApiError::Unavailable(e.to_string()),
         ScanNowError::MailboxDisabled(_) | ScanNowError::Busy(_) => ApiError::Conflict(e.to_string()),
     })?;
-    tracing::info!(mailbox = %uuid, by = %p.username, "mailbox scan requested");
+    tracing::info!(mailbox = ?uuid, by = ?p.username, "mailbox scan requested");
     if matches!(q.get("wait"), Some("false" | "0" | "no")) {
         return Ok((StatusCode::ACCEPTED, data(json!({"queued": true}))).into_response());
     }
@@ -141,6 +141,6 @@ pub async fn delete_messages(
         Selection::Ids(ids)
     };
     let n = state.store.delete_mailbox_messages(&sel).await?;
-    tracing::info!(deleted = n, by = %p.username, "kept mailbox messages deleted");
+    tracing::info!(deleted = n, by = ?p.username, "kept mailbox messages deleted");
     Ok(data(true))
 }

@@ -36,7 +36,7 @@ pub async fn receive(
     require_webhooks_enabled(&settings)?;
     let req = WebhookRequest { headers: &headers, query: uri.query(), body: &body };
     let outcome = state.providers.handle(&provider, &req, Utc::now(), &settings).await.map_err(|e| {
-        tracing::info!(provider, error = %e, "webhook refused");
+        tracing::info!(provider, error = e.to_string(), "webhook refused");
         provider_error(e)
     })?;
     match outcome {

@@ -23,6 +23,6 @@ pub async fn put(
 ) -> ApiResult<impl IntoResponse> {
     p.require(perm::SETTINGS_MANAGE)?;
     let next = state.settings.update(state.store.as_ref(), &update).await?;
-    tracing::info!(by = %p.username, keys = update.len(), "settings updated");
+    tracing::info!(by = ?p.username, keys = update.len(), "settings updated");
     Ok(data(next.masked()))
 }

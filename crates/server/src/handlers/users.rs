@@ -1,4 +1,8 @@
 //! Users and API users. An API user's token is generated here and shown once.
+//!
+//! `users:manage` is not a way up: a caller grants only permissions it holds
+//! itself, and deletes only users whose permissions it holds. The store
+//! refuses to delete the last enabled user holding `*` (409).
 
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
@@ -36,10 +40,17 @@ pub async fn create(
     p.require(perm::USERS_MANAGE)?;
     let username = body
         .username
-        .filter(|u| !u.trim().is_empty() && !u.contains(':'))
-        .ok_or_else(|| ApiError::bad_request("username is required and may not contain ':'"))?;
+        .filter(|u| !u.trim().is_empty() && !u.contains(':') && !u.chars().any(char::is_control))
+        .ok_or_else(|| {
+            ApiError::bad_request("username is required and may not contain ':' or control characters")
+        })?;
     if let Some(unknown) = body.permissions.iter().find(|p| !perm::KNOWN.contains(&p.as_str())) {
         return Err(ApiError::bad_request(format!("unknown permission {unknown:?}")));
+    }
+    if let Some(not_held) = body.permissions.iter().find(|perm| !p.can(perm)) {
+        return Err(ApiError::Forbidden(format!(
+            "you cannot grant {not_held:?}: you do not hold it yourself"
+        )));
     }
     let user_type = body.user_type.unwrap_or(UserType::User);
     let secret = match (user_type, body.password) {
@@ -67,6 +78,17 @@ pub async fn delete(
     p.require(perm::USERS_MANAGE)?;
     if id == p.user_id {
         return Err(ApiError::bad_request("you cannot delete yourself"));
+    }
+    let users = state.store.list_users().await?;
+    let target = users
+        .iter()
+        .find(|u| u.id == id)
+        .ok_or_else(|| ApiError::NotFound(format!("user {id} not found")))?;
+    if let Some(not_held) = target.permissions.iter().find(|perm| !p.can(perm)) {
+        return Err(ApiError::Forbidden(format!(
+            "you cannot delete {:?}: it holds {not_held:?}, which you do not",
+            target.username
+        )));
     }
     state.store.delete_user(id).await?;
     state.auth.invalidate();

@@ -303,7 +303,7 @@ pub async fn delete_many(State(state): State<AppState>, f: UiForm) -> Result<Res
         return ask;
     }
     let n = state.store.delete_bounces(&sel).await?;
-    tracing::info!(deleted = n, by = %f.ui.principal.username, "bounces deleted in the UI");
+    tracing::info!(deleted = n, by = ?f.ui.principal.username, "bounces deleted in the UI");
     Ok(redirect_done(&to, "deleted", &[("n", n)]))
 }
 
@@ -325,7 +325,7 @@ pub async fn delete_one(
         return ask;
     }
     let n = state.store.delete_bounces(&Selection::Ids(vec![id])).await?;
-    tracing::info!(id, by = %f.ui.principal.username, "bounce deleted in the UI");
+    tracing::info!(id, by = ?f.ui.principal.username, "bounce deleted in the UI");
     // Its own page is gone: go back to the listing instead.
     let to = back(&f, "/bounces");
     let to = if to.starts_with(&format!("{BASE}/bounces/{id}")) { format!("{BASE}/bounces") } else { to };
@@ -343,7 +343,7 @@ pub async fn blocklist(State(state): State<AppState>, f: UiForm) -> Result<Respo
         return ask;
     }
     let n = state.store.blocklist_bounced_subscribers().await?;
-    tracing::info!(blocklisted = n, by = %f.ui.principal.username, "bounced subscribers blocklisted in the UI");
+    tracing::info!(blocklisted = n, by = ?f.ui.principal.username, "bounced subscribers blocklisted in the UI");
     Ok(redirect_done(&back(&f, "/bounces"), "blocklisted", &[("n", n)]))
 }
 

@@ -116,7 +116,7 @@ pub async fn scan_now(
         Err(ScanNowError::NotRunning(_)) => "scan-not-running",
         Err(ScanNowError::Busy(_)) => "scan-busy",
     };
-    tracing::info!(mailbox = %uuid, by = %f.ui.principal.username, "mailbox scan requested in the UI");
+    tracing::info!(mailbox = ?uuid, by = ?f.ui.principal.username, "mailbox scan requested in the UI");
     Ok(redirect_done(&to, code, &[]))
 }
 

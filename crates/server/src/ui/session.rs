@@ -10,7 +10,9 @@
 //!   over TLS (directly or as `X-Forwarded-Proto: https` from a proxy).
 //! - Every state-changing request is a POST whose form carries the session's
 //!   synchronizer token (`csrf`), compared in constant time ([`UiForm`]). The
-//!   login form, which has no session yet, uses a double-submit cookie.
+//!   login form, which has no session yet, uses a double-submit cookie. Both
+//!   also refuse posts a browser marks as sent from another site
+//!   ([`crate::cross_site`]).
 //! - Logout deletes the session row and clears the cookie.
 //! - The user is read again on every request, so a disabled or deleted user,
 //!   or changed permissions, take effect at once.
@@ -32,7 +34,7 @@ use subtle::ConstantTimeEq;
 use super::{BASE, UiError, assets};
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::extract::{BODY_LIMIT, QueryPairs};
+use crate::extract::{QueryPairs, read_body};
 use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "rebound_session";
@@ -97,10 +99,14 @@ impl FromRequest<AppState> for UiForm {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, UiError> {
         let (mut parts, body) = req.into_parts();
         let ui = Ui::from_request_parts(&mut parts, state).await?;
+        if crate::cross_site::is_cross_site(&parts.headers) {
+            tracing::warn!(user = ?ui.principal.username, "UI form refused: sent from another site");
+            return Err(UiError::Csrf);
+        }
         let form = read_form(body).await?;
         let sent = form.0.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or("");
         if !ct_eq(sent, &ui.csrf) {
-            tracing::warn!(user = %ui.principal.username, "UI form refused: bad CSRF token");
+            tracing::warn!(user = ?ui.principal.username, "UI form refused: bad CSRF token");
             return Err(UiError::Csrf);
         }
         Ok(UiForm { ui, form })
@@ -108,8 +114,7 @@ impl FromRequest<AppState> for UiForm {
 }
 
 async fn read_form(body: axum::body::Body) -> Result<QueryPairs, UiError> {
-    let bytes =
-        axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|_| ApiError::PayloadTooLarge(BODY_LIMIT))?;
+    let bytes = read_body(body).await?;
     Ok(QueryPairs(form_urlencoded::parse(&bytes).into_owned().collect()))
 }
 
@@ -155,14 +160,16 @@ fn login_page(
 
 /// POST /admin/login
 pub async fn login(State(state): State<AppState>, req: Request) -> Result<Response, UiError> {
-    let headers = req.headers().clone();
-    let form = read_form(req.into_body()).await?;
+    let (parts, body) = req.into_parts();
+    let (headers, extensions) = (parts.headers, parts.extensions);
+    let form = read_form(body).await?;
     let next = form.get("next").unwrap_or("");
     let username = form.get("username").unwrap_or("").trim().to_string();
     let password = form.get("password").unwrap_or("");
 
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
-    if expected.is_empty() || !ct_eq(form.get("csrf").unwrap_or(""), &expected) {
+    let cross_site = crate::cross_site::is_cross_site(&headers);
+    if cross_site || expected.is_empty() || !ct_eq(form.get("csrf").unwrap_or(""), &expected) {
         return Ok(login_page(
             &headers,
             StatusCode::FORBIDDEN,
@@ -175,11 +182,19 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Result<Respon
     if username.is_empty() || password.is_empty() {
         return Ok(login_page(&headers, StatusCode::UNAUTHORIZED, next, &username, Some(REFUSED)));
     }
-    let principal = match state.auth.authenticate(&username, password).await {
+    let client = crate::webhook_guard::client_ip(&extensions);
+    let principal = match state.auth.authenticate(&username, password, client).await {
         Ok(p) if p.user_type == UserType::User => p,
         Ok(_) | Err(ApiError::Unauthorized(_)) => {
-            tracing::info!(username = %username, "UI login refused");
+            tracing::info!(username = ?username, "UI login refused");
             return Ok(login_page(&headers, StatusCode::UNAUTHORIZED, next, &username, Some(REFUSED)));
+        }
+        Err(ApiError::TooManyRequests { retry_after, .. }) => {
+            tracing::info!(username = ?username, "UI login refused: too many failures");
+            let msg = format!("Too many failed logins. Try again in {retry_after} seconds.");
+            let mut res = login_page(&headers, StatusCode::TOO_MANY_REQUESTS, next, &username, Some(&msg));
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, HeaderValue::from(retry_after));
+            return Ok(res);
         }
         Err(e) => return Err(e.into()),
     };
@@ -197,7 +212,7 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Result<Respon
             expires_at: now + SESSION_TTL,
         })
         .await?;
-    tracing::info!(username = %principal.username, "UI login");
+    tracing::info!(username = ?principal.username, "UI login");
     let tls = is_tls(&headers);
     let mut res = Redirect::to(&safe_next(Some(next))).into_response();
     let h = res.headers_mut();
@@ -213,7 +228,7 @@ pub async fn logout(
     f: UiForm,
 ) -> Result<Response, UiError> {
     state.store.delete_session(&f.ui.token_hash).await?;
-    tracing::info!(username = %f.ui.principal.username, "UI logout");
+    tracing::info!(username = ?f.ui.principal.username, "UI logout");
     let mut res = Redirect::to(&format!("{BASE}/login")).into_response();
     res.headers_mut().append(SET_COOKIE, set_cookie(SESSION_COOKIE, "", BASE, 0, is_tls(&headers)));
     Ok(res)

@@ -576,7 +576,13 @@ fn views(sections: &[Section], source: &Source, errors: &BTreeMap<String, String
                         }
                     }
                     if f.kind == Kind::Secret && value == SECRET_PLACEHOLDER && help.is_empty() {
-                        help = "Stored. Leave the dots to keep it, or type a new value.".into();
+                        help = if f.name.starts_with("bounce.mailboxes[") || f.name.starts_with("smtp[") {
+                            "Stored. Leave the dots to keep it while the host, port and username stay \
+                             the same, or type a new value."
+                        } else {
+                            "Stored. Leave the dots to keep it, or type a new value."
+                        }
+                        .into();
                     }
                     let options = match f.kind {
                         Kind::Select(opts) => opts
@@ -977,7 +983,7 @@ async fn save(state: AppState, f: UiForm, headers: HeaderMap, tab: Tab) -> Resul
     }
     match state.settings.update(state.store.as_ref(), &c.update).await {
         Ok(_) => {
-            tracing::info!(by = %f.ui.principal.username, tab = tab.name(), "settings updated in the UI");
+            tracing::info!(by = ?f.ui.principal.username, tab = tab.name(), "settings updated in the UI");
             Ok(redirect_done(&format!("{BASE}/settings/{}", tab.name()), "saved", &[]))
         }
         Err(ApiError::BadRequest(msg)) => match field_for(&msg, &sections, &c.positions) {
@@ -1030,7 +1036,7 @@ pub async fn test_mailbox(
         .find(|m| m.uuid.is_some_and(|u| u.to_string() == uuid))
         .ok_or_else(|| UiError::NotFound("There is no such mailbox (save it first).".into()))?;
     let result = super::mailboxes::test_connection(mailbox).await;
-    tracing::info!(mailbox = %uuid, ok = result.is_ok(), by = %f.ui.principal.username, "mailbox connection tested");
+    tracing::info!(mailbox = ?uuid, ok = result.is_ok(), by = ?f.ui.principal.username, "mailbox connection tested");
     let (ok, msg) = match result {
         Ok(m) => (true, m),
         Err(m) => (false, m),

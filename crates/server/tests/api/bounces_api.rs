@@ -177,7 +177,79 @@ async fn csv_export_pages_past_one_thousand(b: Backend) {
     assert_eq!(text.lines().count(), 2501);
 }
 
+/// A source or address made to look like a formula reaches the spreadsheet
+/// as text (OWASP's CSV injection advice: a leading single quote).
+async fn csv_export_neutralises_formulas(b: Backend) {
+    let s = TestServer::start(b).await;
+    s.enable_webhooks().await;
+    s.create_subscriber("-dash@example.com", &[]).await;
+    let source = "=HYPERLINK(\"http://evil.example/\",\"x\")";
+    let (status, _, body) =
+        crate::post_bounce(&s, &json!({"email": "-dash@example.com", "source": source, "type": "soft"}))
+            .await;
+    assert_eq!(status, 200, "{body}");
+    let text = s.req(Method::GET, "/api/bounces/export.csv").send().await.unwrap().text().await.unwrap();
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let row = r.records().next().unwrap().unwrap();
+    assert_eq!(&row[1], "'-dash@example.com");
+    assert_eq!(&row[7], format!("'{source}"));
+    assert!(row.iter().all(|cell| !cell.starts_with(['=', '+', '-', '@', '\t', '\r'])), "{row:?}");
+}
+
+/// `per_page=all` streams (no Content-Length: the body is written page by
+/// page) and answers exactly what one big page would, in the asked order.
+async fn per_page_all_streams_the_same_answer(b: Backend) {
+    let s = TestServer::start(b).await;
+    s.enable_webhooks().await;
+    for i in 0..30 {
+        s.create_subscriber(&format!("s{i:02}@example.com"), &[]).await;
+    }
+    s.put_settings(&json!({"bounce.actions": {"soft": {"count": 100000, "action": "none"},
+        "hard": {"count": 100000, "action": "none"}, "complaint": {"count": 1, "action": "none"}}}))
+        .await;
+    let events: Vec<rebound_core::BounceEvent> = (0..2500)
+        .map(|i| {
+            let email =
+                rebound_core::EmailAddress::parse(&format!("s{:02}@example.com", (i * 7) % 30)).unwrap();
+            let kind =
+                if i % 3 == 0 { rebound_core::BounceType::Hard } else { rebound_core::BounceType::Soft };
+            rebound_core::BounceEvent::new(
+                rebound_core::SubscriberRef::by_email(email),
+                kind,
+                ["api", "ses"][i % 2],
+            )
+        })
+        .collect();
+    let actions: rebound_core::BounceActions =
+        serde_json::from_value(s.get_json("/api/settings").await["data"]["bounce.actions"].clone()).unwrap();
+    s.store.record_bounces(&events, &actions, chrono::Utc::now()).await.unwrap();
+    for query in
+        ["", "&order_by=email&order=asc", "&type=hard&source=ses", "&order_by=campaign_name&query=x&page=2"]
+    {
+        let res = s.req(Method::GET, &format!("/api/bounces?per_page=all{query}")).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(res.headers().get("content-length").is_none(), "{query}: not streamed");
+        assert_eq!(res.headers()["content-type"], "application/json");
+        let all: serde_json::Value = res.json().await.unwrap();
+        // One page of 10 000 holds them all; with per_page=all, page is echoed and per_page is 0.
+        let mut one_page =
+            s.get_json(&format!("/api/bounces?per_page=10000{}", query.replace("&page=2", ""))).await;
+        one_page["data"]["per_page"] = json!(0);
+        if query.contains("page=2") {
+            one_page["data"]["page"] = json!(2);
+        }
+        assert_eq!(all, one_page, "{query}");
+    }
+    let all = s.get_json("/api/bounces?per_page=all").await;
+    assert_eq!(all["data"]["total"], 2500);
+    assert_eq!(all["data"]["results"].as_array().unwrap().len(), 2500);
+    let none = s.get_json("/api/bounces?per_page=all&source=nowhere").await;
+    assert_eq!(none, json!({"data": {"results": [], "query": "", "total": 0, "per_page": 0, "page": 1}}));
+}
+
 backend_tests!(
+    per_page_all_streams_the_same_answer,
+    csv_export_neutralises_formulas,
     listing_filters_orders_and_pages,
     get_and_delete,
     blocklist_all_bounced,

@@ -3,12 +3,16 @@
 
 mod bounces_api;
 mod concurrency;
+mod cross_site;
+mod http_limits;
+mod login_limits;
 mod openapi;
 mod ops;
 mod providers_http;
 mod recording;
 mod resources;
 mod settings_api;
+mod users_api;
 mod webhook_errors;
 
 use rebound_testkit::TestServer;

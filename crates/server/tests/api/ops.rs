@@ -16,7 +16,8 @@ fn metric(text: &str, prefix: &str) -> Option<f64> {
 }
 
 async fn metrics_text(s: &TestServer) -> String {
-    let res = s.client.get(s.url("/metrics")).send().await.unwrap();
+    let res =
+        s.client.get(s.url("/metrics")).bearer_auth(rebound_testkit::METRICS_TOKEN).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let ct = res.headers()[reqwest::header::CONTENT_TYPE].to_str().unwrap().to_string();
     assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
@@ -65,6 +66,45 @@ async fn metrics_token_is_required_when_configured() {
     assert_eq!(res.status(), 200);
 }
 
+/// With no token configured, /metrics is refused rather than open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_refused_without_a_configured_token() {
+    let s = TestServer::start_with(Backend::Sqlite, ServerConfig::default()).await;
+    for req in [s.client.get(s.url("/metrics")), s.client.get(s.url("/metrics")).bearer_auth("")] {
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 403);
+        let body: Value = res.json().await.unwrap();
+        assert!(body["message"].as_str().unwrap().contains("[metrics] token"), "{body}");
+    }
+}
+
+/// Mailboxes are labelled by uuid: the login and host, which the settings
+/// API masks from readers, do not reach the scrape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mailbox_metrics_name_the_uuid_not_the_login() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    // A port nothing listens on: the scan fails, and still reports.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let settings = s
+        .put_settings(&json!({"bounce.enabled": true, "bounce.mailboxes": [{
+            "enabled": true, "type": "pop", "host": "127.0.0.1", "port": port,
+            "username": "secret-login@mail.example", "password": "p",
+            "tls_enabled": false, "scan_interval": "1h"}]}))
+        .await;
+    let uuid = settings["bounce.mailboxes"][0]["uuid"].as_str().unwrap().to_string();
+    let mut text = String::new();
+    for _ in 0..200 {
+        let _ = s.req(Method::POST, &format!("/api/bounces/mailboxes/{uuid}/scan")).send().await.unwrap();
+        text = metrics_text(&s).await;
+        if text.contains("rebound_mailbox_scans_total{") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(text.contains(&format!("rebound_mailbox_scans_total{{mailbox=\"{uuid}\"}}")), "{text}");
+    assert!(!text.contains("secret-login") && !text.contains("mail.example"), "{text}");
+}
+
 /// A request whose body never finishes: it holds its webhook place until
 /// the connection is dropped.
 async fn stalled_request(s: &TestServer) -> tokio::net::TcpStream {
@@ -83,7 +123,7 @@ async fn stalled_request(s: &TestServer) -> tokio::net::TcpStream {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_concurrency_per_ip_is_limited_with_429() {
-    let config = ServerConfig { webhook_concurrency_per_ip: 2, ..Default::default() };
+    let config = ServerConfig { webhook_concurrency_per_ip: 2, ..rebound_testkit::test_config() };
     let s = TestServer::start_with(Backend::Sqlite, config).await;
     s.enable_webhooks().await;
     s.create_subscriber("l@example.com", &[]).await;

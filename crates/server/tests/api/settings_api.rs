@@ -53,6 +53,40 @@ async fn secrets_are_masked_and_kept(b: Backend) {
     assert_eq!(stored["bounce.enabled"], true);
 }
 
+/// Whoever may change the settings but not read them cannot move a stored
+/// password to a server of their own by keeping the placeholder.
+async fn a_stored_password_is_not_sent_to_a_new_server(b: Backend) {
+    let s = TestServer::start(b).await;
+    s.put_settings(&json!({
+        "bounce.mailboxes": [{"enabled": false, "type": "pop", "host": "pop.example.com", "port": 995,
+                              "username": "bounces", "password": "mbox-secret", "scan_interval": "15m"}],
+        "smtp": [{"enabled": true, "host": "smtp.example.com", "port": 587, "auth_protocol": "login",
+                  "username": "sender", "password": "smtp-secret"}]
+    }))
+    .await;
+    let shown = s.get_json("/api/settings").await["data"].clone();
+    for (key, field, value, name) in [
+        ("bounce.mailboxes", "host", json!("listener.evil.example"), "bounce.mailboxes[0].password"),
+        ("bounce.mailboxes", "port", json!(110), "bounce.mailboxes[0].password"),
+        ("smtp", "host", json!("listener.evil.example"), "smtp[0].password"),
+        ("smtp", "username", json!("someone-else"), "smtp[0].password"),
+    ] {
+        let mut list = shown[key].clone();
+        list[0][field] = value;
+        let (status, body) = s.send_json(Method::PUT, "/api/settings", &json!({ key: list })).await;
+        assert_eq!(status, 400, "{key}.{field}: {body}");
+        assert!(body["message"].as_str().unwrap().contains(name), "{body}");
+    }
+    let stored = s.store.load_settings().await.unwrap();
+    assert_eq!(stored["bounce.mailboxes"][0]["host"], "pop.example.com");
+    assert_eq!(stored["smtp"][0]["host"], "smtp.example.com");
+    // The same server with other changes keeps the password.
+    let mut list = shown["smtp"].clone();
+    list[0]["max_conns"] = json!(3);
+    s.put_settings(&json!({ "smtp": list })).await;
+    assert_eq!(s.store.load_settings().await.unwrap()["smtp"][0]["password"], "smtp-secret");
+}
+
 async fn invalid_settings_are_400_and_change_nothing(b: Backend) {
     let s = TestServer::start(b).await;
     for bad in [
@@ -81,6 +115,7 @@ async fn soft_rule_change_applies_without_restart(b: Backend) {
 }
 
 backend_tests!(
+    a_stored_password_is_not_sent_to_a_new_server,
     defaults_are_listmonks,
     secrets_are_masked_and_kept,
     invalid_settings_are_400_and_change_nothing,

@@ -146,6 +146,47 @@ async fn pages_have_the_apis_permissions(b: Backend) {
     assert_eq!(page(&s, &session, "/admin/bounces").await.0, 303);
 }
 
+/// A form post a browser marks as sent from another site is refused, even
+/// with the right tokens (defence in depth beside SameSite=Strict and CSRF).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posts_from_another_site_are_refused() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let (none, _, status) = login(&s, "admin", &s.admin_password, &[("sec-fetch-site", "cross-site")]).await;
+    assert_eq!((none, status), (None, 403));
+    let (none, _, status) =
+        login(&s, "admin", &s.admin_password, &[("origin", "https://evil.example")]).await;
+    assert_eq!((none, status), (None, 403));
+    let (session, _, status) =
+        login(&s, "admin", &s.admin_password, &[("sec-fetch-site", "same-origin")]).await;
+    assert_eq!(status, 303);
+    let session = session.unwrap();
+    let (_, _, html) = page(&s, &session, "/admin/bounces").await;
+    let csrf = hidden(&html, "csrf");
+    let res = client()
+        .post(s.url("/admin/logout"))
+        .header(COOKIE, format!("rebound_session={session}"))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(page(&s, &session, "/admin/bounces").await.0, 200, "the session was not ended");
+}
+
+/// Wrong passwords for one user: after the free ones the login page says
+/// to wait, with 429 and Retry-After, whatever the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failed_logins_are_told_to_wait() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let free = rebound_server::login_limit::LoginLimits::default().failures_per_user;
+    for _ in 0..free {
+        assert_eq!(login(&s, "admin", "wrong-password", &[]).await.2, 401);
+    }
+    let (none, _, status) = login(&s, "admin", &s.admin_password, &[]).await;
+    assert_eq!((none, status), (None, 429));
+}
+
 backend_tests!(
     pages_need_a_login_and_cookies_are_strict,
     every_change_needs_the_csrf_token,

@@ -17,13 +17,21 @@ use crate::{
     StoreError, UnmatchedBounce,
 };
 
-const BOUNCE_SELECT: &str =
+/// The joins every bounce query reads (the order columns live in them).
+macro_rules! bounce_from {
+    () => {
+        " FROM bounces JOIN subscribers ON subscribers.id = bounces.subscriber_id
+  LEFT JOIN campaigns ON campaigns.id = bounces.campaign_id"
+    };
+}
+
+const BOUNCE_SELECT: &str = concat!(
     "SELECT bounces.id::int8 AS id, bounces.type::text AS bounce_type, bounces.source,
     bounces.meta, bounces.created_at, subscribers.email, subscribers.uuid::text AS subscriber_uuid,
     bounces.subscriber_id::int8 AS subscriber_id, subscribers.status::text AS subscriber_status,
-    bounces.campaign_id::int8 AS campaign_id, campaigns.name AS campaign_name
-  FROM bounces JOIN subscribers ON subscribers.id = bounces.subscriber_id
-  LEFT JOIN campaigns ON campaigns.id = bounces.campaign_id";
+    bounces.campaign_id::int8 AS campaign_id, campaigns.name AS campaign_name",
+    bounce_from!()
+);
 
 /// Parameters $1..$4 of every filtered bounce query.
 const BOUNCE_FILTER: &str = "($1::int8 IS NULL OR bounces.campaign_id = $1)
@@ -89,6 +97,21 @@ impl BounceStore for PgStore {
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.into_iter().map(Bounce::from).collect())
+    }
+
+    async fn bounce_ids(&self, q: &BounceQuery) -> Result<Vec<i64>> {
+        let sql = format!(
+            "SELECT bounces.id::int8 {} WHERE {BOUNCE_FILTER} ORDER BY {}",
+            bounce_from!(),
+            q.order_by.order_by(q.desc)
+        );
+        Ok(bind_filter!(sqlx::query_scalar(&sql), q.filter).fetch_all(&self.pool).await?)
+    }
+
+    async fn bounces_by_ids(&self, ids: &[i64]) -> Result<Vec<Bounce>> {
+        let sql = format!("{BOUNCE_SELECT} WHERE bounces.id = ANY($1)");
+        let rows: Vec<BounceRow> = sqlx::query_as(&sql).bind(ids).fetch_all(&self.pool).await?;
+        Ok(crate::models::in_order_of(ids, rows.into_iter().map(Bounce::from)))
     }
 
     async fn get_bounce(&self, id: i64) -> Result<Bounce> {

@@ -40,10 +40,29 @@ impl UserStore for PgStore {
     }
 
     async fn delete_user(&self, id: i64) -> Result<()> {
-        let r = sqlx::query("DELETE FROM rebound_users WHERE id = $1").bind(id).execute(&self.pool).await?;
+        let mut tx = self.pool.begin().await?;
+        // Lock every enabled holder of "*" (in id order, so two deletes
+        // cannot deadlock): a concurrent delete of another one waits here and
+        // then no longer sees the row it lost.
+        let holders: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM rebound_users WHERE permissions @> jsonb_build_array($1::text)
+               AND status = 'enabled' ORDER BY id FOR UPDATE",
+        )
+        .bind(crate::ALL_PERMISSIONS)
+        .fetch_all(&mut *tx)
+        .await?;
+        if holders == [id] {
+            let username: String = sqlx::query_scalar("SELECT username FROM rebound_users WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            return Err(crate::last_admin(&username));
+        }
+        let r = sqlx::query("DELETE FROM rebound_users WHERE id = $1").bind(id).execute(&mut *tx).await?;
         if r.rows_affected() == 0 {
             return Err(StoreError::not_found(format!("user {id}")));
         }
+        tx.commit().await?;
         Ok(())
     }
 }

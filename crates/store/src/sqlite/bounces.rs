@@ -16,11 +16,20 @@ use crate::{
     StoreError, UnmatchedBounce,
 };
 
-const BOUNCE_SELECT: &str = "SELECT bounces.id, bounces.type AS bounce_type, bounces.source, bounces.meta,
+/// The joins every bounce query reads (the order columns live in them).
+macro_rules! bounce_from {
+    () => {
+        " FROM bounces JOIN subscribers ON subscribers.id = bounces.subscriber_id
+  LEFT JOIN campaigns ON campaigns.id = bounces.campaign_id"
+    };
+}
+
+const BOUNCE_SELECT: &str = concat!(
+    "SELECT bounces.id, bounces.type AS bounce_type, bounces.source, bounces.meta,
     bounces.created_at, subscribers.email, subscribers.uuid AS subscriber_uuid, bounces.subscriber_id,
-    subscribers.status AS subscriber_status, bounces.campaign_id, campaigns.name AS campaign_name
-  FROM bounces JOIN subscribers ON subscribers.id = bounces.subscriber_id
-  LEFT JOIN campaigns ON campaigns.id = bounces.campaign_id";
+    subscribers.status AS subscriber_status, bounces.campaign_id, campaigns.name AS campaign_name",
+    bounce_from!()
+);
 
 /// Parameters ?1..?4 of every filtered bounce query.
 const BOUNCE_FILTER: &str = "(?1 IS NULL OR bounces.campaign_id = ?1)
@@ -84,6 +93,21 @@ impl BounceStore for SqliteStore {
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.into_iter().map(Bounce::from).collect())
+    }
+
+    async fn bounce_ids(&self, q: &BounceQuery) -> Result<Vec<i64>> {
+        let sql = format!(
+            "SELECT bounces.id {} WHERE {BOUNCE_FILTER} ORDER BY {}",
+            bounce_from!(),
+            q.order_by.order_by(q.desc)
+        );
+        Ok(bind_filter!(sqlx::query_scalar(&sql), q.filter).fetch_all(&self.pool).await?)
+    }
+
+    async fn bounces_by_ids(&self, ids: &[i64]) -> Result<Vec<Bounce>> {
+        let sql = format!("{BOUNCE_SELECT} WHERE bounces.id IN (SELECT value FROM json_each(?1))");
+        let rows: Vec<BounceRow> = sqlx::query_as(&sql).bind(json_list(ids)).fetch_all(&self.pool).await?;
+        Ok(crate::models::in_order_of(ids, rows.into_iter().map(Bounce::from)))
     }
 
     async fn get_bounce(&self, id: i64) -> Result<Bounce> {

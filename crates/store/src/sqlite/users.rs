@@ -40,10 +40,28 @@ impl UserStore for SqliteStore {
     }
 
     async fn delete_user(&self, id: i64) -> Result<()> {
-        let r = sqlx::query("DELETE FROM rebound_users WHERE id = ?1").bind(id).execute(&self.pool).await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::not_found(format!("user {id}")));
+        // One statement: SQLite runs writers one at a time, so the count of
+        // the other holders of "*" cannot change between the check and the delete.
+        let r = sqlx::query(
+            "DELETE FROM rebound_users WHERE id = ?1 AND (
+                 NOT EXISTS (SELECT 1 FROM json_each(rebound_users.permissions) WHERE value = ?2)
+                 OR EXISTS (SELECT 1 FROM rebound_users o, json_each(o.permissions) p
+                            WHERE o.id <> ?1 AND o.status = 'enabled' AND p.value = ?2))",
+        )
+        .bind(id)
+        .bind(crate::ALL_PERMISSIONS)
+        .execute(&self.pool)
+        .await?;
+        if r.rows_affected() == 1 {
+            return Ok(());
         }
-        Ok(())
+        let username: Option<String> = sqlx::query_scalar("SELECT username FROM rebound_users WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Err(match username {
+            Some(u) => crate::last_admin(&u),
+            None => StoreError::not_found(format!("user {id}")),
+        })
     }
 }
