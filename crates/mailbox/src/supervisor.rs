@@ -457,6 +457,13 @@ fn publish(live: &LiveMap, report: ScanReport, replies: &mut Vec<Reply>) {
         }
         entry.consecutive_failures = if report.failed() { entry.consecutive_failures + 1 } else { 0 };
         entry.last_report = Some(report.clone());
+        // The report and the end of the scan are seen together: a reader that
+        // finds this report never finds the mailbox still "scanning".
+        if entry.state == LiveState::Scanning {
+            entry.state = if report.failed() { LiveState::Backoff } else { LiveState::Waiting };
+            entry.since = Utc::now();
+            entry.next_scan_at = None;
+        }
     }
     for r in replies.drain(..) {
         let _ = r.send(report.clone());
