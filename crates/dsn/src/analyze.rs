@@ -3,6 +3,8 @@
 //! bounce forwarded whole inside another message.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
+use std::collections::{HashMap, HashSet};
 
 use mail_parser::MessageParser;
 use uuid::Uuid;
@@ -64,6 +66,7 @@ pub(crate) fn analyze(raw: &[u8], opts: &ParseOptions, depth: usize) -> Parsed {
         attribution,
         truncated,
         opts,
+        facts: NoticeFacts::new(notice),
     };
 
     if (cx.doc.top.report_type == "feedback-report" || !cx.doc.feedback.is_empty())
@@ -137,6 +140,49 @@ struct Cx<'a> {
     attribution: Attribution,
     truncated: bool,
     opts: &'a ParseOptions,
+    facts: NoticeFacts<'a>,
+}
+
+/// What the notice text as a whole says, found once per message: each
+/// recipient may fall back on it, and searching the notice again per
+/// recipient would make a notice listing many of them cost its length
+/// times their number.
+struct NoticeFacts<'a> {
+    text: &'a str,
+    context: classify::Context<'a>,
+    command: OnceCell<Option<codes::Command>>,
+    status: OnceCell<Option<String>>,
+    says_final: OnceCell<bool>,
+    says_delayed: OnceCell<bool>,
+}
+
+impl<'a> NoticeFacts<'a> {
+    fn new(text: &'a str) -> Self {
+        NoticeFacts {
+            text,
+            context: classify::Context::new(text),
+            command: OnceCell::new(),
+            status: OnceCell::new(),
+            says_final: OnceCell::new(),
+            says_delayed: OnceCell::new(),
+        }
+    }
+
+    fn command(&self) -> Option<codes::Command> {
+        *self.command.get_or_init(|| codes::find_command(self.text))
+    }
+
+    fn status(&self) -> Option<String> {
+        self.status.get_or_init(|| codes::find_status(self.text)).clone()
+    }
+
+    fn says_final(&self) -> bool {
+        *self.says_final.get_or_init(|| text::says_final(self.text))
+    }
+
+    fn says_delayed(&self) -> bool {
+        *self.says_delayed.get_or_init(|| text::says_delayed(self.text))
+    }
 }
 
 fn join<'a>(parts: &[Cow<'a, str>]) -> Cow<'a, str> {
@@ -220,9 +266,9 @@ pub(crate) fn contains_ci(hay: &str, needle: &str) -> bool {
 
 /// Addresses that are the sender side of the bounce, never a failed
 /// recipient: the bounce's own addressee and the original's sender.
-fn excluded(cx: &Cx<'_>) -> Vec<String> {
+fn excluded(cx: &Cx<'_>) -> HashSet<String> {
     let top = &cx.doc.top;
-    let mut out: Vec<String> = Vec::new();
+    let mut out: HashSet<String> = HashSet::new();
     // Delivered-To and X-Original-To are left out: some MTAs (DragonFly)
     // put the failed recipient there.
     for v in top.to.iter().chain(std::iter::once(&top.return_path)).chain(std::iter::once(&top.from)) {
@@ -287,6 +333,7 @@ fn feedback(cx: &Cx<'_>) -> Option<Parsed> {
     }
     addrs.retain(|a| !address::is_system_address(a));
     addrs.dedup();
+    addrs.truncate(crate::MAX_RECIPIENTS);
     let date = f.arrival_date.clone().or_else(|| cx.doc.top.date.clone());
     let recipients = addrs
         .into_iter()
@@ -365,7 +412,7 @@ fn ses_event(cx: &Cx<'_>) -> Option<Parsed> {
         "Bounce" => {
             let b = n.bounce?;
             reporting_mta = b.reporting_mta.as_deref().map(|m| fields::type_stripped(m).to_string());
-            for r in &b.bounced_recipients {
+            for r in b.bounced_recipients.iter().take(crate::MAX_RECIPIENTS) {
                 let Some(addr) = address::first(&r.email_address) else { continue };
                 let diag = r.diagnostic_code.as_deref().map(fields::type_stripped).unwrap_or("").to_string();
                 let reply = codes::find_reply(&diag);
@@ -376,7 +423,7 @@ fn ses_event(cx: &Cx<'_>) -> Option<Parsed> {
                     command,
                     reply,
                     diagnostic: &diag,
-                    context: "",
+                    context: &classify::Context::new(""),
                 });
                 if matches!(reason, Reason::OnHold | Reason::Undefined) && b.bounce_type == "Permanent" {
                     reason = Reason::Undefined;
@@ -404,7 +451,7 @@ fn ses_event(cx: &Cx<'_>) -> Option<Parsed> {
         "Complaint" => {
             let c = n.complaint?;
             feedback_type = Some(c.complaint_feedback_type.clone().unwrap_or_else(|| "abuse".into()));
-            for r in &c.complained_recipients {
+            for r in c.complained_recipients.iter().take(crate::MAX_RECIPIENTS) {
                 let Some(addr) = address::first(&r.email_address) else { continue };
                 out.push(Recipient {
                     address: addr,
@@ -468,9 +515,17 @@ fn dsn(cx: &Cx<'_>) -> Option<Parsed> {
     } else {
         Vec::new()
     };
+    let scanned: HashMap<&str, &str> =
+        scanned.iter().rev().map(|s| (s.address.as_str(), s.diagnostic.as_str())).collect();
+    let no_context = classify::Context::new("");
     let mut out: Vec<Recipient> = Vec::new();
     let (mut delayed, mut delivered) = (0, 0);
+    let mut capped = false;
     for r in rcpts {
+        if out.len() == crate::MAX_RECIPIENTS {
+            capped = true;
+            break;
+        }
         let fin = r.final_recipient.as_deref().and_then(address::first);
         let orig = r.original_recipient.as_deref().and_then(address::first);
         // A Final-Recipient with a source route or a bare host name
@@ -488,9 +543,9 @@ fn dsn(cx: &Cx<'_>) -> Option<Parsed> {
         };
         let diag = r.diagnostic.clone().unwrap_or_default();
         let from_text = scanned
-            .iter()
-            .find(|s| s.address == addr || Some(&s.address) == orig.as_ref())
-            .map(|s| s.diagnostic.as_str())
+            .get(addr.as_str())
+            .or_else(|| orig.as_deref().and_then(|o| scanned.get(o)))
+            .copied()
             .unwrap_or("");
         let reply = codes::find_reply(&diag).or_else(|| codes::find_reply(from_text));
         let mut status = classify::best_status(r.status.as_deref(), &diag, None);
@@ -506,7 +561,7 @@ fn dsn(cx: &Cx<'_>) -> Option<Parsed> {
         }
         let command = codes::find_command(&diag)
             .or_else(|| codes::find_command(from_text))
-            .or_else(|| codes::find_command(cx.notice));
+            .or_else(|| cx.facts.command());
         let mut action = r.action.as_deref().and_then(Action::parse).unwrap_or(
             match status.as_deref().map(|s| s.as_bytes()[0]) {
                 Some(b'2') => Action::Delivered,
@@ -523,11 +578,10 @@ fn dsn(cx: &Cx<'_>) -> Option<Parsed> {
                 continue;
             }
             Action::Delayed => {
-                let final_words = text::says_final(&diag)
-                    || text::says_final(cx.notice)
-                    || text::says_final(&cx.doc.top.subject);
+                let final_words =
+                    text::says_final(&diag) || cx.facts.says_final() || text::says_final(&cx.doc.top.subject);
                 let delay_words = text::says_delayed(&diag)
-                    || text::says_delayed(cx.notice)
+                    || cx.facts.says_delayed()
                     || text::says_delayed(&cx.doc.top.subject);
                 if !final_words || delay_words {
                     delayed += 1;
@@ -559,7 +613,7 @@ fn dsn(cx: &Cx<'_>) -> Option<Parsed> {
                 command,
                 reply,
                 diagnostic: &diag,
-                context: "",
+                context: &no_context,
             })
         });
         if vendor.is_none() && (matches!(reason, Reason::OnHold | Reason::Undefined) || diag.is_empty()) {
@@ -568,7 +622,7 @@ fn dsn(cx: &Cx<'_>) -> Option<Parsed> {
                 command,
                 reply,
                 diagnostic,
-                context: cx.notice,
+                context: &cx.facts.context,
             });
         }
         if action == Action::Delayed
@@ -610,7 +664,11 @@ fn dsn(cx: &Cx<'_>) -> Option<Parsed> {
         return Some(not_bounce(why, cx.attribution.clone()));
     }
     dedup(&mut out);
-    Some(report(cx, ReportKind::Dsn, out, msgf.reporting_mta.clone(), None))
+    let mut p = report(cx, ReportKind::Dsn, out, msgf.reporting_mta.clone(), None);
+    if let Parsed::Bounce(r) = &mut p {
+        r.truncated |= capped;
+    }
+    Some(p)
 }
 
 fn dedup(out: &mut Vec<Recipient>) {
@@ -666,11 +724,12 @@ fn text_bounce(cx: &Cx<'_>) -> Option<(Parsed, bool)> {
     if !top.failed_recipients.is_empty() && !listed_by_line {
         // Exim names the failed recipients in a header; the notice text,
         // when it lists them one per line, is as good and more precise.
+        let by_address: HashMap<&str, &str> =
+            found.iter().rev().map(|r| (r.address.as_str(), r.diagnostic.as_str())).collect();
         let mut listed = Vec::new();
-        for v in &top.failed_recipients {
+        for v in top.failed_recipients.iter().take(crate::MAX_RECIPIENTS) {
             let Some(a) = address::first(v) else { continue };
-            let diag =
-                found.iter().find(|r| r.address == a).map(|r| r.diagnostic.clone()).unwrap_or_default();
+            let diag = by_address.get(a.as_str()).map(|d| d.to_string()).unwrap_or_default();
             listed.push(text::TextRecipient { address: a, diagnostic: diag, strength: 4 });
         }
         if !listed.is_empty() {
@@ -701,8 +760,9 @@ fn text_bounce(cx: &Cx<'_>) -> Option<(Parsed, bool)> {
     }
     let named = found[0].strength >= 2;
     let subject = &top.subject;
-    let warning = (text::says_delayed(cx.notice) || text::says_delayed(subject))
-        && !(text::says_final(cx.notice) || text::says_final(subject));
+    let warning = (cx.facts.says_delayed() || text::says_delayed(subject))
+        && !(cx.facts.says_final() || text::says_final(subject));
+    let subject_reason = OnceCell::new();
     if warning && !cx.opts.report_delays {
         return Some((not_bounce(NotBounceKind::Delayed, cx.attribution.clone()), true));
     }
@@ -710,21 +770,21 @@ fn text_bounce(cx: &Cx<'_>) -> Option<(Parsed, bool)> {
     let mut out = Vec::new();
     for r in found {
         let reply = codes::find_reply(&r.diagnostic);
-        let status =
-            classify::best_status(None, &r.diagnostic, reply).or_else(|| codes::find_status(cx.notice));
-        let command = codes::find_command(&r.diagnostic).or_else(|| codes::find_command(cx.notice));
+        let status = classify::best_status(None, &r.diagnostic, reply).or_else(|| cx.facts.status());
+        let command = codes::find_command(&r.diagnostic).or_else(|| cx.facts.command());
         let reason = classify::reason(&Evidence {
             status: status.as_deref(),
             command,
             reply,
             diagnostic: &r.diagnostic,
-            context: cx.notice,
+            context: &cx.facts.context,
         });
         let reason = if matches!(reason, Reason::OnHold) {
-            reason_from_subject(subject).unwrap_or(reason)
+            *subject_reason.get_or_init(|| reason_from_subject(subject))
         } else {
-            reason
-        };
+            Some(reason)
+        }
+        .unwrap_or(reason);
         let reason = if warning && matches!(reason, Reason::OnHold | Reason::Undefined | Reason::NetworkError)
         {
             Reason::Expired

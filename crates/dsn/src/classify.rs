@@ -16,7 +16,24 @@ pub(crate) struct Evidence<'a> {
     /// The recipient's own diagnostic (Diagnostic-Code or its text block).
     pub diagnostic: &'a str,
     /// The whole notice, consulted when the diagnostic names no cause.
-    pub context: &'a str,
+    pub context: &'a Context<'a>,
+}
+
+/// Text around the recipients (the notice), with the reason its phrases
+/// name found once per message however many recipients ask.
+pub(crate) struct Context<'a> {
+    text: &'a str,
+    reason: std::cell::OnceCell<Option<Reason>>,
+}
+
+impl<'a> Context<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        Context { text, reason: std::cell::OnceCell::new() }
+    }
+
+    fn reason(&self) -> Option<Reason> {
+        *self.reason.get_or_init(|| reason::from_text(self.text))
+    }
 }
 
 /// The reason, by the order of the tables: an exact status code that
@@ -110,7 +127,7 @@ fn base_reason(e: &Evidence<'_>) -> Reason {
         ) {
             return r;
         }
-        if let Some(t) = reason::from_text(e.context) {
+        if let Some(t) = e.context.reason() {
             return t;
         }
         return r;
@@ -118,7 +135,7 @@ fn base_reason(e: &Evidence<'_>) -> Reason {
     if let Some(r) = e.reply.and_then(reason::from_reply) {
         return r;
     }
-    if let Some(t) = reason::from_text(e.context) {
+    if let Some(t) = e.context.reason() {
         return t;
     }
     if e.status.is_some() || e.reply.is_some() { Reason::Undefined } else { Reason::OnHold }
@@ -186,12 +203,13 @@ pub struct SmtpReply {
 pub fn classify_smtp_reply(code: u16, reply: &str, after_data: bool, mode: Classification) -> SmtpReply {
     let status = best_status(None, reply, Some(code));
     let command = if after_data { codes::Command::Data } else { codes::Command::RcptTo };
+    let context = Context::new(reply);
     let r = reason(&Evidence {
         status: status.as_deref(),
         command: Some(command),
         reply: Some(code),
         diagnostic: reply,
-        context: reply,
+        context: &context,
     });
     SmtpReply { reason: r, bounce_type: bounce_type(r, status.as_deref(), Some(code), mode), status }
 }

@@ -78,6 +78,13 @@ pub struct ParseOptions {
     pub report_delays: bool,
 }
 
+/// Most recipients one report names; the rest are not read, and the
+/// report says it is [`Report::truncated`]. A notice lists the recipients of
+/// one message (RFC 5321 §4.5.3.1.8 asks servers to take 100 per message),
+/// and a newsletter sends one message per subscriber: a "notice" naming
+/// thousands of addresses is an attack, and each would become a bounce.
+pub const MAX_RECIPIENTS: usize = 1000;
+
 /// 10 MiB: far above any notice, and a bounce that returns a large
 /// original still has its notice in the first bytes.
 pub const DEFAULT_MAX_SIZE: usize = 10 * 1024 * 1024;
@@ -178,7 +185,8 @@ pub struct Report {
     pub date: Option<String>,
     /// RFC 5965 Feedback-Type of a complaint (abuse, auth-failure, ...).
     pub feedback_type: Option<String>,
-    /// The message was longer than [`ParseOptions::max_size`].
+    /// The message was longer than [`ParseOptions::max_size`], or named
+    /// more than [`MAX_RECIPIENTS`] recipients.
     pub truncated: bool,
     /// The bounce's own Message-ID: a stable event id, so a bounce fetched
     /// twice from a mailbox is recognised as the same event.
