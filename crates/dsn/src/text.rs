@@ -397,7 +397,7 @@ pub(crate) fn scan_recipients(notice: &str, exclude: &HashSet<String>) -> Vec<Te
         // worth making.
         found.truncate(1);
     }
-    found.truncate(crate::MAX_RECIPIENTS);
+    found.truncate(crate::MAX_RECIPIENTS + 1);
     found
         .into_iter()
         .map(|mut c| {
@@ -476,11 +476,37 @@ fn starts_entry(before: &str) -> bool {
     trimmed.is_empty() || is_code_prefix(trimmed)
 }
 
+/// The reply or status code an entry line starts with ("550 5.1.2 " of
+/// "550 5.1.2 <a@b>... reason"), or "".
+fn entry_code(before: &str) -> &str {
+    let trimmed = before.trim_start_matches(|c: char| {
+        matches!(c, '<' | '"' | '\'' | '(' | '[' | '*' | '-' | '>' | '•' | ' ' | '\t')
+    });
+    let t = trimmed.trim_end_matches(['<', ' ', '\t', '-']);
+    let code_like = t.len() <= 16 && t.split(' ').all(|w| is_code_prefix(w) && !w.is_empty());
+    if code_like { t } else { "" }
+}
+
 /// "554 <a@b>... reason" (Sendmail transcripts) or "5.1.1 <a@b>".
 fn is_code_prefix(s: &str) -> bool {
     let t = s.trim_end_matches(['<', ' ', '\t', '-']);
     (t.len() == 3 && t.bytes().all(|c| c.is_ascii_digit()) && matches!(t.as_bytes()[0], b'4' | b'5'))
         || (t.len() <= 16 && crate::codes::find_status(t).is_some_and(|c| c.len() == t.len()))
+}
+
+/// "550 ..." or "421-...": a line that starts with a reply code.
+fn starts_with_code(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() >= 4
+        && matches!(b[0], b'2' | b'4' | b'5')
+        && b[1].is_ascii_digit()
+        && b[2].is_ascii_digit()
+        && matches!(b[3], b' ' | b'-')
+}
+
+/// Leading blanks of a line, counted up to [`LINE_HEAD`].
+fn indent(line: &str) -> usize {
+    head(line, LINE_HEAD).bytes().take_while(|c| matches!(c, b' ' | b'\t')).count()
 }
 
 /// At most `n` bytes of the start of `s`, cut at a character boundary.
@@ -520,14 +546,30 @@ fn diagnostic_after(all: &[&str], at: Occurrence) -> String {
         out.push_str(window(line, at.start, at.end).trim());
     } else {
         let after = head(&line[at.end..], DIAGNOSTIC_WINDOW);
-        let rest = after.trim_start_matches(['>', '"', '\'', ')', ']', ':', '.', ',', ' ', '\t']);
-        out.push_str(rest.trim());
+        let rest = after.trim_start_matches(['>', '"', '\'', ')', ']', ':', '.', ',', ' ', '\t']).trim();
+        // "550 5.1.2 <a@b>... Host unknown": the code before the address is
+        // this recipient's, when the words after it carry none.
+        let code = entry_code(&line[..at.start]);
+        if !code.is_empty() && crate::codes::find_reply(rest).is_none() {
+            out.push_str(code);
+            out.push(' ');
+        }
+        out.push_str(rest);
     }
     // A line-start entry ("<a@b>: reason") owns the lines up to the next
     // blank line; a recipient named in a sentence may have its reason in
     // the paragraph after it ("... to <a@b>.\n\nhost said: 550 ...").
     let mut blanks_allowed = if out.is_empty() || at.strength < 4 { 1 } else { 0 };
     let mut last_blank = false;
+    // Exim indents its list ("  a@b\n    host said: ...\n  c@d"): a line
+    // that starts with an address no deeper than this one starts the next
+    // recipient's block.
+    let own_indent = indent(line);
+    let own = &line[at.start..at.end];
+    // Sendmail's transcript gives every entry its own coded line ("554
+    // <a@b>... reason", "550 host (smtp)... reason"): after such an entry,
+    // the next coded line is another entry.
+    let own_coded = at.strength == 4 && starts_with_code(line[..at.start].trim_start());
     for l in all.iter().skip(at.line + 1).take(12) {
         if out.len() >= DIAGNOSTIC_WINDOW {
             break;
@@ -545,12 +587,18 @@ fn diagnostic_after(all: &[&str], at: Occurrence) -> String {
             continue;
         }
         last_blank = false;
-        // Next recipient block (another address at the start of a line).
+        // A section rule ("----- Transcript of session follows -----")
+        // ends the entry.
+        if t.starts_with("---") || t.starts_with("===") || t.starts_with("***") {
+            break;
+        }
+        // Next recipient block: a line that is itself a recipient entry
+        // (an address at its start, possibly after a reply code).
         let start = head(t, LINE_HEAD);
         let starts_addr = address::find_all(start)
             .next()
-            .is_some_and(|f| start[..f.start].trim_matches(['<', '"', ' ']).is_empty());
-        if starts_addr && !l.starts_with([' ', '\t']) {
+            .is_some_and(|f| starts_entry(&start[..f.start]) && !f.addr.eq_ignore_ascii_case(own));
+        if (starts_addr || (own_coded && starts_with_code(t))) && indent(l) <= own_indent {
             break;
         }
         if !out.is_empty() {

@@ -175,10 +175,20 @@ fn hostile_inputs_cost_linear_time() {
         let small = (s.make)(MB);
         let large = (s.make)(10 * MB);
         assert!(small.len() <= MB && small.len() > MB * 9 / 10, "{}: {} bytes", s.name, small.len());
-        let (t1, t10) = times(&small, &large);
-        // Below two milliseconds the scheduler's noise dominates; a
-        // quadratic shape still shows, at 10 MB, as 50 times the floor.
-        let ratio = t10.as_secs_f64() / t1.as_secs_f64().max(0.002);
+        // A busy machine can stretch one measurement; a quadratic shape
+        // fails every attempt (at 100x), a linear one passes one of three.
+        let mut attempts = Vec::new();
+        for _ in 0..3 {
+            let (t1, t10) = times(&small, &large);
+            // Below two milliseconds the scheduler's noise dominates; a
+            // quadratic shape still shows, at 10 MB, as 50 times the floor.
+            let ratio = t10.as_secs_f64() / t1.as_secs_f64().max(0.002);
+            attempts.push((t1, t10, ratio));
+            if ratio < MAX_RATIO {
+                break;
+            }
+        }
+        let (t1, t10, ratio) = attempts[attempts.len() - 1];
         report.push(format!("{:<58} 1 MB {:>9.1?}  10 MB {:>9.1?}  x{ratio:.1}", s.name, t1, t10));
         if ratio >= MAX_RATIO {
             failures.push(s.name);
