@@ -360,9 +360,7 @@ pub(crate) fn settle(
     Verdict::new(j, t, step)
 }
 
-/// RFC 3463 X.4.7, "delivery time expired": whatever the Action field
-/// says, the MTA gave the message up (OpenSMTPD reports its expiries as
-/// `Action: delayed` with 4.4.7).
+/// RFC 3463 X.4.7, "delivery time expired".
 pub(crate) fn says_expired(status: Option<&str>) -> bool {
     status.is_some_and(|s| s.get(1..) == Some(".4.7"))
 }

@@ -133,7 +133,17 @@ fn recipient(
     }
     match action {
         Action::Delivered | Action::Relayed | Action::Expanded => return Outcome::Delivered,
-        Action::Delayed if classify::says_expired(r.status.as_deref()) => action = Action::Failed,
+        // "Action: delayed" with X.4.7 (delivery time expired) and the
+        // recipient's own line saying it expired: the MTA gave up
+        // (OpenSMTPD reports its expiries so). Without those words it is a
+        // warning that the time is running out (Outlook's delay notices
+        // carry 4.4.7 and a Will-Retry-Until).
+        Action::Delayed
+            if classify::says_expired(r.status.as_deref())
+                && (text::says_final(&diag) || text::says_final(from_text)) =>
+        {
+            action = Action::Failed
+        }
         Action::Delayed => {
             let final_words =
                 text::says_final(&diag) || cx.facts.says_final() || text::says_final(&cx.doc.top.subject);
