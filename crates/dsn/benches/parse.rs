@@ -1,4 +1,5 @@
-//! Messages per second over the whole corpus (../shared/corpus), one core:
+//! Messages per second over the whole Sisimai corpus ($REBOUND_CORPUS, else
+//! ../shared/corpus beside the checkout), one core:
 //! `CARGO_TARGET_DIR=... cargo bench -p rebound-dsn --bench parse`.
 //! Falls back to the hand-written test messages when the corpus is absent.
 
@@ -9,7 +10,10 @@ use rebound_dsn::{ParseOptions, input, parse_with};
 
 fn messages() -> Vec<Vec<u8>> {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let corpus = here.join("../../../shared/corpus/set-of-emails");
+    let corpus = std::env::var_os("REBOUND_CORPUS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| here.join("../../../shared/corpus"))
+        .join("set-of-emails");
     let roots = if corpus.is_dir() {
         vec![corpus.join("bsd"), corpus.join("not")]
     } else {

@@ -45,8 +45,11 @@ pub(crate) fn find_all(text: &str) -> impl Iterator<Item = Found<'_>> {
             }
             let mut e = at + 1;
             if e < bytes.len() && bytes[e] == b'[' {
-                // Address literal (RFC 5321 §4.1.3).
-                if let Some(close) = memchr::memchr(b']', &bytes[e..]) {
+                // Address literal (RFC 5321 §4.1.3); the longest, an IPv6
+                // one, has 52 characters, so a "[" that does not close soon
+                // is not one (and is not searched to the end of the text).
+                let look = &bytes[e..bytes.len().min(e + 64)];
+                if let Some(close) = memchr::memchr(b']', look) {
                     e += close + 1;
                 }
             } else {

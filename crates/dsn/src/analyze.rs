@@ -1,19 +1,20 @@
 //! The parse pipeline: MIME walk, then the first of these that applies:
-//! ARF complaint, RFC 3464 fields, auto-reply, plain-text notice, and last a
-//! bounce forwarded whole inside another message.
+//! ARF complaint ([`crate::complaint`]), an SES event ([`crate::ses`]),
+//! RFC 3464 fields ([`crate::dsn_report`]), auto-reply, plain-text notice
+//! ([`crate::text_report`]), and last a bounce forwarded whole inside
+//! another message.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
+use std::collections::HashSet;
 
 use mail_parser::MessageParser;
 use uuid::Uuid;
 
-use crate::classify::{self, Evidence};
-use crate::fields::{self, RecipientFields};
 use crate::mime::{self, Doc, Original};
-use crate::reason::Reason;
 use crate::{
-    Action, Attribution, NotBounce, NotBounceKind, ParseOptions, Parsed, Recipient, Report, ReportKind,
-    address, arf, codes, ses, text, verp,
+    Attribution, NotBounce, NotBounceKind, ParseOptions, Parsed, Recipient, Report, ReportKind, address,
+    classify, codes, complaint, dsn_report, ses, text, text_report, verp,
 };
 
 /// One parser for the process. Only the MIME headers and Subject are
@@ -64,20 +65,21 @@ pub(crate) fn analyze(raw: &[u8], opts: &ParseOptions, depth: usize) -> Parsed {
         attribution,
         truncated,
         opts,
+        facts: NoticeFacts::new(notice),
     };
 
     if (cx.doc.top.report_type == "feedback-report" || !cx.doc.feedback.is_empty())
-        && let Some(p) = feedback(&cx)
+        && let Some(p) = complaint::feedback(&cx)
     {
         return p;
     }
-    if let Some(p) = vendor_complaint(&cx) {
+    if let Some(p) = complaint::vendor(&cx) {
         return p;
     }
-    if let Some(p) = ses_event(&cx) {
+    if let Some(p) = ses::from_notice(&cx) {
         return p;
     }
-    if let Some(p) = dsn(&cx) {
+    if let Some(p) = dsn_report::read(&cx) {
         return p;
     }
     let bouncy = looks_like_bounce(&cx);
@@ -86,7 +88,7 @@ pub(crate) fn analyze(raw: &[u8], opts: &ParseOptions, depth: usize) -> Parsed {
     }
     let mut guess = None;
     if bouncy {
-        match text_bounce(&cx) {
+        match text_report::read(&cx) {
             Some((p, true)) => return p,
             Some((p, false)) => guess = Some(p),
             None => {}
@@ -128,15 +130,59 @@ fn line_endings(raw: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
-struct Cx<'a> {
-    doc: &'a Doc<'a>,
+/// One message being read: its parts, and what every reader shares.
+pub(crate) struct Cx<'a> {
+    pub doc: &'a Doc<'a>,
     /// Notice text without the pasted original.
-    notice: &'a str,
-    notice_full: &'a str,
-    originals: &'a [Original],
-    attribution: Attribution,
-    truncated: bool,
-    opts: &'a ParseOptions,
+    pub notice: &'a str,
+    pub notice_full: &'a str,
+    pub originals: &'a [Original],
+    pub attribution: Attribution,
+    pub truncated: bool,
+    pub opts: &'a ParseOptions,
+    pub facts: NoticeFacts<'a>,
+}
+
+/// What the notice text as a whole says, found once per message: each
+/// recipient may fall back on it, and searching the notice again per
+/// recipient would make a notice listing many of them cost its length
+/// times their number.
+pub(crate) struct NoticeFacts<'a> {
+    text: &'a str,
+    pub context: classify::Context<'a>,
+    command: OnceCell<Option<codes::Command>>,
+    status: OnceCell<Option<String>>,
+    says_final: OnceCell<bool>,
+    says_delayed: OnceCell<bool>,
+}
+
+impl<'a> NoticeFacts<'a> {
+    fn new(text: &'a str) -> Self {
+        NoticeFacts {
+            text,
+            context: classify::Context::new(text),
+            command: OnceCell::new(),
+            status: OnceCell::new(),
+            says_final: OnceCell::new(),
+            says_delayed: OnceCell::new(),
+        }
+    }
+
+    pub fn command(&self) -> Option<codes::Command> {
+        *self.command.get_or_init(|| codes::find_command(self.text))
+    }
+
+    pub fn status(&self) -> Option<String> {
+        self.status.get_or_init(|| codes::find_status(self.text)).clone()
+    }
+
+    pub fn says_final(&self) -> bool {
+        *self.says_final.get_or_init(|| text::says_final(self.text))
+    }
+
+    pub fn says_delayed(&self) -> bool {
+        *self.says_delayed.get_or_init(|| text::says_delayed(self.text))
+    }
 }
 
 fn join<'a>(parts: &[Cow<'a, str>]) -> Cow<'a, str> {
@@ -146,7 +192,7 @@ fn join<'a>(parts: &[Cow<'a, str>]) -> Cow<'a, str> {
     Cow::Owned(parts.iter().map(|p| p.as_ref()).collect::<Vec<_>>().join("\n"))
 }
 
-fn not_bounce(why: NotBounceKind, attribution: Attribution) -> Parsed {
+pub(crate) fn not_bounce(why: NotBounceKind, attribution: Attribution) -> Parsed {
     Parsed::NotBounce(NotBounce { why, attribution })
 }
 
@@ -159,7 +205,7 @@ fn merge_attribution(into: &mut Attribution, outer: &Attribution) {
     into.verp = into.verp.or(outer.verp);
 }
 
-fn parse_uuid(v: &str) -> Option<Uuid> {
+pub(crate) fn parse_uuid(v: &str) -> Option<Uuid> {
     Uuid::try_parse(v.trim().trim_matches(['<', '>', '"', '\''])).ok()
 }
 
@@ -220,9 +266,9 @@ pub(crate) fn contains_ci(hay: &str, needle: &str) -> bool {
 
 /// Addresses that are the sender side of the bounce, never a failed
 /// recipient: the bounce's own addressee and the original's sender.
-fn excluded(cx: &Cx<'_>) -> Vec<String> {
+pub(crate) fn excluded(cx: &Cx<'_>) -> HashSet<String> {
     let top = &cx.doc.top;
-    let mut out: Vec<String> = Vec::new();
+    let mut out: HashSet<String> = HashSet::new();
     // Delivered-To and X-Original-To are left out: some MTAs (DragonFly)
     // put the failed recipient there.
     for v in top.to.iter().chain(std::iter::once(&top.return_path)).chain(std::iter::once(&top.from)) {
@@ -236,7 +282,7 @@ fn excluded(cx: &Cx<'_>) -> Vec<String> {
     out
 }
 
-fn clip(s: &str) -> String {
+pub(crate) fn clip(s: &str) -> String {
     let s = s.trim();
     if s.len() <= MAX_DIAGNOSTIC {
         return s.to_string();
@@ -248,378 +294,54 @@ fn clip(s: &str) -> String {
     s[..end].to_string()
 }
 
-fn report(
+pub(crate) fn report(
     cx: &Cx<'_>,
     kind: ReportKind,
     recipients: Vec<Recipient>,
     reporting_mta: Option<String>,
     feedback_type: Option<String>,
 ) -> Parsed {
+    report_with(cx, kind, recipients, reporting_mta, feedback_type, cx.attribution.clone())
+}
+
+pub(crate) fn report_with(
+    cx: &Cx<'_>,
+    kind: ReportKind,
+    mut recipients: Vec<Recipient>,
+    reporting_mta: Option<String>,
+    feedback_type: Option<String>,
+    attribution: Attribution,
+) -> Parsed {
+    dedup(&mut recipients);
+    let truncated = cx.truncated || recipients.len() > crate::MAX_RECIPIENTS;
+    recipients.truncate(crate::MAX_RECIPIENTS);
+    let message_id = cx.doc.top.message_id.clone().filter(|m| !m.trim().is_empty());
+    let notice_id = crate::identity::notice_id(
+        message_id.as_deref(),
+        reporting_mta.as_deref(),
+        attribution.original_message_id.as_deref(),
+        &recipients,
+    );
     Parsed::Bounce(Report {
         kind,
         recipients,
-        attribution: cx.attribution.clone(),
-        reporting_mta,
-        date: cx.doc.top.date.clone(),
-        feedback_type,
-        truncated: cx.truncated,
-        message_id: cx.doc.top.message_id.clone(),
-    })
-}
-
-/// RFC 5965 complaint.
-fn feedback(cx: &Cx<'_>) -> Option<Parsed> {
-    let body =
-        if cx.doc.feedback.is_empty() { Cow::Borrowed(cx.notice_full) } else { join(&cx.doc.feedback) };
-    let f = arf::parse(&body);
-    if f.feedback_type.is_none() && cx.doc.feedback.is_empty() {
-        return None;
-    }
-    let mut addrs: Vec<String> =
-        f.original_rcpt_to.iter().chain(&f.removal_recipient).filter_map(|v| address::first(v)).collect();
-    if addrs.is_empty() {
-        for o in cx.originals {
-            addrs.extend(o.to.iter().filter_map(|v| address::first(v)));
-            if !addrs.is_empty() {
-                break;
-            }
-        }
-    }
-    addrs.retain(|a| !address::is_system_address(a));
-    addrs.dedup();
-    let date = f.arrival_date.clone().or_else(|| cx.doc.top.date.clone());
-    let recipients = addrs
-        .into_iter()
-        .map(|a| Recipient {
-            address: a,
-            original_address: None,
-            action: None,
-            status: None,
-            reply_code: None,
-            diagnostic: Some(clip(cx.notice)).filter(|d| !d.is_empty()),
-            remote_mta: f.source_ip.clone(),
-            reporting_mta: f.reporting_mta.clone(),
-            reason: Reason::Feedback,
-            bounce_type: rebound_core::BounceType::Complaint,
-            date: date.clone(),
-        })
-        .collect();
-    Some(report(
-        cx,
-        ReportKind::Feedback,
-        recipients,
-        f.reporting_mta.clone(),
-        f.feedback_type.or(Some("abuse".into())),
-    ))
-}
-
-/// Feedback loops that do not use RFC 5965: Microsoft's JMRP (the
-/// complained-about message attached, recipient in
-/// X-HmXmrOriginalRecipient) and Apple Mail's unsubscribe message (sent by
-/// the subscriber, marked X-Apple-Unsubscribe: true).
-fn vendor_complaint(cx: &Cx<'_>) -> Option<Parsed> {
-    let (addr, feedback_type) = if let Some(a) =
-        cx.originals.iter().find_map(|o| o.hm_recipient.as_deref().and_then(address::first))
-    {
-        (a, "abuse")
-    } else if cx.doc.top.apple_unsubscribe {
-        (address::first(&cx.doc.top.from)?, "opt-out")
-    } else {
-        return None;
-    };
-    let r = Recipient {
-        address: addr,
-        original_address: None,
-        action: None,
-        status: None,
-        reply_code: None,
-        diagnostic: Some(clip(cx.notice)).filter(|d| !d.is_empty()),
-        remote_mta: None,
-        reporting_mta: None,
-        reason: Reason::Feedback,
-        bounce_type: rebound_core::BounceType::Complaint,
-        date: cx.doc.top.date.clone(),
-    };
-    Some(report(cx, ReportKind::Feedback, vec![r], None, Some(feedback_type.to_string())))
-}
-
-/// An Amazon SES event sent as e-mail (see [`crate::ses`]).
-fn ses_event(cx: &Cx<'_>) -> Option<Parsed> {
-    let n = ses::notification(cx.notice_full)?;
-    let mut attribution = cx.attribution.clone();
-    if let Some(m) = &n.mail {
-        for h in &m.headers {
-            if h.name.eq_ignore_ascii_case(rebound_core::headers::X_LISTMONK_SUBSCRIBER) {
-                attribution.subscriber_uuid = attribution.subscriber_uuid.or_else(|| parse_uuid(&h.value));
-            } else if h.name.eq_ignore_ascii_case(rebound_core::headers::X_LISTMONK_CAMPAIGN) {
-                attribution.campaign_uuid = attribution.campaign_uuid.or_else(|| parse_uuid(&h.value));
-            } else if h.name.eq_ignore_ascii_case("Message-ID") && attribution.original_message_id.is_none() {
-                attribution.original_message_id = Some(h.value.clone());
-            }
-        }
-    }
-    let mut out = Vec::new();
-    let mut feedback_type = None;
-    let mut reporting_mta = None;
-    match n.notification_type.as_str() {
-        "Bounce" => {
-            let b = n.bounce?;
-            reporting_mta = b.reporting_mta.as_deref().map(|m| fields::type_stripped(m).to_string());
-            for r in &b.bounced_recipients {
-                let Some(addr) = address::first(&r.email_address) else { continue };
-                let diag = r.diagnostic_code.as_deref().map(fields::type_stripped).unwrap_or("").to_string();
-                let reply = codes::find_reply(&diag);
-                let status = classify::best_status(r.status.as_deref(), &diag, reply);
-                let command = codes::find_command(&diag);
-                let mut reason = classify::reason(&Evidence {
-                    status: status.as_deref(),
-                    command,
-                    reply,
-                    diagnostic: &diag,
-                    context: "",
-                });
-                if matches!(reason, Reason::OnHold | Reason::Undefined) && b.bounce_type == "Permanent" {
-                    reason = Reason::Undefined;
-                }
-                out.push(Recipient {
-                    address: addr,
-                    original_address: None,
-                    action: Some(Action::Failed),
-                    bounce_type: classify::bounce_type(
-                        reason,
-                        status.as_deref(),
-                        reply,
-                        cx.opts.classification,
-                    ),
-                    status,
-                    reply_code: reply,
-                    diagnostic: Some(clip(&diag)).filter(|d| !d.is_empty()),
-                    remote_mta: None,
-                    reporting_mta: reporting_mta.clone(),
-                    reason,
-                    date: b.timestamp.clone(),
-                });
-            }
-        }
-        "Complaint" => {
-            let c = n.complaint?;
-            feedback_type = Some(c.complaint_feedback_type.clone().unwrap_or_else(|| "abuse".into()));
-            for r in &c.complained_recipients {
-                let Some(addr) = address::first(&r.email_address) else { continue };
-                out.push(Recipient {
-                    address: addr,
-                    original_address: None,
-                    action: None,
-                    status: None,
-                    reply_code: None,
-                    diagnostic: None,
-                    remote_mta: None,
-                    reporting_mta: None,
-                    reason: Reason::Feedback,
-                    bounce_type: rebound_core::BounceType::Complaint,
-                    date: c.timestamp.clone(),
-                });
-            }
-        }
-        _ => return Some(not_bounce(NotBounceKind::Delivered, attribution)),
-    }
-    if out.is_empty() {
-        return None;
-    }
-    let kind = if feedback_type.is_some() { ReportKind::Feedback } else { ReportKind::Dsn };
-    Some(Parsed::Bounce(Report {
-        kind,
-        recipients: out,
         attribution,
         reporting_mta,
         date: cx.doc.top.date.clone(),
         feedback_type,
-        truncated: cx.truncated,
-        message_id: cx.doc.top.message_id.clone(),
-    }))
-}
-
-/// RFC 3464 per-recipient fields, from `message/delivery-status` parts or,
-/// for broken MIME, from the notice text.
-fn dsn(cx: &Cx<'_>) -> Option<Parsed> {
-    let mut msgf = fields::MessageFields::default();
-    let mut rcpts: Vec<RecipientFields> = Vec::new();
-    for ds in &cx.doc.delivery_status {
-        let (m, r) = fields::delivery_status(ds);
-        msgf.reporting_mta = msgf.reporting_mta.or(m.reporting_mta);
-        msgf.arrival_date = msgf.arrival_date.or(m.arrival_date);
-        rcpts.extend(r);
-    }
-    if rcpts.is_empty()
-        && (contains_ci(cx.notice_full, "final-recipient:")
-            || contains_ci(cx.notice_full, "original-recipient:"))
-    {
-        let (m, r) = fields::delivery_status(cx.notice_full);
-        msgf = m;
-        rcpts = r.into_iter().filter(|r| r.action.is_some() || r.status.is_some()).collect();
-    }
-    if rcpts.is_empty() {
-        return None;
-    }
-    // The notice's own account of each recipient is only needed when a
-    // recipient has no Diagnostic-Code; scanning costs a tenth of a parse.
-    let scanned = if rcpts.iter().any(|r| r.diagnostic.as_deref().is_none_or(|d| d.trim().is_empty())) {
-        text::scan_recipients(cx.notice, &excluded(cx))
-    } else {
-        Vec::new()
-    };
-    let mut out: Vec<Recipient> = Vec::new();
-    let (mut delayed, mut delivered) = (0, 0);
-    for r in rcpts {
-        let fin = r.final_recipient.as_deref().and_then(address::first);
-        let orig = r.original_recipient.as_deref().and_then(address::first);
-        // A Final-Recipient with a source route or a bare host name
-        // ("@relay:user@server") is an internal hop; the Original-Recipient
-        // is the address the sender knows.
-        let internal = r
-            .final_recipient
-            .as_deref()
-            .is_some_and(|v| fields::type_stripped(v).trim_start_matches('<').starts_with('@'))
-            || fin.as_deref().is_some_and(|a| !a.rsplit('@').next().unwrap_or("").contains(['.', '[']));
-        let Some(addr) =
-            (if internal && orig.is_some() { orig.clone() } else { fin.clone().or_else(|| orig.clone()) })
-        else {
-            continue;
-        };
-        let diag = r.diagnostic.clone().unwrap_or_default();
-        let from_text = scanned
-            .iter()
-            .find(|s| s.address == addr || Some(&s.address) == orig.as_ref())
-            .map(|s| s.diagnostic.as_str())
-            .unwrap_or("");
-        let reply = codes::find_reply(&diag).or_else(|| codes::find_reply(from_text));
-        let mut status = classify::best_status(r.status.as_deref(), &diag, None);
-        if diag.is_empty() && status.as_deref().is_none_or(|s| s.ends_with(".0.0")) {
-            // A catch-all Status and no Diagnostic-Code: the notice may
-            // quote the remote reply with the precise code. (With a
-            // Diagnostic-Code, the notice's codes are the reporting MTA's
-            // own paraphrase.)
-            status = classify::best_status(None, from_text, reply)
-                .filter(|t| !t.ends_with(".0.0"))
-                .or(status)
-                .or_else(|| classify::best_status(None, "", reply));
-        }
-        let command = codes::find_command(&diag)
-            .or_else(|| codes::find_command(from_text))
-            .or_else(|| codes::find_command(cx.notice));
-        let mut action = r.action.as_deref().and_then(Action::parse).unwrap_or(
-            match status.as_deref().map(|s| s.as_bytes()[0]) {
-                Some(b'2') => Action::Delivered,
-                Some(b'4') => Action::Delayed,
-                _ => Action::Failed,
-            },
-        );
-        if status.as_deref().is_some_and(|s| s.starts_with('2')) && action == Action::Failed {
-            action = Action::Delivered;
-        }
-        match action {
-            Action::Delivered | Action::Relayed | Action::Expanded => {
-                delivered += 1;
-                continue;
-            }
-            Action::Delayed => {
-                let final_words = text::says_final(&diag)
-                    || text::says_final(cx.notice)
-                    || text::says_final(&cx.doc.top.subject);
-                let delay_words = text::says_delayed(&diag)
-                    || text::says_delayed(cx.notice)
-                    || text::says_delayed(&cx.doc.top.subject);
-                if !final_words || delay_words {
-                    delayed += 1;
-                    if !cx.opts.report_delays {
-                        continue;
-                    }
-                } else {
-                    // "Action: delayed" but the text says the MTA gave up.
-                    action = Action::Failed;
-                }
-            }
-            Action::Failed => {}
-        }
-        let combined;
-        let diagnostic: &str = if from_text.is_empty() || diag.contains(from_text) {
-            &diag
-        } else if diag.is_empty() {
-            from_text
-        } else {
-            combined = format!("{diag} {from_text}");
-            &combined
-        };
-        // The remote server's own words decide; the notice's paraphrase
-        // only when they say nothing.
-        let vendor = r.vendor_category.as_deref().and_then(crate::reason::from_vendor_category);
-        let mut reason = vendor.unwrap_or_else(|| {
-            classify::reason(&Evidence {
-                status: status.as_deref(),
-                command,
-                reply,
-                diagnostic: &diag,
-                context: "",
-            })
-        });
-        if vendor.is_none() && (matches!(reason, Reason::OnHold | Reason::Undefined) || diag.is_empty()) {
-            reason = classify::reason(&Evidence {
-                status: status.as_deref(),
-                command,
-                reply,
-                diagnostic,
-                context: cx.notice,
-            });
-        }
-        if action == Action::Delayed
-            && matches!(reason, Reason::OnHold | Reason::Undefined | Reason::NetworkError)
-        {
-            reason = Reason::Expired;
-        }
-        let mut bounce_type = classify::bounce_type(reason, status.as_deref(), reply, cx.opts.classification);
-        if action == Action::Delayed {
-            bounce_type = rebound_core::BounceType::Soft;
-        }
-        out.push(Recipient {
-            original_address: orig.filter(|o| *o != addr),
-            address: addr,
-            action: Some(action),
-            status,
-            reply_code: reply,
-            diagnostic: Some(clip(if diag.is_empty() { diagnostic } else { &diag }))
-                .filter(|d| !d.is_empty()),
-            remote_mta: r.remote_mta.clone(),
-            reporting_mta: msgf.reporting_mta.clone(),
-            reason,
-            bounce_type,
-            date: r
-                .last_attempt
-                .clone()
-                .or_else(|| msgf.arrival_date.clone())
-                .or_else(|| cx.doc.top.date.clone()),
-        });
-    }
-    if out.is_empty() {
-        let why = if delayed > 0 {
-            NotBounceKind::Delayed
-        } else if delivered > 0 {
-            NotBounceKind::Delivered
-        } else {
-            return None;
-        };
-        return Some(not_bounce(why, cx.attribution.clone()));
-    }
-    dedup(&mut out);
-    Some(report(cx, ReportKind::Dsn, out, msgf.reporting_mta.clone(), None))
+        truncated,
+        message_id,
+        notice_id,
+    })
 }
 
 fn dedup(out: &mut Vec<Recipient>) {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     out.retain(|r| seen.insert(r.address.clone()));
 }
 
 /// RFC 3834 §5 auto-replies and the vacation notices that predate it.
-fn is_auto_reply(top: &mime::TopHeaders) -> bool {
+pub(crate) fn is_auto_reply(top: &mime::TopHeaders) -> bool {
     const VACATION: &[&str] = &[
         "out of office",
         "out of the office",
@@ -646,7 +368,7 @@ fn is_auto_reply(top: &mime::TopHeaders) -> bool {
         || VACATION.iter().any(|v| subject.contains(v))
 }
 
-fn looks_like_bounce(cx: &Cx<'_>) -> bool {
+pub(crate) fn looks_like_bounce(cx: &Cx<'_>) -> bool {
     let top = &cx.doc.top;
     !top.failed_recipients.is_empty()
         || text::sender_says_bounce(&top.from)
@@ -654,107 +376,6 @@ fn looks_like_bounce(cx: &Cx<'_>) -> bool {
         || (top.return_path.trim() == "<>" && text::body_says_bounce(cx.notice))
         || text::body_says_bounce_strongly(cx.notice)
         || top.report_type == "delivery-status"
-}
-
-/// A notice without RFC 3464 fields. The flag says whether the
-/// recipients were named by the notice itself (true) or only guessed.
-fn text_bounce(cx: &Cx<'_>) -> Option<(Parsed, bool)> {
-    let exclude = excluded(cx);
-    let top = &cx.doc.top;
-    let mut found = text::scan_recipients(cx.notice, &exclude);
-    let listed_by_line = found.iter().any(|r| r.strength >= 4 && !exclude.contains(&r.address));
-    if !top.failed_recipients.is_empty() && !listed_by_line {
-        // Exim names the failed recipients in a header; the notice text,
-        // when it lists them one per line, is as good and more precise.
-        let mut listed = Vec::new();
-        for v in &top.failed_recipients {
-            let Some(a) = address::first(v) else { continue };
-            let diag =
-                found.iter().find(|r| r.address == a).map(|r| r.diagnostic.clone()).unwrap_or_default();
-            listed.push(text::TextRecipient { address: a, diagnostic: diag, strength: 4 });
-        }
-        if !listed.is_empty() {
-            found = listed;
-        }
-    }
-    if found.is_empty() {
-        // Last resort: the returned original's To, when it names one address.
-        for o in cx.originals {
-            let to: Vec<String> = o
-                .to
-                .iter()
-                .flat_map(|v| address::find_all(v).map(|f| address::normalize(f.addr)).collect::<Vec<_>>())
-                .filter(|a| !exclude.contains(a))
-                .collect();
-            if to.len() == 1 {
-                found.push(text::TextRecipient {
-                    address: to[0].clone(),
-                    diagnostic: String::new(),
-                    strength: 0,
-                });
-                break;
-            }
-        }
-    }
-    if found.is_empty() {
-        return None;
-    }
-    let named = found[0].strength >= 2;
-    let subject = &top.subject;
-    let warning = (text::says_delayed(cx.notice) || text::says_delayed(subject))
-        && !(text::says_final(cx.notice) || text::says_final(subject));
-    if warning && !cx.opts.report_delays {
-        return Some((not_bounce(NotBounceKind::Delayed, cx.attribution.clone()), true));
-    }
-    let action = if warning { Action::Delayed } else { Action::Failed };
-    let mut out = Vec::new();
-    for r in found {
-        let reply = codes::find_reply(&r.diagnostic);
-        let status =
-            classify::best_status(None, &r.diagnostic, reply).or_else(|| codes::find_status(cx.notice));
-        let command = codes::find_command(&r.diagnostic).or_else(|| codes::find_command(cx.notice));
-        let reason = classify::reason(&Evidence {
-            status: status.as_deref(),
-            command,
-            reply,
-            diagnostic: &r.diagnostic,
-            context: cx.notice,
-        });
-        let reason = if matches!(reason, Reason::OnHold) {
-            reason_from_subject(subject).unwrap_or(reason)
-        } else {
-            reason
-        };
-        let reason = if warning && matches!(reason, Reason::OnHold | Reason::Undefined | Reason::NetworkError)
-        {
-            Reason::Expired
-        } else {
-            reason
-        };
-        let mut bounce_type = classify::bounce_type(reason, status.as_deref(), reply, cx.opts.classification);
-        if action == Action::Delayed {
-            bounce_type = rebound_core::BounceType::Soft;
-        }
-        out.push(Recipient {
-            address: r.address,
-            original_address: None,
-            action: Some(action),
-            status,
-            reply_code: reply,
-            diagnostic: Some(clip(&r.diagnostic)).filter(|d| !d.is_empty()),
-            remote_mta: None,
-            reporting_mta: None,
-            reason,
-            bounce_type,
-            date: top.date.clone(),
-        });
-    }
-    dedup(&mut out);
-    Some((report(cx, ReportKind::Text, out, None, None), named))
-}
-
-fn reason_from_subject(subject: &str) -> Option<Reason> {
-    crate::reason::from_text(subject)
 }
 
 /// The body of a message as text: everything after the first empty line.

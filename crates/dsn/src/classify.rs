@@ -1,10 +1,20 @@
-//! From status, reply code and text to a [`Reason`], and from a reason to a
-//! [`BounceType`].
+//! From the evidence about one recipient to a [`Reason`] and a
+//! [`BounceType`], with the [`Explanation`] of both.
+//!
+//! The type is read from that recipient's own evidence, in this order: its
+//! enhanced status code (a 4.x.x means the answering server itself called
+//! the failure temporary: soft, unless its own diagnostic says the address
+//! does not exist), then its reply code, then the words of its diagnostic.
+//! A relayed answer ("host X said: 450 4.7.1 ...") is read for the answer
+//! it relays, and a generic prefix ("Recipient address rejected:") carries
+//! no meaning: the words after it decide.
 
 use rebound_core::BounceType;
 use rebound_core::settings::Classification;
 
+use crate::Action;
 use crate::codes;
+use crate::explain::{Basis, Explanation, Step};
 use crate::reason::{self, Reason};
 
 /// Evidence about one failed recipient.
@@ -16,34 +26,85 @@ pub(crate) struct Evidence<'a> {
     /// The recipient's own diagnostic (Diagnostic-Code or its text block).
     pub diagnostic: &'a str,
     /// The whole notice, consulted when the diagnostic names no cause.
-    pub context: &'a str,
+    pub context: &'a Context<'a>,
 }
 
-/// The reason, by the order of the tables: an exact status code that
-/// names an address failure is trusted, then the recipient's diagnostic
-/// text, then the rest of the status table, the reply code, and last the
-/// notice text around it.
-pub(crate) fn reason(e: &Evidence<'_>) -> Reason {
-    if let Some(r) = reason::from_vendor_code(e.diagnostic) {
-        return r;
+/// Text around the recipients (the notice), with the reason its phrases
+/// name found once per message however many recipients ask.
+pub(crate) struct Context<'a> {
+    text: &'a str,
+    reason: std::cell::OnceCell<Option<reason::TextMatch>>,
+}
+
+impl<'a> Context<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        Context { text, reason: std::cell::OnceCell::new() }
     }
-    let r = base_reason(e);
-    let class = e
-        .status
-        .and_then(|s| s.bytes().next())
-        .or_else(|| e.reply.map(|r| if r >= 500 { b'5' } else { b'4' }));
-    if matches!(r, Reason::HostUnknown | Reason::UserUnknown) && e.command == Some(codes::Command::MailFrom) {
+
+    fn reason(&self) -> Option<reason::TextMatch> {
+        *self.reason.get_or_init(|| reason::match_text(self.text))
+    }
+}
+
+/// A reason and what decided it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Judged {
+    pub reason: Reason,
+    pub step: Step,
+    /// The recipient's own words name this reason (whatever else does too).
+    pub in_words: bool,
+}
+
+impl Judged {
+    pub(crate) fn new(reason: Reason, by: Basis, evidence: impl Into<String>) -> Self {
+        let in_words =
+            matches!(by, Basis::Diagnostic | Basis::VendorCode | Basis::VendorCategory | Basis::Provider);
+        Judged { reason, step: Step::new(by, evidence), in_words }
+    }
+}
+
+/// The whole verdict on one recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Verdict {
+    pub reason: Reason,
+    pub bounce_type: BounceType,
+    pub explanation: Explanation,
+}
+
+impl Verdict {
+    pub(crate) fn new(j: Judged, bounce_type: BounceType, type_step: Step) -> Self {
+        Verdict {
+            reason: j.reason,
+            bounce_type,
+            explanation: Explanation::new(j.reason, j.step, bounce_type, type_step),
+        }
+    }
+}
+
+/// The reason and its basis: a provider's documented code first, then the
+/// tables (see [`base_reason`]), then what the refused command and the
+/// status class change about it.
+pub(crate) fn judge_reason(e: &Evidence<'_>) -> Judged {
+    if let Some((r, code)) = reason::from_vendor_code(e.diagnostic) {
+        return Judged::new(r, Basis::VendorCode, code);
+    }
+    let mut j = base_reason(e);
+    let class = class_of(e.status, e.reply);
+    if matches!(j.reason, Reason::HostUnknown | Reason::UserUnknown)
+        && e.command == Some(codes::Command::MailFrom)
+    {
         // Refused in reply to MAIL FROM: the unknown address or domain is
         // the sender's, so the sender was rejected.
-        return Reason::Rejected;
+        return Judged::new(Reason::Rejected, Basis::Command, "MAIL FROM");
     }
-    if r == Reason::HostUnknown && class == Some(b'4') {
+    if j.reason == Reason::HostUnknown && class == Some(4) {
         // A name lookup that failed with a transient code is a DNS problem
         // the MTA will retry, not a domain that does not exist.
-        return Reason::NetworkError;
+        j.reason = Reason::NetworkError;
+        return j;
     }
-    if r != Reason::UserUnknown {
-        return r;
+    if j.reason != Reason::UserUnknown {
+        return j;
     }
     // "User unknown" said after the server accepted RCPT TO, or with a
     // status that is about the mailbox (x.2.x) rather than the address
@@ -53,15 +114,24 @@ pub(crate) fn reason(e: &Evidence<'_>) -> Reason {
     let subject = detail.and_then(|d| d.split('.').next());
     let at_rcpt = e.command == Some(codes::Command::RcptTo);
     let after_rcpt = e.command == Some(codes::Command::Data);
-    match subject {
-        // x.1.x: the status itself says the address is bad.
-        Some("1") => Reason::UserUnknown,
-        // x.2.x (mailbox status), x.3.x (system), x.7.x (policy): the code
-        // says the mailbox exists but refused this message.
-        Some("2" | "3" | "7") if !at_rcpt => Reason::Filtered,
-        None | Some("0") if after_rcpt => Reason::Filtered,
-        _ => Reason::UserUnknown,
+    let filtered = match subject {
+        Some("1") => false,
+        Some("2" | "3" | "7") => !at_rcpt,
+        None | Some("0") => after_rcpt,
+        _ => false,
+    };
+    if filtered {
+        j.reason = Reason::Filtered;
     }
+    j
+}
+
+/// The status class digit, else the reply code's.
+fn class_of(status: Option<&str>, reply: Option<u16>) -> Option<u8> {
+    status
+        .and_then(|s| s.bytes().next())
+        .map(|c| c.wrapping_sub(b'0'))
+        .or_else(|| reply.map(|r| (r / 100) as u8))
 }
 
 /// "553 mail.example.com does not exist": the thing that does not exist
@@ -76,12 +146,57 @@ fn names_missing_host(text: &str) -> bool {
         && token.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'-')
 }
 
-fn base_reason(e: &Evidence<'_>) -> Reason {
-    if names_missing_host(e.diagnostic) {
-        return Reason::HostUnknown;
+/// The answer a diagnostic relays, if it relays one: a server that checked
+/// the address with the next hop ("unverified address: host X said: 450
+/// 4.7.1 ... greylisted") or reports another's refusal quotes that answer,
+/// and the quoted answer is the evidence, not the relaying server's words.
+/// The words of an answer that can say why: Postfix words every recipient
+/// restriction as "<a@b>: Recipient address rejected: <why>", so that
+/// prefix says nothing (not even "rejected"); the words after it decide.
+fn without_generic_prefix(text: &str) -> std::borrow::Cow<'_, str> {
+    const PREFIX: &[u8] = b"recipient address rejected";
+    let lower = text.to_ascii_lowercase();
+    let Some(at) = memchr::memmem::find(lower.as_bytes(), PREFIX) else { return text.into() };
+    let mut out = String::with_capacity(text.len());
+    let mut from = 0;
+    for at in std::iter::once(at)
+        .chain(memchr::memmem::find_iter(&lower.as_bytes()[at + 1..], PREFIX).map(|i| i + at + 1))
+    {
+        out.push_str(&text[from..at]);
+        from = at + PREFIX.len();
     }
+    out.push_str(&text[from..]);
+    out.into()
+}
+
+pub(crate) fn relayed_answer(diag: &str) -> &str {
+    const SAID: &[u8] = b"said:";
+    let b = diag.as_bytes();
+    let Some(at) = memchr::memmem::rfind(&b.to_ascii_lowercase(), SAID) else { return diag };
+    let inner = diag[at + SAID.len()..].trim();
+    if inner.is_empty() { diag } else { inner }
+}
+
+/// The reason by the order of the tables: an exact status code that names
+/// an address failure is trusted, then the recipient's diagnostic text (its
+/// relayed answer first), then the rest of the status table, the reply
+/// code, and last the notice text around it.
+fn base_reason(e: &Evidence<'_>) -> Judged {
+    let inner = relayed_answer(e.diagnostic);
+    if names_missing_host(inner) {
+        return Judged::new(Reason::HostUnknown, Basis::Diagnostic, "does not exist");
+    }
+    let status = || e.status.unwrap_or_default().to_string();
     let strong = e.status.and_then(|s| reason::from_status(s, true));
-    let text = reason::match_text(e.diagnostic);
+    let text = reason::match_text(&without_generic_prefix(inner)).or_else(|| {
+        // The relaying server's own words, when the relayed answer names
+        // no cause.
+        if inner.len() == e.diagnostic.len() {
+            None
+        } else {
+            reason::match_text(&without_generic_prefix(e.diagnostic))
+        }
+    });
     match (strong, text) {
         // "550 5.1.1 ... rejected" is an unknown user; the phrase "rejected"
         // must not override an exact address-failure code.
@@ -90,38 +205,55 @@ fn base_reason(e: &Evidence<'_>) -> Reason {
                 && !t.reason.is_permanent_address_failure()
                 && !overrides_address(t.reason) =>
         {
-            return s;
+            return Judged::new(s, Basis::Status, status());
         }
-        // A catch-all phrase ("Recipient address rejected") does not beat
-        // an exact status code either.
-        (Some(s), Some(t)) if t.generic => return s,
-        (_, Some(t)) => return t.reason,
-        (Some(s), None) => return s,
-        (None, None) => {}
+        // Both say the same: the status, first in the order of evidence.
+        (Some(s), Some(t)) if s == t.reason => {
+            return Judged { in_words: true, ..Judged::new(s, Basis::Status, status()) };
+        }
+        // A catch-all phrase does not beat an exact status code either.
+        (Some(s), Some(t)) if t.generic => return Judged::new(s, Basis::Status, status()),
+        (_, Some(t)) if !t.generic => return Judged::new(t.reason, Basis::Diagnostic, t.phrase),
+        (Some(s), _) => return Judged::new(s, Basis::Status, status()),
+        // Nor any code: "550 5.1.0 Address rejected" is about the address.
+        (None, _) => {}
     }
+    let generic = text.filter(|t| t.generic).map(|t| Judged::new(t.reason, Basis::Diagnostic, t.phrase));
     if let Some(r) = e.status.and_then(|s| reason::from_status(s, false)) {
-        if !matches!(
+        let vague = matches!(
             r,
             Reason::Blocked
                 | Reason::SecurityError
                 | Reason::SyntaxError
                 | Reason::NetworkError
                 | Reason::SystemError
-        ) {
-            return r;
+        );
+        if !vague {
+            return Judged::new(r, Basis::Status, status());
         }
-        if let Some(t) = reason::from_text(e.context) {
-            return t;
+        if let Some(g) = generic {
+            // "Rejected" is as vague as these codes, and names the refusal.
+            return g;
         }
-        return r;
+        if let Some(t) = e.context.reason() {
+            return Judged::new(t.reason, Basis::Notice, t.phrase);
+        }
+        return Judged::new(r, Basis::Status, status());
+    }
+    if let Some(g) = generic {
+        return g;
     }
     if let Some(r) = e.reply.and_then(reason::from_reply) {
-        return r;
+        return Judged::new(r, Basis::ReplyCode, e.reply.unwrap_or_default().to_string());
     }
-    if let Some(t) = reason::from_text(e.context) {
-        return t;
+    if let Some(t) = e.context.reason() {
+        return Judged::new(t.reason, Basis::Notice, t.phrase);
     }
-    if e.status.is_some() || e.reply.is_some() { Reason::Undefined } else { Reason::OnHold }
+    match (e.status, e.reply) {
+        (Some(s), _) => Judged::new(Reason::Undefined, Basis::Status, s),
+        (None, Some(r)) => Judged::new(Reason::Undefined, Basis::ReplyCode, r.to_string()),
+        (None, None) => Judged::new(Reason::OnHold, Basis::Nothing, ""),
+    }
 }
 
 /// Reasons whose text beats a 5.1.x code: MTAs use 5.1.1 loosely for full
@@ -135,39 +267,102 @@ fn overrides_address(t: Reason) -> bool {
             | Reason::Expired
             | Reason::Blocked
             | Reason::Speeding
+            | Reason::RateLimited
             | Reason::BadReputation
             | Reason::MailerError
+            | Reason::Suppressed
     )
 }
 
-/// Hard, soft or complaint for a reason (see the crate docs).
+/// Hard, soft or complaint for a reason found in a recipient's diagnostic
+/// (see the crate docs and [`judge_type`]).
 pub fn bounce_type(
     reason: Reason,
     status: Option<&str>,
     reply: Option<u16>,
     mode: Classification,
 ) -> BounceType {
-    if reason == Reason::Feedback {
-        return BounceType::Complaint;
+    let said = Judged::new(reason, Basis::Diagnostic, reason.as_str());
+    judge_type(&said, status, reply, mode).0
+}
+
+/// The type of one recipient and what decided it, in the order of the
+/// module docs. Under `Classification::Permanent` (listmonk's rule) the
+/// status class alone decides.
+pub(crate) fn judge_type(
+    j: &Judged,
+    status: Option<&str>,
+    reply: Option<u16>,
+    mode: Classification,
+) -> (BounceType, Step) {
+    if j.reason == Reason::Feedback {
+        return (BounceType::Complaint, j.step.clone());
     }
-    let class =
-        status.and_then(|s| s.bytes().next()).or_else(|| reply.map(|r| if r >= 500 { b'5' } else { b'4' }));
-    match mode {
-        Classification::Permanent => match class {
-            Some(b'5') => BounceType::Hard,
+    let class = class_of(status, reply);
+    let code = || status.map(str::to_string).or_else(|| reply.map(|r| r.to_string())).unwrap_or_default();
+    if mode == Classification::Permanent {
+        let t = match class {
+            Some(5) => BounceType::Hard,
             Some(_) => BounceType::Soft,
             // No code at all: the MTA reported a failure, not a delay, so
             // by listmonk's reading it is permanent.
             None => BounceType::Hard,
-        },
-        Classification::Reason => {
-            if reason.is_permanent_address_failure() || (reason == Reason::NotAccept && class != Some(b'4')) {
-                BounceType::Hard
-            } else {
-                BounceType::Soft
-            }
-        }
+        };
+        return (t, Step::new(Basis::PermanentRule, class.map_or("none".into(), |c| format!("{c}"))));
     }
+    let by_reason = Step::new(Basis::Reason, "");
+    if class == Some(4) {
+        // The answering server called it temporary. Only its own words
+        // saying the address does not exist outweigh that.
+        let says_missing = matches!(j.reason, Reason::UserUnknown | Reason::HostUnknown) && j.in_words;
+        if says_missing {
+            return (BounceType::Hard, by_reason);
+        }
+        return (BounceType::Soft, Step::new(Basis::Status, format!("{} is temporary", code())));
+    }
+    let hard = j.reason.is_permanent_address_failure() || j.reason == Reason::NotAccept;
+    (if hard { BounceType::Hard } else { BounceType::Soft }, by_reason)
+}
+
+/// Reason, type and explanation for one recipient.
+pub(crate) fn verdict(e: &Evidence<'_>, mode: Classification) -> Verdict {
+    let j = judge_reason(e);
+    let (t, step) = judge_type(&j, e.status, e.reply, mode);
+    Verdict::new(j, t, step)
+}
+
+/// The verdict on a recipient whose delivery ended as `action`: a delay
+/// warning (reported only with `report_delays`) is soft, and a failure
+/// under a 4.x.x is a delivery given up after temporary failures, which
+/// is what its reason is when the answer names no more precise cause.
+pub(crate) fn settle(
+    mut j: Judged,
+    action: Action,
+    status: Option<&str>,
+    reply: Option<u16>,
+    mode: Classification,
+) -> Verdict {
+    let code = status.map(str::to_string).or_else(|| reply.map(|r| r.to_string())).unwrap_or_default();
+    if action == Action::Delayed {
+        if matches!(j.reason, Reason::OnHold | Reason::Undefined | Reason::NetworkError) {
+            j = Judged::new(Reason::Expired, Basis::Delay, code.clone());
+        }
+        return Verdict::new(j, BounceType::Soft, Step::new(Basis::Delay, code));
+    }
+    // Unless the answer's own words named the cause (a full mailbox, a
+    // rate limit), what a code or the notice suggests is less than what
+    // happened: the delivery was given up.
+    let named = j.in_words && !matches!(j.reason, Reason::OnHold | Reason::Undefined);
+    if action == Action::Failed && class_of(status, reply) == Some(4) && !named {
+        j = Judged::new(Reason::Expired, Basis::Expiry, code);
+    }
+    let (t, step) = judge_type(&j, status, reply, mode);
+    Verdict::new(j, t, step)
+}
+
+/// RFC 3463 X.4.7, "delivery time expired".
+pub(crate) fn says_expired(status: Option<&str>) -> bool {
+    status.is_some_and(|s| s.get(1..) == Some(".4.7"))
 }
 
 /// An SMTP server's refusal of one recipient during a send, typed.
@@ -177,6 +372,8 @@ pub struct SmtpReply {
     /// The enhanced status in the reply, else `x.0.0` from the reply code.
     pub status: Option<String>,
     pub bounce_type: BounceType,
+    /// What decided the reason and the type.
+    pub explanation: Explanation,
 }
 
 /// Types a refusal received while sending (RFC 5321 §4.2: the reply to
@@ -186,14 +383,18 @@ pub struct SmtpReply {
 pub fn classify_smtp_reply(code: u16, reply: &str, after_data: bool, mode: Classification) -> SmtpReply {
     let status = best_status(None, reply, Some(code));
     let command = if after_data { codes::Command::Data } else { codes::Command::RcptTo };
-    let r = reason(&Evidence {
-        status: status.as_deref(),
-        command: Some(command),
-        reply: Some(code),
-        diagnostic: reply,
-        context: reply,
-    });
-    SmtpReply { reason: r, bounce_type: bounce_type(r, status.as_deref(), Some(code), mode), status }
+    let context = Context::new(reply);
+    let v = verdict(
+        &Evidence {
+            status: status.as_deref(),
+            command: Some(command),
+            reply: Some(code),
+            diagnostic: reply,
+            context: &context,
+        },
+        mode,
+    );
+    SmtpReply { reason: v.reason, bounce_type: v.bounce_type, status, explanation: v.explanation }
 }
 
 /// The status to report. A code inside the remote server's reply is more

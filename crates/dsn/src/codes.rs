@@ -41,6 +41,27 @@ pub(crate) fn find_status_all(text: &str) -> impl Iterator<Item = String> + '_ {
     })
 }
 
+/// `text` starts with an enhanced status code written without leading
+/// zeros ("5.1.1 ..."). Looks at the first few bytes only, so a caller may
+/// ask at every position of a long text.
+fn status_at_start(text: &str) -> bool {
+    let b = text.as_bytes();
+    if !matches!(b.first(), Some(b'2' | b'4' | b'5')) || b.get(1) != Some(&b'.') {
+        return false;
+    }
+    let (Some(_), p) = digits(b, 2) else { return false };
+    if b.get(p) != Some(&b'.') || b[2] == b'0' && p > 3 {
+        return false;
+    }
+    let (Some(_), q) = digits(b, p + 1) else { return false };
+    if b[p + 1] == b'0' && q > p + 2 {
+        return false;
+    }
+    !b.get(q).is_some_and(|&n| {
+        n.is_ascii_alphanumeric() || (n == b'.' && b.get(q + 1).is_some_and(u8::is_ascii_digit))
+    })
+}
+
 fn digits(b: &[u8], from: usize) -> (Option<u32>, usize) {
     let mut p = from;
     let mut v: u32 = 0;
@@ -132,8 +153,7 @@ pub(crate) fn find_reply(text: &str) -> Option<u16> {
                     || prefix.ends_with('(')
                     || prefix.ends_with('\'')
                     || prefix.ends_with('"');
-                let before_status = rest.starts_with(['4', '5'])
-                    && find_status(rest).is_some_and(|s| rest.starts_with(s.as_str()));
+                let before_status = status_at_start(rest);
                 if anchored || before_status {
                     return Some(code);
                 }
@@ -164,5 +184,8 @@ mod tests {
         assert_eq!(find_reply("smtp; 550 5.1.1 User unknown"), Some(550));
         assert_eq!(find_reply("host mx.example.jp [192.0.2.20]: 421 busy"), Some(421));
         assert_eq!(find_reply("port 25 is closed"), None);
+        // Unanchored, but right before a status code.
+        assert_eq!(find_reply("mx.example answered 550 5.1.1 unknown"), Some(550));
+        assert_eq!(find_reply("answered 550 5.01.1 unknown, then 451 x"), Some(550));
     }
 }

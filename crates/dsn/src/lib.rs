@@ -26,9 +26,11 @@
 //! never panics on any input, and compiles its phrase tables once per
 //! process.
 
+pub mod explain;
 pub mod input;
 pub mod output;
 pub mod reason;
+pub mod ses;
 pub mod verp;
 
 mod address;
@@ -36,15 +38,19 @@ mod analyze;
 mod arf;
 mod classify;
 mod codes;
+mod complaint;
+mod dsn_report;
 mod fields;
+mod identity;
 mod mime;
-mod ses;
 mod text;
+mod text_report;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use classify::{SmtpReply, bounce_type, classify_smtp_reply};
+pub use explain::{Basis, Explanation, Step};
 pub use reason::Reason;
 pub use rebound_core::BounceType;
 pub use rebound_core::settings::Classification;
@@ -77,6 +83,13 @@ pub struct ParseOptions {
     /// turns this on.
     pub report_delays: bool,
 }
+
+/// Most recipients one report names; the rest are not read, and the
+/// report says it is [`Report::truncated`]. A notice lists the recipients of
+/// one message (RFC 5321 §4.5.3.1.8 asks servers to take 100 per message),
+/// and a newsletter sends one message per subscriber: a "notice" naming
+/// thousands of addresses is an attack, and each would become a bounce.
+pub const MAX_RECIPIENTS: usize = 1000;
 
 /// 10 MiB: far above any notice, and a bounce that returns a large
 /// original still has its notice in the first bytes.
@@ -178,11 +191,16 @@ pub struct Report {
     pub date: Option<String>,
     /// RFC 5965 Feedback-Type of a complaint (abuse, auth-failure, ...).
     pub feedback_type: Option<String>,
-    /// The message was longer than [`ParseOptions::max_size`].
+    /// The message was longer than [`ParseOptions::max_size`], or named
+    /// more than [`MAX_RECIPIENTS`] recipients.
     pub truncated: bool,
-    /// The bounce's own Message-ID: a stable event id, so a bounce fetched
-    /// twice from a mailbox is recognised as the same event.
+    /// The bounce's own Message-ID.
     pub message_id: Option<String>,
+    /// What identifies this notice whatever its bytes: its Message-ID, else
+    /// the reporting MTA, the original's Message-ID and the recipients with
+    /// their statuses. The same notice delivered twice (a redelivery adds a
+    /// Received header) has the same identity; see [`Report::event_id`].
+    pub notice_id: String,
 }
 
 impl Report {
@@ -192,10 +210,16 @@ impl Report {
         self.recipients.iter().filter(|r| r.action != Some(Action::Delayed))
     }
 
+    /// The identity of one recipient's bounce in this notice: the notice's
+    /// identity and the address, the key for recording it once.
+    pub fn event_id(&self, r: &Recipient) -> String {
+        format!("{} {}", self.notice_id, r.address)
+    }
+
     /// One [`rebound_core::BounceEvent`] per failed recipient, ready for the
     /// store: the subscriber by uuid (X-Listmonk-Subscriber or VERP) and
     /// e-mail, the campaign uuid, the type, `source`, the recipient's
-    /// evidence as `meta`, and `message_id` + recipient as the event id.
+    /// evidence as `meta`, and [`Report::event_id`] as the event id.
     /// A complaint without a recipient gives one event if a uuid is known.
     pub fn to_events(&self, source: &str) -> Vec<rebound_core::BounceEvent> {
         let a = &self.attribution;
@@ -213,9 +237,9 @@ impl Report {
                 "reporting_mta": self.reporting_mta,
                 "date": self.date,
             });
-            e.event_id = self.message_id.as_ref().map(|m| match r {
-                Some(r) => format!("{m} {}", r.address),
-                None => m.clone(),
+            e.event_id = Some(match r {
+                Some(r) => self.event_id(r),
+                None => self.notice_id.clone(),
             });
             Some(e)
         };
@@ -281,6 +305,8 @@ pub struct Recipient {
     pub reason: Reason,
     #[serde(rename = "type")]
     pub bounce_type: BounceType,
+    /// Which evidence decided the reason and the type.
+    pub explanation: Explanation,
     /// Last-Attempt-Date, Arrival-Date or the bounce's Date.
     pub date: Option<String>,
 }

@@ -1,13 +1,13 @@
-//! The JSON line of `rebound parse` (SPEC.md, "Command line and
-//! configuration"): `{"file": PATH, "results": [{"recipient", "type",
-//! "status", "reason", "action", "diagnostic", "subscriber_uuid",
-//! "campaign_uuid", ...}]}`, one per message; an empty `results` list means
-//! "not a bounce". `../shared/corpus/score.py` reads it.
+//! The JSON line of `rebound parse`: `{"file": PATH, "results":
+//! [{"recipient", "type", "status", "reason", "action", "diagnostic",
+//! "subscriber_uuid", "campaign_uuid", "why", ...}]}`, one per message; an
+//! empty `results` list means "not a bounce". The Sisimai corpus scorer
+//! (docs/parser.md) reads it.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{BounceType, Parsed, Reason};
+use crate::{BounceType, Explanation, Parsed, Reason};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JsonLine {
@@ -36,6 +36,16 @@ pub struct JsonResult {
     pub message_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feedback_type: Option<String>,
+    /// Which evidence decided the reason and the type, in one line
+    /// ("status 5.1.1 → userunknown → hard").
+    #[serde(default)]
+    pub why: Option<String>,
+    /// The same, as data: what decided the reason, what decided the type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
+    /// The notice's identity (see `Report::notice_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice_id: Option<String>,
 }
 
 impl JsonLine {
@@ -61,6 +71,9 @@ impl JsonLine {
                     date: rc.and_then(|x| x.date.clone()).or_else(|| r.date.clone()),
                     message_id: a.original_message_id.clone(),
                     feedback_type: r.feedback_type.clone(),
+                    why: rc.map(|x| x.explanation.summary.clone()),
+                    explanation: rc.map(|x| x.explanation.clone()),
+                    notice_id: Some(r.notice_id.clone()),
                 };
                 if r.recipients.is_empty() {
                     // A complaint attributed by headers alone: a file-level verdict.

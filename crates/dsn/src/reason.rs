@@ -10,7 +10,9 @@ use std::sync::LazyLock;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde::{Deserialize, Serialize};
 
-/// Why a message could not be delivered.
+/// Why a message could not be delivered. The names are Sisimai 5's;
+/// `emailtoolarge` and `ratelimited` were `mesgtoobig` and `toomanyconn`
+/// before Sisimai 5, and the old names are still read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Reason {
@@ -32,7 +34,8 @@ pub enum Reason {
     SecurityError,
     ContentError,
     NotCompliantRfc,
-    MesgTooBig,
+    #[serde(alias = "mesgtoobig")]
+    EmailTooLarge,
     ExceedLimit,
     NoRelaying,
     NotAccept,
@@ -40,8 +43,18 @@ pub enum Reason {
     SystemError,
     SystemFull,
     MailerError,
-    TooManyConn,
+    /// Too many connections or messages in too little time from the sender.
+    #[serde(alias = "toomanyconn")]
+    RateLimited,
+    /// The recipient's own inbound rate ("receiving mail at a rate that
+    /// prevents additional messages").
     Speeding,
+    /// The sending service refused to send: the address is on its
+    /// suppression list (after an earlier bounce or complaint).
+    Suppressed,
+    /// The TLS session the receiving server demands could not be set up.
+    #[serde(rename = "failedstarttls")]
+    FailedStartTls,
     SyntaxError,
     OnHold,
     Undefined,
@@ -72,7 +85,7 @@ impl Reason {
             SecurityError => "securityerror",
             ContentError => "contenterror",
             NotCompliantRfc => "notcompliantrfc",
-            MesgTooBig => "mesgtoobig",
+            EmailTooLarge => "emailtoolarge",
             ExceedLimit => "exceedlimit",
             NoRelaying => "norelaying",
             NotAccept => "notaccept",
@@ -80,8 +93,10 @@ impl Reason {
             SystemError => "systemerror",
             SystemFull => "systemfull",
             MailerError => "mailererror",
-            TooManyConn => "toomanyconn",
+            RateLimited => "ratelimited",
             Speeding => "speeding",
+            Suppressed => "suppressed",
+            FailedStartTls => "failedstarttls",
             SyntaxError => "syntaxerror",
             OnHold => "onhold",
             Undefined => "undefined",
@@ -112,47 +127,46 @@ use Reason::*;
 /// decide the reason on their own. The class digit is matched separately
 /// (`x.1.1`), because the subject/detail pair carries the meaning.
 const STATUS_DETAIL: &[(&str, Reason)] = &[
-    ("1.1", UserUnknown),  // bad destination mailbox address
-    ("1.2", HostUnknown),  // bad destination system address
-    ("1.3", UserUnknown),  // bad destination mailbox address syntax
-    ("1.4", UserUnknown),  // destination mailbox address ambiguous
-    ("1.6", HasMoved),     // destination mailbox has moved
-    ("1.7", Rejected),     // bad sender's mailbox address syntax
-    ("1.8", Rejected),     // bad sender's system address
-    ("1.10", NotAccept),   // RFC 7505: recipient address has null MX
-    ("2.1", Suspend),      // mailbox disabled, not accepting messages
-    ("2.2", MailboxFull),  // mailbox full
-    ("2.3", ExceedLimit),  // message length exceeds administrative limit
-    ("2.4", MailerError),  // mailing list expansion problem
-    ("3.1", SystemFull),   // mail system full
-    ("3.2", NotAccept),    // system not accepting network messages
-    ("3.4", MesgTooBig),   // message too big for system
-    ("4.1", NetworkError), // no answer from host
-    ("4.3", SystemError),  // directory server failure
-    ("4.4", HostUnknown),  // unable to route: no MX or A record
-    ("4.5", SystemError),  // mail system congestion
-    ("4.6", NetworkError), // routing loop detected
-    ("4.7", Expired),      // delivery time expired
-    ("5.3", SyntaxError),  // too many recipients
-    ("5.4", SyntaxError),  // invalid command arguments
-    ("6.0", ContentError), // other or undefined media error
+    ("1.1", UserUnknown),   // bad destination mailbox address
+    ("1.2", HostUnknown),   // bad destination system address
+    ("1.3", UserUnknown),   // bad destination mailbox address syntax
+    ("1.4", UserUnknown),   // destination mailbox address ambiguous
+    ("1.6", HasMoved),      // destination mailbox has moved
+    ("1.7", Rejected),      // bad sender's mailbox address syntax
+    ("1.8", Rejected),      // bad sender's system address
+    ("1.10", NotAccept),    // RFC 7505: recipient address has null MX
+    ("2.1", Suspend),       // mailbox disabled, not accepting messages
+    ("2.2", MailboxFull),   // mailbox full
+    ("2.3", ExceedLimit),   // message length exceeds administrative limit
+    ("2.4", MailerError),   // mailing list expansion problem
+    ("3.1", SystemFull),    // mail system full
+    ("3.2", NotAccept),     // system not accepting network messages
+    ("3.4", EmailTooLarge), // message too big for system
+    ("4.1", NetworkError),  // no answer from host
+    ("4.3", SystemError),   // directory server failure
+    ("4.5", SystemError),   // mail system congestion
+    ("4.6", NetworkError),  // routing loop detected
+    ("4.7", Expired),       // delivery time expired
+    ("5.3", SyntaxError),   // too many recipients
+    ("5.4", SyntaxError),   // invalid command arguments
+    ("6.0", ContentError),  // other or undefined media error
     ("6.1", ContentError),
     ("6.2", ContentError),
     ("6.3", ContentError),
     ("6.5", ContentError),
-    ("7.5", SecurityError),  // cryptographic failure
-    ("7.6", SecurityError),  // cryptographic algorithm not supported
-    ("7.7", SecurityError),  // message integrity failure
-    ("7.8", SecurityError),  // RFC 4954: authentication credentials invalid
-    ("7.9", SecurityError),  // RFC 4954: authentication mechanism too weak
-    ("7.11", SecurityError), // RFC 4954: encryption required
-    ("7.13", Suspend),       // RFC 7372: user account disabled
-    ("7.14", SecurityError), // RFC 7372: trust relationship required
-    ("7.15", SecurityError), // RFC 7372: priority level too low
-    ("7.16", MesgTooBig),    // RFC 7372: message too big for priority
-    ("7.17", HasMoved),      // RFC 7372: mailbox owner has changed
-    ("7.18", HasMoved),      // RFC 7372: domain owner has changed
-    ("7.20", AuthFailure),   // RFC 7372: no passing DKIM signature
+    ("7.5", SecurityError),   // cryptographic failure
+    ("7.6", SecurityError),   // cryptographic algorithm not supported
+    ("7.7", SecurityError),   // message integrity failure
+    ("7.8", SecurityError),   // RFC 4954: authentication credentials invalid
+    ("7.9", SecurityError),   // RFC 4954: authentication mechanism too weak
+    ("7.11", FailedStartTls), // RFC 4954: encryption required
+    ("7.13", Suspend),        // RFC 7372: user account disabled
+    ("7.14", SecurityError),  // RFC 7372: trust relationship required
+    ("7.15", SecurityError),  // RFC 7372: priority level too low
+    ("7.16", EmailTooLarge),  // RFC 7372: message too big for priority
+    ("7.17", HasMoved),       // RFC 7372: mailbox owner has changed
+    ("7.18", HasMoved),       // RFC 7372: domain owner has changed
+    ("7.20", AuthFailure),    // RFC 7372: no passing DKIM signature
     ("7.21", AuthFailure),
     ("7.22", AuthFailure),
     ("7.23", AuthFailure), // RFC 7372: SPF validation failed
@@ -174,6 +188,9 @@ const STATUS_WEAK: &[(&str, Reason)] = &[
     ("3.5", SystemError),
     ("4.0", NetworkError),
     ("4.2", NetworkError),
+    // Unable to route: a domain that does not exist, or a name server that
+    // did not answer; the text says which.
+    ("4.4", HostUnknown),
     ("5.0", SyntaxError),
     ("5.1", SyntaxError),
     ("5.2", SyntaxError),
@@ -235,11 +252,41 @@ const VENDOR_CATEGORY: &[(&str, Reason)] = &[
 /// phase: Yahoo answers "554 delivery error: dd This user doesn't have a
 /// yahoo.com account" at end of DATA, and "dd" means the account does not
 /// exist.
-const VENDOR_CODES: &[(&str, Reason)] = &[("delivery error: dd this user doesn't have a", UserUnknown)];
+///
+/// Exchange Online's directory-based edge blocking answers "550 5.4.1
+/// Recipient address rejected: Access denied" when the address is not in
+/// the tenant's directory: with 5.4.1, Microsoft's code for it, "access
+/// denied" means the address does not exist (any other "Access denied" is
+/// a policy refusal).
+const VENDOR_CODES: &[(&str, Reason)] = &[
+    ("delivery error: dd this user doesn't have a", UserUnknown),
+    ("5.4.1 recipient address rejected: access denied", UserUnknown),
+    // Facebook's RCP-P2: the address exists and its owner refuses mail.
+    ("refused due to recipient preferences", Filtered),
+];
 
-pub fn from_vendor_code(text: &str) -> Option<Reason> {
+/// A provider's documented code in the diagnostic, and the words that
+/// carried it.
+pub fn from_vendor_code(text: &str) -> Option<(Reason, &'static str)> {
     let lower = text.to_ascii_lowercase();
-    VENDOR_CODES.iter().find(|(p, _)| lower.contains(p)).map(|(_, r)| *r)
+    let squeezed = strip_address_tokens(&lower);
+    VENDOR_CODES.iter().find(|(p, _)| squeezed.contains(p)).map(|(p, r)| (*r, *p))
+}
+
+/// "5.4.1 <a@b>: recipient ..." → "5.4.1 recipient ...": the quoted address
+/// between a code and its text says nothing about the cause.
+fn strip_address_tokens(lower: &str) -> String {
+    let mut out = String::with_capacity(lower.len());
+    for w in lower.split_whitespace() {
+        if w.contains('@') {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
 }
 
 pub fn from_vendor_category(category: &str) -> Option<Reason> {
@@ -255,10 +302,11 @@ pub fn from_reply(code: u16) -> Option<Reason> {
 /// earliest row in this table wins, so order encodes priority (a "mailbox
 /// full" message that also says "rejected" is a full mailbox).
 const PHRASES: &[(&str, Reason)] = &[
-    // --- Exchange Online's directory-based edge blocking: the address is
-    // not in the tenant's directory (it must beat "access denied" below).
-    ("recipient address rejected: access denied", UserUnknown),
     ("the account or domain may not exist", HostUnknown),
+    // --- the sending service's own suppression list
+    ("suppression list", Suppressed),
+    ("address is suppressed", Suppressed),
+    ("recipient is suppressed", Suppressed),
     // --- content that identifies the cause beyond doubt
     ("virus", VirusDetected),
     ("malware", VirusDetected),
@@ -439,6 +487,7 @@ const PHRASES: &[(&str, Reason)] = &[
     ("sorbs", Blocked),
     ("listed at", Blocked),
     ("client host rejected", Blocked),
+    ("open relay", Blocked),
     ("connection refused by", Blocked),
     ("refused to talk to me", Blocked),
     ("your ip", Blocked),
@@ -538,18 +587,18 @@ const PHRASES: &[(&str, Reason)] = &[
     ("rejecting recipient", UserUnknown),
     ("recipient rejected", UserUnknown),
     // --- message size
-    ("message too large", MesgTooBig),
-    ("message too big", MesgTooBig),
-    ("message is too large", MesgTooBig),
-    ("message is too big", MesgTooBig),
-    ("message size exceeds", MesgTooBig),
-    ("size exceeds", MesgTooBig),
-    ("exceeds size limit", MesgTooBig),
-    ("exceeds the maximum", MesgTooBig),
-    ("message file too big", MesgTooBig),
-    ("message length exceeds", MesgTooBig),
-    ("too large", MesgTooBig),
-    ("size limit", MesgTooBig),
+    ("message too large", EmailTooLarge),
+    ("message too big", EmailTooLarge),
+    ("message is too large", EmailTooLarge),
+    ("message is too big", EmailTooLarge),
+    ("message size exceeds", EmailTooLarge),
+    ("size exceeds", EmailTooLarge),
+    ("exceeds size limit", EmailTooLarge),
+    ("exceeds the maximum", EmailTooLarge),
+    ("message file too big", EmailTooLarge),
+    ("message length exceeds", EmailTooLarge),
+    ("too large", EmailTooLarge),
+    ("size limit", EmailTooLarge),
     // --- spam
     ("spam", SpamDetected),
     ("junk mail", SpamDetected),
@@ -563,10 +612,14 @@ const PHRASES: &[(&str, Reason)] = &[
     ("prohibited", PolicyViolation),
     ("local policy", PolicyViolation),
     ("policy", PolicyViolation),
-    // --- security (TLS, SMTP AUTH)
-    ("starttls", SecurityError),
-    ("tls required", SecurityError),
-    ("encryption required", SecurityError),
+    // --- TLS the receiving server demands (RFC 3207)
+    ("starttls", FailedStartTls),
+    ("tls required", FailedStartTls),
+    ("tls is required", FailedStartTls),
+    ("encryption required", FailedStartTls),
+    ("tls negotiation failed", FailedStartTls),
+    ("tls handshake", FailedStartTls),
+    // --- security (SMTP AUTH, certificates)
     ("authentication required", SecurityError),
     ("must authenticate", SecurityError),
     ("certificate", SecurityError),
@@ -586,18 +639,19 @@ const PHRASES: &[(&str, Reason)] = &[
     ("content rejected", ContentError),
     ("mime", ContentError),
     // --- limits
-    ("too many connections", TooManyConn),
-    ("too many simultaneous", TooManyConn),
-    ("connection limit", TooManyConn),
-    ("too many concurrent", TooManyConn),
+    ("too many connections", RateLimited),
+    ("too many simultaneous", RateLimited),
+    ("connection limit", RateLimited),
+    ("too many concurrent", RateLimited),
+    ("receiving mail at a rate", Speeding),
     ("sent to too many recipients", Speeding),
-    ("rate limit", Speeding),
-    ("rate-limit", Speeding),
-    ("ratelimit", Speeding),
-    ("too many messages", Speeding),
-    ("sending rate", Speeding),
-    ("throttl", Speeding),
-    ("too fast", Speeding),
+    ("rate limit", RateLimited),
+    ("rate-limit", RateLimited),
+    ("ratelimit", RateLimited),
+    ("too many messages", RateLimited),
+    ("sending rate", RateLimited),
+    ("throttl", RateLimited),
+    ("too fast", RateLimited),
     ("too many recipients", ExceedLimit),
     ("recipient limit", ExceedLimit),
     // --- delivery not accepted at all
@@ -676,14 +730,14 @@ const PHRASES: &[(&str, Reason)] = &[
     ("command not recognized", SyntaxError),
     ("bad sequence of commands", SyntaxError),
     // --- generic: only when nothing above matched and no exact status
-    // code says otherwise (see `GENERIC_FROM`).
-    ("recipient address rejected", UserUnknown),
-    ("address rejected", UserUnknown),
+    // code says otherwise (see `GENERIC_FROM`). "Recipient address
+    // rejected:" is not here: Postfix words every recipient restriction
+    // that way, so it says nothing about why; the words after it do.
     ("rejected", Rejected),
 ];
 
 /// Rows from this phrase on are generic catch-alls.
-const GENERIC_FROM: &str = "recipient address rejected";
+const GENERIC_FROM: &str = "rejected";
 
 struct PhraseSet {
     automaton: AhoCorasick,
@@ -698,10 +752,12 @@ static PHRASE_SET: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet {
         .expect("static phrase table compiles"),
 });
 
-/// A reason found in text, and whether only a generic phrase said it.
+/// A reason found in text, the phrase that said it, and whether only a
+/// generic phrase did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TextMatch {
     pub reason: Reason,
+    pub phrase: &'static str,
     pub generic: bool,
 }
 
@@ -730,7 +786,7 @@ pub fn match_text(text: &str) -> Option<TextMatch> {
             best = Some(i);
         }
     }
-    best.map(|i| TextMatch { reason: PHRASES[i].1, generic: i >= *GENERIC_INDEX })
+    best.map(|i| TextMatch { reason: PHRASES[i].1, phrase: PHRASES[i].0, generic: i >= *GENERIC_INDEX })
 }
 
 /// Phrases must start at a word boundary ("uce" is not in "produce"), and

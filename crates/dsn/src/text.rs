@@ -8,6 +8,7 @@
 //! that tell a delay warning from a failure. Each row is justified by a
 //! format, not by a sample.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
@@ -62,13 +63,24 @@ static ORIGINAL_SET: LazyLock<AhoCorasick> = LazyLock::new(|| {
 /// The notice part of a plain-text bounce: the text before the returned
 /// original. A marker in the first line does not count (nothing before it
 /// could be a notice).
+///
+/// One pass over the markers: the start of the current line and where its
+/// leading decoration ends are remembered, not searched again per marker.
 pub(crate) fn notice_part(text: &str) -> (&str, &str) {
+    let b = text.as_bytes();
+    // (line start, end of its leading decoration) of the last line seen.
+    let mut line: Option<(usize, usize)> = None;
+    let mut scanned = 0usize;
     for m in ORIGINAL_SET.find_iter(text) {
+        if let Some(nl) = memchr::memrchr2(b'\n', b'\r', &b[scanned..m.start()]) {
+            line = Some((scanned + nl + 1, decoration_end(b, scanned + nl + 1)));
+        } else if line.is_none() {
+            line = Some((0, decoration_end(b, 0)));
+        }
+        scanned = m.start();
+        let Some((line_start, deco_end)) = line else { continue };
         // Only markers at the start of a line (after decoration) count.
-        let line_start = text[..m.start()].rfind(['\n', '\r']).map_or(0, |i| i + 1);
-        let prefix = &text[line_start..m.start()];
-        if !prefix.bytes().all(|c| matches!(c, b' ' | b'\t' | b'-' | b'=' | b'*' | b'#' | b'>' | b'_' | b'|'))
-        {
+        if deco_end < m.start() {
             continue;
         }
         let marker = &text[m.start()..m.end()];
@@ -90,6 +102,14 @@ pub(crate) fn notice_part(text: &str) -> (&str, &str) {
         return (&text[..line_start], &text[line_start..]);
     }
     (text, "")
+}
+
+/// Where the run of decoration characters that starts at `from` ends.
+fn decoration_end(b: &[u8], from: usize) -> usize {
+    from + b[from..]
+        .iter()
+        .position(|c| !matches!(c, b' ' | b'\t' | b'-' | b'=' | b'*' | b'#' | b'>' | b'_' | b'|'))
+        .unwrap_or(b.len() - from)
 }
 
 fn header_run_follows(text: &str) -> bool {
@@ -155,11 +175,13 @@ const RECIPIENT_LEADS: &[&str] = &[
     "to:",
 ];
 
+/// Standard match semantics: the first match reported is the one that ends
+/// first, which is all [`LineFacts`] needs to know.
 static LEADS: LazyLock<AhoCorasick> = LazyLock::new(|| {
     AhoCorasickBuilder::new()
         .kind(Some(aho_corasick::AhoCorasickKind::DFA))
         .ascii_case_insensitive(true)
-        .match_kind(MatchKind::LeftmostLongest)
+        .match_kind(MatchKind::Standard)
         .build(RECIPIENT_LEADS)
         .expect("static lead table compiles")
 });
@@ -204,47 +226,168 @@ pub(crate) struct TextRecipient {
     pub strength: u8,
 }
 
+/// Longest explanation the scanner builds for one recipient, and the most
+/// of any one line it reads for it: the report keeps 1,000 characters, and
+/// a bound here keeps a hostile line from being copied once per address.
+const DIAGNOSTIC_WINDOW: usize = 4096;
+
+/// Distinct addresses considered per notice. A notice names the recipients
+/// of one message; past this many the text is a list, not a notice, and new
+/// addresses in it are not recorded (each would cost memory and a lookup).
+const MAX_CANDIDATES: usize = 4 * crate::MAX_RECIPIENTS;
+
+/// Bytes at the start of a line looked at to see whether a recipient entry
+/// starts there (an address is at most 254 bytes, RFC 5321 §4.5.3.1.3).
+const LINE_HEAD: usize = 320;
+
+/// Where a recipient's explanation is: the line and span of the address
+/// that named it, and how strongly that occurrence named it.
+#[derive(Debug, Clone, Copy)]
+struct Occurrence {
+    line: usize,
+    start: usize,
+    end: usize,
+    strength: u8,
+}
+
+#[derive(Debug)]
+struct Candidate {
+    address: String,
+    strength: u8,
+    /// The occurrence the explanation comes from, and the explanation once
+    /// it was needed (built lazily: most addresses of a long list are never
+    /// reported, and building each would copy its line again).
+    from: Occurrence,
+    diagnostic: Option<String>,
+}
+
+impl Candidate {
+    /// Only a line-start entry can have an empty explanation: a recipient
+    /// named in a sentence is explained by the sentence.
+    fn may_lack_diagnostic(&self) -> bool {
+        self.from.strength == 4 && self.diagnostic.as_deref().is_none_or(|d| d.trim().is_empty())
+    }
+
+    fn diagnostic(&mut self, all: &[&str]) -> &str {
+        let from = self.from;
+        self.diagnostic.get_or_insert_with(|| diagnostic_after(all, from))
+    }
+}
+
+/// Facts about one line that several addresses ask for, computed once.
+#[derive(Debug, Clone, Copy)]
+struct LineFacts {
+    blank: bool,
+    /// End of the first recipient lead phrase in the line.
+    lead_end: Option<usize>,
+}
+
+struct Lines<'a> {
+    all: Vec<&'a str>,
+    facts: Vec<Option<LineFacts>>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Self {
+        let all: Vec<&str> = lines(text).collect();
+        let facts = vec![None; all.len()];
+        Lines { all, facts }
+    }
+
+    fn facts(&mut self, i: usize) -> LineFacts {
+        if let Some(f) = self.facts[i] {
+            return f;
+        }
+        let l = self.all[i];
+        let f = LineFacts { blank: l.trim().is_empty(), lead_end: LEADS.find(l).map(|m| m.end()) };
+        self.facts[i] = Some(f);
+        f
+    }
+
+    /// A lead phrase on the nearest non-blank line of the two before `i`.
+    fn lead_above(&mut self, i: usize) -> bool {
+        for back in 1..=2 {
+            let Some(j) = i.checked_sub(back) else { break };
+            let f = self.facts(j);
+            if f.blank {
+                continue;
+            }
+            return f.lead_end.is_some();
+        }
+        false
+    }
+}
+
 /// Scan a notice for failed recipients. `exclude` holds addresses known not
 /// to be recipients (the bounce's own addressee, the original sender); they
 /// are dropped unless they start a line, which is how MTAs list failures.
-pub(crate) fn scan_recipients(notice: &str, exclude: &[String]) -> Vec<TextRecipient> {
-    let all: Vec<&str> = lines(notice).collect();
-    let mut found: Vec<TextRecipient> = Vec::new();
-    for (i, line) in all.iter().enumerate() {
+///
+/// Every line is read a bounded number of times whatever it holds: facts
+/// about a line are computed once, and an explanation is built only for a
+/// recipient that is reported, from a bounded window.
+pub(crate) fn scan_recipients(notice: &str, exclude: &HashSet<String>) -> Vec<TextRecipient> {
+    let mut text = Lines::new(notice);
+    let mut found: Vec<Candidate> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for i in 0..text.all.len() {
+        let line = text.all[i];
         if memchr::memchr(b'@', line.as_bytes()).is_none() {
             continue;
         }
         if is_header_line(line.trim_start()) {
             continue;
         }
+        let lead_end = text.facts(i).lead_end;
+        let mut first = true;
         for f in address::find_all(line) {
+            // Only the first address can start the line: every later one
+            // has an address before it.
+            let is_first = std::mem::replace(&mut first, false);
+            if f.addr.len() > 256 {
+                continue;
+            }
             let addr = address::normalize(f.addr);
             if address::is_system_address(&addr) || addr.len() > 254 {
                 continue;
             }
             let before = &line[..f.start];
-            let strength = strength_of(before, &all, i);
+            let strength = if is_first && starts_entry(before) {
+                4
+            } else if lead_end.is_some_and(|e| e <= f.start) {
+                3
+            } else if text.lead_above(i) {
+                2
+            } else {
+                1
+            };
             if is_sender_context(before)
                 || looks_like_message_id(line, f.start, f.end)
-                || (strength == 4 && introduced_as_sender(&all, i))
+                || (strength == 4 && introduced_as_sender(&mut text, i))
             {
                 continue;
             }
             if strength < 4 && exclude.contains(&addr) {
                 continue;
             }
-            let after = &line[f.end..];
-            let diagnostic = diagnostic_after(after, &all, i, strength);
-            if let Some(prev) = found.iter_mut().find(|r| r.address == addr) {
+            let here = Occurrence { line: i, start: f.start, end: f.end, strength };
+            if let Some(&k) = index.get(&addr) {
+                let prev = &mut found[k];
                 if strength > prev.strength {
                     prev.strength = strength;
-                    prev.diagnostic = diagnostic;
-                } else if prev.diagnostic.trim().is_empty() {
-                    prev.diagnostic = diagnostic;
+                    prev.from = here;
+                    prev.diagnostic = None;
+                } else if prev.may_lack_diagnostic() && prev.diagnostic(&text.all).trim().is_empty() {
+                    // A later mention explains what the listing did not.
+                    prev.from = here;
+                    prev.diagnostic = None;
                 }
                 continue;
             }
-            found.push(TextRecipient { address: addr, diagnostic, strength });
+            if found.len() == MAX_CANDIDATES {
+                continue;
+            }
+            index.insert(addr.clone(), found.len());
+            found.push(Candidate { address: addr, strength, from: here, diagnostic: None });
         }
     }
     let best = found.iter().map(|r| r.strength).max().unwrap_or(0);
@@ -254,7 +397,18 @@ pub(crate) fn scan_recipients(notice: &str, exclude: &[String]) -> Vec<TextRecip
         // worth making.
         found.truncate(1);
     }
+    found.truncate(crate::MAX_RECIPIENTS + 1);
     found
+        .into_iter()
+        .map(|mut c| {
+            c.diagnostic(&text.all);
+            TextRecipient {
+                diagnostic: c.diagnostic.unwrap_or_default(),
+                address: c.address,
+                strength: c.strength,
+            }
+        })
+        .collect()
 }
 
 fn is_header_line(line: &str) -> bool {
@@ -282,18 +436,26 @@ fn is_header_line(line: &str) -> bool {
 
 /// "A message sent by\n\n  <a@b>\n\ncould not be delivered" (Exim): an
 /// address alone on its line, introduced by the line before as the sender.
-fn introduced_as_sender(all: &[&str], i: usize) -> bool {
-    let Some(prev) = all[..i].iter().rev().take(3).find(|l| !l.trim().is_empty()) else { return false };
-    let p = prev.trim().to_ascii_lowercase();
+fn introduced_as_sender(text: &mut Lines<'_>, i: usize) -> bool {
+    let Some(prev) = (1..=3).filter_map(|b| i.checked_sub(b)).find(|&j| !text.facts(j).blank) else {
+        return false;
+    };
+    let p = text.all[prev].trim_end();
     ["sent by", "sent by:", "from", "from:", "sender:", "sender", "message from"]
         .iter()
-        .any(|s| p.ends_with(s))
+        .any(|s| ends_with_ignore_case(p, s))
+}
+
+fn ends_with_ignore_case(s: &str, suffix: &str) -> bool {
+    s.len() >= suffix.len() && s.as_bytes()[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
 fn is_sender_context(before: &str) -> bool {
-    let tail_start = before.len().saturating_sub(24);
-    let tail = before.get(tail_start..).unwrap_or(before);
-    SENDER.find(tail).is_some()
+    let mut tail_start = before.len().saturating_sub(24);
+    while !before.is_char_boundary(tail_start) {
+        tail_start += 1;
+    }
+    SENDER.find(&before[tail_start..]).is_some()
 }
 
 /// `<1234.5678@mx.example>` in a line about ids is a Message-ID.
@@ -303,58 +465,116 @@ fn looks_like_message_id(line: &str, start: usize, end: usize) -> bool {
     local.len() >= 16 && digits * 2 > local.len()
 }
 
-/// 4: the address starts the line, possibly after an SMTP reply code
-/// (qmail, Postfix, Exim, Sendmail, Courier list one recipient per line);
-/// 3: a lead phrase on the same line introduces it; 2: a lead phrase on the
-/// line before does; 1: it is merely mentioned.
-fn strength_of(before: &str, all: &[&str], i: usize) -> u8 {
+/// Strength 4: the address starts the line, possibly after an SMTP reply
+/// code (qmail, Postfix, Exim, Sendmail, Courier list one recipient per
+/// line). The others: 3, a lead phrase on the same line introduces it; 2, a
+/// lead phrase on the line before does; 1, it is merely mentioned.
+fn starts_entry(before: &str) -> bool {
     let trimmed = before.trim_start_matches(|c: char| {
         matches!(c, '<' | '"' | '\'' | '(' | '[' | '*' | '-' | '>' | '•' | ' ' | '\t')
     });
-    if trimmed.is_empty() || is_code_prefix(trimmed) {
-        return 4;
-    }
-    if LEADS.find(before).is_some() {
-        return 3;
-    }
-    for back in 1..=2 {
-        let Some(prev) = i.checked_sub(back).and_then(|j| all.get(j)) else { break };
-        if prev.trim().is_empty() {
-            continue;
-        }
-        if LEADS.find(prev).is_some() {
-            return 2;
-        }
-        break;
-    }
-    1
+    trimmed.is_empty() || is_code_prefix(trimmed)
+}
+
+/// The reply or status code an entry line starts with ("550 5.1.2 " of
+/// "550 5.1.2 <a@b>... reason"), or "".
+fn entry_code(before: &str) -> &str {
+    let trimmed = before.trim_start_matches(|c: char| {
+        matches!(c, '<' | '"' | '\'' | '(' | '[' | '*' | '-' | '>' | '•' | ' ' | '\t')
+    });
+    let t = trimmed.trim_end_matches(['<', ' ', '\t', '-']);
+    let code_like = t.len() <= 16 && t.split(' ').all(|w| is_code_prefix(w) && !w.is_empty());
+    if code_like { t } else { "" }
 }
 
 /// "554 <a@b>... reason" (Sendmail transcripts) or "5.1.1 <a@b>".
 fn is_code_prefix(s: &str) -> bool {
     let t = s.trim_end_matches(['<', ' ', '\t', '-']);
     (t.len() == 3 && t.bytes().all(|c| c.is_ascii_digit()) && matches!(t.as_bytes()[0], b'4' | b'5'))
-        || crate::codes::find_status(t).is_some_and(|c| c.len() == t.len())
+        || (t.len() <= 16 && crate::codes::find_status(t).is_some_and(|c| c.len() == t.len()))
+}
+
+/// "550 ..." or "421-...": a line that starts with a reply code.
+fn starts_with_code(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() >= 4
+        && matches!(b[0], b'2' | b'4' | b'5')
+        && b[1].is_ascii_digit()
+        && b[2].is_ascii_digit()
+        && matches!(b[3], b' ' | b'-')
+}
+
+/// Leading blanks of a line, counted up to [`LINE_HEAD`].
+fn indent(line: &str) -> usize {
+    head(line, LINE_HEAD).bytes().take_while(|c| matches!(c, b' ' | b'\t')).count()
+}
+
+/// At most `n` bytes of the start of `s`, cut at a character boundary.
+fn head(s: &str, n: usize) -> &str {
+    if s.len() <= n {
+        return s;
+    }
+    let mut end = n;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// The part of a long line around one span, at most [`DIAGNOSTIC_WINDOW`]
+/// bytes; the whole line when it is shorter.
+fn window(line: &str, start: usize, end: usize) -> &str {
+    if line.len() <= DIAGNOSTIC_WINDOW {
+        return line;
+    }
+    let mut from = start.saturating_sub(DIAGNOSTIC_WINDOW / 2);
+    while !line.is_char_boundary(from) {
+        from -= 1;
+    }
+    head(&line[from..], DIAGNOSTIC_WINDOW.max(end - from))
 }
 
 /// The explanation for one recipient: the rest of its line and the
-/// following lines up to a blank line or the next recipient line.
-fn diagnostic_after(after: &str, all: &[&str], i: usize, strength: u8) -> String {
+/// following lines up to a blank line or the next recipient line, at most
+/// [`DIAGNOSTIC_WINDOW`] bytes of it.
+fn diagnostic_after(all: &[&str], at: Occurrence) -> String {
+    let line = all[at.line];
     let mut out = String::new();
-    let rest = after.trim_start_matches(['>', '"', '\'', ')', ']', ':', '.', ',', ' ', '\t']);
-    out.push_str(rest.trim());
-    if strength < 4 {
+    if at.strength < 4 {
         // A sentence that names the recipient mid-line usually carries the
         // reason in the same sentence or the next lines.
-        out = all[i].trim().to_string();
+        out.push_str(window(line, at.start, at.end).trim());
+    } else {
+        let after = head(&line[at.end..], DIAGNOSTIC_WINDOW);
+        let rest = after.trim_start_matches(['>', '"', '\'', ')', ']', ':', '.', ',', ' ', '\t']).trim();
+        // "550 5.1.2 <a@b>... Host unknown": the code before the address is
+        // this recipient's, when the words after it carry none.
+        let code = entry_code(&line[..at.start]);
+        if !code.is_empty() && crate::codes::find_reply(rest).is_none() {
+            out.push_str(code);
+            out.push(' ');
+        }
+        out.push_str(rest);
     }
     // A line-start entry ("<a@b>: reason") owns the lines up to the next
     // blank line; a recipient named in a sentence may have its reason in
     // the paragraph after it ("... to <a@b>.\n\nhost said: 550 ...").
-    let mut blanks_allowed = if out.is_empty() || strength < 4 { 1 } else { 0 };
+    let mut blanks_allowed = if out.is_empty() || at.strength < 4 { 1 } else { 0 };
     let mut last_blank = false;
-    for l in all.iter().skip(i + 1).take(12) {
-        let t = l.trim();
+    // Exim indents its list ("  a@b\n    host said: ...\n  c@d"): a line
+    // that starts with an address no deeper than this one starts the next
+    // recipient's block.
+    let own_indent = indent(line);
+    let own = &line[at.start..at.end];
+    // Sendmail's transcript gives every entry its own coded line ("554
+    // <a@b>... reason", "550 host (smtp)... reason"): after such an entry,
+    // the next coded line is another entry.
+    let own_coded = at.strength == 4 && starts_with_code(line[..at.start].trim_start());
+    for l in all.iter().skip(at.line + 1).take(12) {
+        if out.len() >= DIAGNOSTIC_WINDOW {
+            break;
+        }
+        let t = head(l, DIAGNOSTIC_WINDOW).trim();
         if t.is_empty() {
             if last_blank {
                 continue;
@@ -367,17 +587,24 @@ fn diagnostic_after(after: &str, all: &[&str], i: usize, strength: u8) -> String
             continue;
         }
         last_blank = false;
-        // Next recipient block (another address at the start of a line).
-        let starts_addr = address::find_all(t)
+        // A section rule ("----- Transcript of session follows -----")
+        // ends the entry.
+        if t.starts_with("---") || t.starts_with("===") || t.starts_with("***") {
+            break;
+        }
+        // Next recipient block: a line that is itself a recipient entry
+        // (an address at its start, possibly after a reply code).
+        let start = head(t, LINE_HEAD);
+        let starts_addr = address::find_all(start)
             .next()
-            .is_some_and(|f| t[..f.start].trim_matches(['<', '"', ' ']).is_empty());
-        if starts_addr && !l.starts_with([' ', '\t']) {
+            .is_some_and(|f| starts_entry(&start[..f.start]) && !f.addr.eq_ignore_ascii_case(own));
+        if (starts_addr || (own_coded && starts_with_code(t))) && indent(l) <= own_indent {
             break;
         }
         if !out.is_empty() {
             out.push(' ');
         }
-        out.push_str(t);
+        out.push_str(head(t, DIAGNOSTIC_WINDOW - out.len().min(DIAGNOSTIC_WINDOW)));
     }
     out
 }
@@ -594,7 +821,7 @@ mod tests {
         let t = "Hi. This is the qmail-send program at mx.example.jp.\nI'm afraid I wasn't able to deliver your message to the following addresses.\n\n<Kijitora@example.ne.jp>:\nremote host said: 550 Unknown user\n\n--- Below this line is a copy of the message.\n\nReturn-Path: <a@example.jp>\nTo: b@example.com\n";
         let (n, orig) = notice_part(t);
         assert!(orig.starts_with("--- Below"));
-        let r = scan_recipients(n, &[]);
+        let r = scan_recipients(n, &HashSet::new());
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].address, "kijitora@example.ne.jp");
         assert!(r[0].diagnostic.contains("Unknown user"));
@@ -608,7 +835,7 @@ mod exim_tests {
     #[test]
     fn sender_introduced_on_the_line_before_is_not_a_recipient() {
         let t = "This message was created automatically by mail delivery software.\n\nA message sent by\n\n  <shironeko@email.example.com>\n\ncould not be delivered to one or more of its recipients. The following\naddress(es) failed:\n\n  kijitora@example.org\n    (ultimately generated from nekochan@example.org)\n    all hosts have been failing for a long time\n";
-        let r = scan_recipients(t, &[]);
+        let r = scan_recipients(t, &HashSet::new());
         let a: Vec<_> = r.iter().map(|r| r.address.as_str()).collect();
         assert_eq!(a, vec!["kijitora@example.org"]);
     }

@@ -1,6 +1,11 @@
-//! Runs the parser over ../shared/corpus (629 real bounces from Sisimai's
-//! set-of-emails, labelled by Sisimai 5.1.0p3) and scores it with the
-//! corpus' own score.py. Fails (never skips) when the corpus is missing.
+//! Runs the parser over the Sisimai-labelled corpus (629 real bounces from
+//! Sisimai's set-of-emails, labelled by Sisimai 5.1.0p3) and scores it with
+//! the corpus' own score.py. The corpus is not part of the repository: it
+//! is read from `$REBOUND_CORPUS`, else from `../shared/corpus` beside the
+//! checkout. Without it the test says plainly that the score did not run,
+//! and passes; with `REBOUND_REQUIRE_CORPUS=1` (set by CI) it fails.
+//! The parser's own regression cases, which always run, are in
+//! tests/conformance.rs and tests/regressions.rs.
 //!
 //! Three runs:
 //! * "sisimai-comparable": delay warnings reported (as Sisimai does), reason
@@ -17,21 +22,35 @@ use std::process::Command;
 
 use rebound_dsn::{Classification, ParseOptions, input, output::JsonLine, parse_with};
 
-const FLOOR_RECALL: f64 = 0.97;
+const FLOOR_RECALL: f64 = 0.98;
 const FLOOR_PRECISION: f64 = 0.97;
 const FLOOR_TYPE: f64 = 0.95;
 const FLOOR_STATUS: f64 = 0.95;
 /// README: filed under not/ but really a bounce (a full mailbox).
 const KNOWN_NOT_FILE_BOUNCE: &str = "not/rb-issue-368-bug.eml";
 
-fn corpus() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+fn corpus() -> Option<PathBuf> {
+    let dir = match std::env::var_os("REBOUND_CORPUS") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"),
+    };
+    if dir.join("score.py").is_file() && dir.join("set-of-emails/bsd").is_dir() {
+        return Some(dir);
+    }
+    let required = std::env::var("REBOUND_REQUIRE_CORPUS").is_ok_and(|v| v == "1");
     assert!(
-        dir.join("score.py").is_file() && dir.join("set-of-emails/bsd").is_dir(),
-        "corpus missing at {}: this test needs ../shared/corpus (score.py, labels.jsonl, set-of-emails/)",
+        !required,
+        "REBOUND_REQUIRE_CORPUS=1 and no Sisimai corpus at {} (score.py, labels.jsonl, set-of-emails/)",
         dir.display()
     );
-    dir
+    // Straight to stderr: the test harness hides what a passing test prints.
+    let _ = writeln!(
+        std::io::stderr(),
+        "NOTE: the Sisimai corpus score did NOT run: no corpus at {} (set REBOUND_CORPUS to its \
+         directory; REBOUND_REQUIRE_CORPUS=1 makes its absence fail)",
+        dir.display()
+    );
+    None
 }
 
 /// Parse bsd/ and not/ and write the JSONL score.py reads.
@@ -107,7 +126,7 @@ fn check_not_files(output: &str) {
 
 #[test]
 fn corpus_scores_meet_the_floors() {
-    let corpus = corpus();
+    let Some(corpus) = corpus() else { return };
     let tmp = tempfile::tempdir().expect("temp dir");
 
     let comparable = ParseOptions { report_delays: true, ..ParseOptions::default() };

@@ -277,11 +277,13 @@ fn notification(env: &Envelope) -> Result<Vec<BounceEvent>, ProviderError> {
         .get(list)
         .and_then(Value::as_array)
         .ok_or_else(|| ProviderError::bad_request(format!("{section}.{list} is missing")))?;
-    let base = default_type.unwrap_or(match str_of(detail.get("bounceType")) {
-        Some("Permanent") => BounceType::Hard,
-        // Transient, Undetermined, and any new type: soft.
-        _ => BounceType::Soft,
-    });
+    let recipient_kind = match default_type {
+        Some(_) => Kind::Complaint,
+        None => Kind::Bounce(
+            str_of(detail.get("bounceType")).unwrap_or_default(),
+            str_of(detail.get("bounceSubType")).unwrap_or_default(),
+        ),
+    };
     let mail = msg.get("mail");
     let campaign = mail.and_then(|m| {
         campaign_in_name_value_list(m.get("headers")).or_else(|| campaign_in_object(m.get("tags")))
@@ -299,7 +301,7 @@ fn notification(env: &Envelope) -> Result<Vec<BounceEvent>, ProviderError> {
             tracing::warn!("SES {section} recipient without a valid emailAddress: skipped");
             continue;
         };
-        out.push(recipient_event(email, base, r, campaign, created_at, &id_base, &msg));
+        out.push(recipient_event(email, recipient_kind, r, campaign, created_at, &id_base, &msg));
     }
     if out.is_empty() {
         return Err(ProviderError::bad_request(format!("{section}.{list} has no valid address")));
@@ -307,24 +309,43 @@ fn notification(env: &Envelope) -> Result<Vec<BounceEvent>, ProviderError> {
     Ok(out)
 }
 
+/// A Complaint, or a Bounce with its bounceType and bounceSubType.
+#[derive(Clone, Copy)]
+enum Kind<'a> {
+    Complaint,
+    Bounce(&'a str, &'a str),
+}
+
+/// A complaint's recipient is a complaint; a bounced recipient is typed by
+/// the one SES reader the bounce mailbox uses too (`rebound_dsn::ses`),
+/// and its reason goes into `meta.reason` as a mailbox bounce's does.
 fn recipient_event(
     email: EmailAddress,
-    base: BounceType,
+    kind: Kind<'_>,
     recipient: &Value,
     campaign: Option<uuid::Uuid>,
     created_at: Option<DateTime<Utc>>,
     id_base: &str,
     msg: &Value,
 ) -> BounceEvent {
-    // listmonk's rule: a transient bounce with status 5.4.4 (no route to the
-    // domain) is permanent in practice.
-    let bounce_type = if base == BounceType::Soft && str_of(recipient.get("status")) == Some("5.4.4") {
-        BounceType::Hard
-    } else {
-        base
+    let mut meta = msg.clone();
+    let bounce_type = match kind {
+        Kind::Complaint => BounceType::Complaint,
+        Kind::Bounce(bounce_type, bounce_sub_type) => {
+            let v = rebound_dsn::ses::verdict(
+                bounce_type,
+                bounce_sub_type,
+                str_of(recipient.get("status")),
+                str_of(recipient.get("diagnosticCode")),
+            );
+            if let Some(m) = meta.as_object_mut() {
+                m.insert("reason".into(), json!(v.reason.as_str()));
+            }
+            v.bounce_type
+        }
     };
     let event_id = format!("{id_base}:{email}");
-    Parsed { email, bounce_type, campaign, created_at, event_id, meta: msg.clone() }.into_event(SOURCE)
+    Parsed { email, bounce_type, campaign, created_at, event_id, meta }.into_event(SOURCE)
 }
 
 /// Public keys of SNS signing certificates, by certificate URL.

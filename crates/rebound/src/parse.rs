@@ -1,5 +1,7 @@
-//! `rebound parse PATH...`: one JSON line per message (SPEC.md's contract),
-//! the format ../shared/corpus/score.py reads.
+//! `rebound parse PATH...`: one JSON line per message, the format the
+//! Sisimai corpus scorer reads (docs/parser.md). Each result says why it
+//! got its reason and type: `"why": "status 5.1.1 → userunknown → hard"`,
+//! and the same as data under `"explanation"`.
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
