@@ -318,6 +318,7 @@ pub(crate) fn report_with(
     let message_id = cx.doc.top.message_id.clone().filter(|m| !m.trim().is_empty());
     let notice_id = crate::identity::notice_id(
         message_id.as_deref(),
+        cx.doc.top.date.as_deref(),
         reporting_mta.as_deref(),
         attribution.original_message_id.as_deref(),
         &recipients,

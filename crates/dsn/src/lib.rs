@@ -197,10 +197,13 @@ pub struct Report {
     /// The bounce's own Message-ID.
     pub message_id: Option<String>,
     /// What identifies this notice whatever its bytes: its Message-ID, else
-    /// the reporting MTA, the original's Message-ID and the recipients with
-    /// their statuses. The same notice delivered twice (a redelivery adds a
-    /// Received header) has the same identity; see [`Report::event_id`].
-    pub notice_id: String,
+    /// the reporting MTA, the notice's Date, the original's Message-ID and
+    /// the recipients with their statuses. The same notice delivered twice
+    /// (a redelivery adds a Received header) has the same identity; see
+    /// [`Report::event_id`]. None when the notice says too little to be told
+    /// from another bounce of the same address (no Message-ID, no Date, no
+    /// original Message-ID): then only its bytes can identify it.
+    pub notice_id: Option<String>,
 }
 
 impl Report {
@@ -212,8 +215,8 @@ impl Report {
 
     /// The identity of one recipient's bounce in this notice: the notice's
     /// identity and the address, the key for recording it once.
-    pub fn event_id(&self, r: &Recipient) -> String {
-        format!("{} {}", self.notice_id, r.address)
+    pub fn event_id(&self, r: &Recipient) -> Option<String> {
+        self.notice_id.as_ref().map(|id| format!("{id} {}", r.address))
     }
 
     /// One [`rebound_core::BounceEvent`] per failed recipient, ready for the
@@ -237,10 +240,10 @@ impl Report {
                 "reporting_mta": self.reporting_mta,
                 "date": self.date,
             });
-            e.event_id = Some(match r {
+            e.event_id = match r {
                 Some(r) => self.event_id(r),
                 None => self.notice_id.clone(),
-            });
+            };
             Some(e)
         };
         if self.recipients.is_empty() {

@@ -73,7 +73,7 @@ impl JsonLine {
                     feedback_type: r.feedback_type.clone(),
                     why: rc.map(|x| x.explanation.summary.clone()),
                     explanation: rc.map(|x| x.explanation.clone()),
-                    notice_id: Some(r.notice_id.clone()),
+                    notice_id: r.notice_id.clone(),
                 };
                 if r.recipients.is_empty() {
                     // A complaint attributed by headers alone: a file-level verdict.

@@ -270,7 +270,7 @@ fn a_notice_delivered_twice_has_one_identity_and_distinct_notices_have_distinct_
     for label in labels().iter().filter(|l| l.bounce) {
         let raw = std::fs::read(dir().join(&label.file)).unwrap();
         let id = |bytes: &[u8]| match rebound_dsn::parse_with(bytes, &options()) {
-            Parsed::Bounce(r) => r.notice_id,
+            Parsed::Bounce(r) => r.notice_id.unwrap_or_else(|| panic!("{}: no identity", label.file)),
             other => panic!("{}: {other:?}", label.file),
         };
         let first = id(&raw);

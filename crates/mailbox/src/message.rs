@@ -248,7 +248,7 @@ fn unchecked_events(
             meta.insert("feedback_type".into(), json!(report.feedback_type));
             meta.insert("report".into(), json!("feedback"));
             ev.meta = Value::Object(meta);
-            ev.event_id = Some(format!("msg:{}:{uuid}", &digest[..32]));
+            ev.event_id = Some(event_id(report.notice_id.as_deref(), digest, &uuid.to_string()));
             out.push(ev);
         }
     }
@@ -259,12 +259,23 @@ fn unchecked_events(
         let mut ev = BounceEvent::new(subscriber, r.bounce_type, ctx.source.clone());
         ev.campaign_uuid = attribution.campaign_uuid;
         ev.meta = Value::Object(recipient_meta(report, r, headers));
-        // Stable across rescans: the same message and recipient always give
-        // the same id, so a scan cut before the deletion does not count twice.
-        ev.event_id = Some(format!("msg:{}:{who}", &digest[..32]));
+        // Stable across rescans and redeliveries: the same notice and
+        // recipient always give the same id, so a scan cut before the
+        // deletion, or a notice delivered twice, does not count twice.
+        ev.event_id = Some(event_id(report.notice_id.as_deref(), digest, &who));
         out.push(ev);
     }
     out
+}
+
+/// A notice's bounce for one recipient: by what the notice says (its
+/// identity, see [`Report::notice_id`]) when it says enough, else by its
+/// bytes. Hashed, so an id stays short whatever a Message-ID holds.
+fn event_id(notice_id: Option<&str>, digest: &str, who: &str) -> String {
+    match notice_id {
+        Some(id) => format!("notice:{}:{who}", &hex::encode(Sha256::digest(id.as_bytes()))[..32]),
+        None => format!("msg:{}:{who}", &digest[..32]),
+    }
 }
 
 fn recipient_meta(report: &Report, r: &Recipient, headers: &Map<String, Value>) -> Map<String, Value> {
@@ -276,6 +287,7 @@ fn recipient_meta(report: &Report, r: &Recipient, headers: &Map<String, Value>) 
     };
     put("recipient", Some(json!(r.address)));
     put("reason", Some(json!(r.reason.as_str())));
+    put("explanation", Some(json!(r.explanation.summary)));
     put("status", r.status.as_ref().map(|s| json!(s)));
     put("diagnostic", r.diagnostic.as_ref().map(|s| json!(s)));
     put("action", r.action.map(|a| json!(a.as_str())));
@@ -401,6 +413,56 @@ Subject: Our news\r\n\
         let again = process(DSN, &ctx());
         let Outcome::Bounce(again) = again.outcome else { panic!() };
         assert_eq!(again[0].event_id, ev.event_id);
+    }
+
+    fn bounce_ids(raw: &[u8]) -> Vec<Option<String>> {
+        match process(raw, &ctx()).outcome {
+            Outcome::Bounce(events) => events.into_iter().map(|e| e.event_id).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn with_header(raw: &[u8], header: &str) -> Vec<u8> {
+        [header.as_bytes(), raw].concat()
+    }
+
+    fn without_header(raw: &[u8], name: &str) -> Vec<u8> {
+        let text = String::from_utf8(raw.to_vec()).unwrap();
+        text.split_inclusive("\r\n").filter(|l| !l.starts_with(name)).collect::<String>().into_bytes()
+    }
+
+    const RELAYED: &str = "Received: from relay.example.net (relay.example.net [192.0.2.7])\r\n\tby mx.site.com; Tue, 1 Dec 2026 10:00:00 +0000\r\n";
+
+    #[test]
+    fn a_notice_delivered_twice_is_one_bounce() {
+        // A redelivery adds a Received header: other bytes, the same notice.
+        assert_eq!(bounce_ids(&with_header(DSN, RELAYED)), bounce_ids(DSN));
+        // Without its Message-ID, the notice's Date and content still tell it.
+        let dated =
+            without_header(&with_header(DSN, "Date: Tue, 1 Dec 2026 09:59:00 +0000\r\n"), "Message-ID:");
+        assert_ne!(bounce_ids(&dated), bounce_ids(DSN));
+        assert_eq!(bounce_ids(&with_header(&dated, RELAYED)), bounce_ids(&dated));
+        // Another notice of the same failure, sent at another time, is another bounce.
+        let later =
+            String::from_utf8(dated.clone()).unwrap().replace("1 Dec 2026 09:59:00", "2 Dec 2026 09:00:00");
+        assert_ne!(bounce_ids(later.as_bytes()), bounce_ids(&dated));
+    }
+
+    #[test]
+    fn a_notice_that_says_too_little_is_told_by_its_bytes() {
+        // No Message-ID, no Date, no original Message-ID: every bounce of
+        // this address at this server would look alike, so the bytes decide.
+        let bare = without_header(DSN, "Message-ID:");
+        let other = with_header(&bare, RELAYED);
+        assert_ne!(bounce_ids(&other), bounce_ids(&bare));
+        assert_eq!(bounce_ids(&bare), bounce_ids(&bare));
+    }
+
+    #[test]
+    fn the_meta_says_why() {
+        let Outcome::Bounce(events) = process(DSN, &ctx()).outcome else { panic!() };
+        let why = events[0].meta["explanation"].as_str().unwrap();
+        assert!(why.contains("5.1.1") && why.ends_with("hard"), "{why}");
     }
 
     #[test]

@@ -72,6 +72,7 @@ fn by_email(n: &Value) -> Vec<(BounceType, Value)> {
         source: "pop.example.org".into(),
         parse: ParseOptions::default(),
         keep_limit: 1 << 20,
+        attribution: Default::default(),
     };
     match process(raw.as_bytes(), &ctx).outcome {
         Outcome::Bounce(events) => events.into_iter().map(|e| (e.bounce_type, e.meta)).collect(),
