@@ -5,16 +5,14 @@
 //! another message.
 
 use std::borrow::Cow;
-use std::cell::OnceCell;
-use std::collections::HashSet;
 
 use mail_parser::MessageParser;
-use uuid::Uuid;
 
 use crate::mime::{self, Doc, Original};
+use crate::reading::{Cx, NoticeFacts, contains_ci, not_bounce, parse_uuid};
 use crate::{
-    Attribution, NotBounce, NotBounceKind, ParseOptions, Parsed, Recipient, Report, ReportKind, address,
-    classify, codes, complaint, dsn_report, ses, text, text_report, verp,
+    Attribution, NotBounceKind, ParseOptions, Parsed, address, complaint, dsn_report, ses, text, text_report,
+    verp,
 };
 
 /// One parser for the process. Only the MIME headers and Subject are
@@ -27,9 +25,6 @@ static PARSER: std::sync::LazyLock<MessageParser> = std::sync::LazyLock::new(|| 
 
 /// Bounces forwarded inside bounces are followed this deep.
 const MAX_NESTING: usize = 3;
-
-/// Longest diagnostic kept in a report.
-const MAX_DIAGNOSTIC: usize = 1000;
 
 pub(crate) fn analyze(raw: &[u8], opts: &ParseOptions, depth: usize) -> Parsed {
     let truncated = raw.len() > opts.max_size;
@@ -130,70 +125,11 @@ fn line_endings(raw: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
-/// One message being read: its parts, and what every reader shares.
-pub(crate) struct Cx<'a> {
-    pub doc: &'a Doc<'a>,
-    /// Notice text without the pasted original.
-    pub notice: &'a str,
-    pub notice_full: &'a str,
-    pub originals: &'a [Original],
-    pub attribution: Attribution,
-    pub truncated: bool,
-    pub opts: &'a ParseOptions,
-    pub facts: NoticeFacts<'a>,
-}
-
-/// What the notice text as a whole says, found once per message: each
-/// recipient may fall back on it, and searching the notice again per
-/// recipient would make a notice listing many of them cost its length
-/// times their number.
-pub(crate) struct NoticeFacts<'a> {
-    text: &'a str,
-    pub context: classify::Context<'a>,
-    command: OnceCell<Option<codes::Command>>,
-    status: OnceCell<Option<String>>,
-    says_final: OnceCell<bool>,
-    says_delayed: OnceCell<bool>,
-}
-
-impl<'a> NoticeFacts<'a> {
-    fn new(text: &'a str) -> Self {
-        NoticeFacts {
-            text,
-            context: classify::Context::new(text),
-            command: OnceCell::new(),
-            status: OnceCell::new(),
-            says_final: OnceCell::new(),
-            says_delayed: OnceCell::new(),
-        }
-    }
-
-    pub fn command(&self) -> Option<codes::Command> {
-        *self.command.get_or_init(|| codes::find_command(self.text))
-    }
-
-    pub fn status(&self) -> Option<String> {
-        self.status.get_or_init(|| codes::find_status(self.text)).clone()
-    }
-
-    pub fn says_final(&self) -> bool {
-        *self.says_final.get_or_init(|| text::says_final(self.text))
-    }
-
-    pub fn says_delayed(&self) -> bool {
-        *self.says_delayed.get_or_init(|| text::says_delayed(self.text))
-    }
-}
-
 fn join<'a>(parts: &[Cow<'a, str>]) -> Cow<'a, str> {
     if parts.len() == 1 {
         return parts[0].clone();
     }
     Cow::Owned(parts.iter().map(|p| p.as_ref()).collect::<Vec<_>>().join("\n"))
-}
-
-pub(crate) fn not_bounce(why: NotBounceKind, attribution: Attribution) -> Parsed {
-    Parsed::NotBounce(NotBounce { why, attribution })
 }
 
 fn merge_attribution(into: &mut Attribution, outer: &Attribution) {
@@ -203,10 +139,6 @@ fn merge_attribution(into: &mut Attribution, outer: &Attribution) {
         into.original_message_id.clone_from(&outer.original_message_id);
     }
     into.verp = into.verp.or(outer.verp);
-}
-
-pub(crate) fn parse_uuid(v: &str) -> Option<Uuid> {
-    Uuid::try_parse(v.trim().trim_matches(['<', '>', '"', '\''])).ok()
 }
 
 /// X-Listmonk headers of the original (attached, as headers, or pasted),
@@ -247,98 +179,6 @@ fn attribution(doc: &Doc<'_>, originals: &[Original], notice_full: &str, opts: &
         a.campaign_uuid = a.campaign_uuid.or(v.campaign_uuid);
     }
     a
-}
-
-pub(crate) fn contains_ci(hay: &str, needle: &str) -> bool {
-    let n = needle.as_bytes();
-    let first = n[0];
-    let h = hay.as_bytes();
-    let mut i = 0;
-    while let Some(off) = memchr::memchr2(first.to_ascii_lowercase(), first.to_ascii_uppercase(), &h[i..]) {
-        let s = i + off;
-        if h.len() - s >= n.len() && h[s..s + n.len()].eq_ignore_ascii_case(n) {
-            return true;
-        }
-        i = s + 1;
-    }
-    false
-}
-
-/// Addresses that are the sender side of the bounce, never a failed
-/// recipient: the bounce's own addressee and the original's sender.
-pub(crate) fn excluded(cx: &Cx<'_>) -> HashSet<String> {
-    let top = &cx.doc.top;
-    let mut out: HashSet<String> = HashSet::new();
-    // Delivered-To and X-Original-To are left out: some MTAs (DragonFly)
-    // put the failed recipient there.
-    for v in top.to.iter().chain(std::iter::once(&top.return_path)).chain(std::iter::once(&top.from)) {
-        out.extend(address::find_all(v).map(|f| address::normalize(f.addr)));
-    }
-    for o in cx.originals {
-        if let Some(f) = &o.from {
-            out.extend(address::find_all(f).map(|f| address::normalize(f.addr)));
-        }
-    }
-    out
-}
-
-pub(crate) fn clip(s: &str) -> String {
-    let s = s.trim();
-    if s.len() <= MAX_DIAGNOSTIC {
-        return s.to_string();
-    }
-    let mut end = MAX_DIAGNOSTIC;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
-}
-
-pub(crate) fn report(
-    cx: &Cx<'_>,
-    kind: ReportKind,
-    recipients: Vec<Recipient>,
-    reporting_mta: Option<String>,
-    feedback_type: Option<String>,
-) -> Parsed {
-    report_with(cx, kind, recipients, reporting_mta, feedback_type, cx.attribution.clone())
-}
-
-pub(crate) fn report_with(
-    cx: &Cx<'_>,
-    kind: ReportKind,
-    mut recipients: Vec<Recipient>,
-    reporting_mta: Option<String>,
-    feedback_type: Option<String>,
-    attribution: Attribution,
-) -> Parsed {
-    dedup(&mut recipients);
-    let truncated = cx.truncated || recipients.len() > crate::MAX_RECIPIENTS;
-    recipients.truncate(crate::MAX_RECIPIENTS);
-    let message_id = cx.doc.top.message_id.clone().filter(|m| !m.trim().is_empty());
-    let notice_id = crate::identity::notice_id(
-        message_id.as_deref(),
-        cx.doc.top.date.as_deref(),
-        reporting_mta.as_deref(),
-        attribution.original_message_id.as_deref(),
-        &recipients,
-    );
-    Parsed::Bounce(Report {
-        kind,
-        recipients,
-        attribution,
-        reporting_mta,
-        date: cx.doc.top.date.clone(),
-        feedback_type,
-        truncated,
-        message_id,
-        notice_id,
-    })
-}
-
-fn dedup(out: &mut Vec<Recipient>) {
-    let mut seen = HashSet::new();
-    out.retain(|r| seen.insert(r.address.clone()));
 }
 
 /// RFC 3834 §5 auto-replies and the vacation notices that predate it.

@@ -3,8 +3,8 @@
 
 use std::borrow::Cow;
 
-use crate::analyze::{Cx, clip, report};
 use crate::explain::{Basis, Explanation, Step};
+use crate::reading::{Cx, clip, report};
 use crate::reason::Reason;
 use crate::{BounceType, Parsed, Recipient, ReportKind, address, arf};
 

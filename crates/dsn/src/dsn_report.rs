@@ -4,10 +4,10 @@
 
 use std::collections::HashMap;
 
-use crate::analyze::{Cx, clip, contains_ci, excluded, not_bounce, report};
 use crate::classify::{self, Evidence, Judged};
 use crate::explain::Basis;
 use crate::fields::{self, RecipientFields};
+use crate::reading::{Cx, clip, contains_ci, excluded, not_bounce, report};
 use crate::reason::Reason;
 use crate::{Action, NotBounceKind, Parsed, Recipient, ReportKind, address, codes, text};
 

@@ -43,6 +43,7 @@ mod dsn_report;
 mod fields;
 mod identity;
 mod mime;
+mod reading;
 mod text;
 mod text_report;
 

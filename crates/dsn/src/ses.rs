@@ -11,9 +11,9 @@
 
 use serde::Deserialize;
 
-use crate::analyze::{Cx, clip, not_bounce, parse_uuid, report_with};
 use crate::classify::{self, Evidence, Judged};
 use crate::explain::{Basis, Explanation, Step};
+use crate::reading::{Cx, clip, not_bounce, parse_uuid, report_with};
 use crate::reason::Reason;
 use crate::{Action, BounceType, NotBounceKind, Parsed, Recipient, ReportKind, address, codes, fields};
 

@@ -4,9 +4,9 @@
 use std::cell::OnceCell;
 use std::collections::HashMap;
 
-use crate::analyze::{Cx, clip, excluded, not_bounce, report};
 use crate::classify::{self, Evidence, Judged};
 use crate::explain::Basis;
+use crate::reading::{Cx, clip, excluded, not_bounce, report};
 use crate::reason::Reason;
 use crate::{Action, NotBounceKind, Parsed, Recipient, ReportKind, address, codes, text};
 
