@@ -1,6 +1,6 @@
 //! Mailbox status (every configured bounce mailbox with its last scan, counts
 //! and last error, as GET /api/bounces/mailboxes reports them) and "scan now".
-//! "Test connection" is on Settings -> Bounces (settings/handlers.rs).
+//! "Test connection" is on Settings -> Bounces (settings/pages.rs).
 
 use askama::Template;
 use axum::extract::{Path, State};

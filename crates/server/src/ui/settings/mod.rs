@@ -16,14 +16,14 @@
 //! The parts: [`schema`] (the forms' fields), [`json_path`] (field names
 //! as paths into the settings JSON), [`view`] (what the page shows),
 //! [`convert`] (a posted form to an update, messages back to fields), and
-//! [`handlers`] (the routes).
+//! [`pages`] (the request handlers).
 //!
 //! [`SettingsHandle::update`]: crate::settings::SettingsHandle::update
 
 mod convert;
-mod handlers;
 mod json_path;
+mod pages;
 mod schema;
 mod view;
 
-pub use handlers::{bounces_form, index, save_bounces, save_smtp, smtp_form, test_mailbox};
+pub use pages::{bounces_form, index, save_bounces, save_smtp, smtp_form, test_mailbox};

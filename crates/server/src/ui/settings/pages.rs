@@ -1,4 +1,4 @@
-//! The routes of Settings -> Bounces and Settings -> SMTP, and "test
+//! The request handlers of Settings -> Bounces and Settings -> SMTP, and "test
 //! connection" of a saved mailbox.
 
 use std::collections::BTreeMap;
