@@ -29,13 +29,26 @@ pub enum ServiceError {
     /// "Scan now" refused; the API and the pages each say it their way.
     #[error(transparent)]
     Scan(#[from] ScanNowError),
+    /// The store refused the input ([`StoreError::Invalid`]) or failed.
+    /// Its not-found and conflict are [`ServiceError::NotFound`] and
+    /// [`ServiceError::Conflict`].
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            e @ StoreError::NotFound(_) => ServiceError::NotFound(e.to_string()),
+            StoreError::Conflict(m) => ServiceError::Conflict(m),
+            e => ServiceError::Store(e),
+        }
+    }
+}
 
 impl ServiceError {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use rebound_sender::{DeliveryResult, Outcome, RecipientResult};
-use rebound_store::{PerPage, StoreError};
+use rebound_store::PerPage;
 
 use super::bounces::Choice;
 use super::form::redirect_done;
@@ -271,7 +271,7 @@ pub async fn send_test(
     };
     let campaign = match campaigns::for_test(&state, &f.ui.principal, id).await {
         Ok(c) => Some(c),
-        Err(ServiceError::Store(StoreError::NotFound(_))) => None,
+        Err(ServiceError::NotFound(_)) => None,
         Err(e) => return Err(e.into()),
     };
     let mut page = TestPage::new(&f.ui, id, campaign.as_ref(), raw);
