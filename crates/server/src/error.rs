@@ -164,3 +164,29 @@ impl From<ProviderError> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_errors_answer_with_their_status_and_message() {
+        let cases = [
+            (ServiceError::invalid("name", "name is required"), 400, "name is required"),
+            (ServiceError::Forbidden("permission denied".into()), 403, "permission denied"),
+            (StoreError::NotFound("campaign 9".into()).into(), 404, "campaign 9 not found"),
+            (StoreError::Conflict("taken".into()).into(), 409, "taken"),
+            (StoreError::Invalid("no such list".into()).into(), 400, "no such list"),
+            (ServiceError::Unavailable("off".into()), 503, "off"),
+            (ServiceError::Upstream("refused".into()), 502, "refused"),
+            (ScanNowError::Busy(uuid::Uuid::nil()).into(), 409, "a scan of mailbox"),
+            (ScanNowError::BounceDisabled.into(), 503, "bounce processing is disabled"),
+            (ServiceError::internal(anyhow::anyhow!("secret cause")), 500, "internal error"),
+        ];
+        for (e, status, message) in cases {
+            let e = ApiError::from(e);
+            assert_eq!(e.status().as_u16(), status, "{e}");
+            assert!(e.to_string().starts_with(message), "{e}");
+        }
+    }
+}

@@ -17,7 +17,7 @@ use rebound_providers::{Outcome, ProviderError, Providers, WebhookRequest};
 use super::data;
 use super::webhooks::{record, require_webhooks_enabled};
 use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::RawBody;
 use crate::state::AppState;
 
@@ -35,10 +35,11 @@ pub async fn receive(
     let settings = state.settings.get();
     require_webhooks_enabled(&settings)?;
     let req = WebhookRequest { headers: &headers, query: uri.query(), body: &body };
-    let outcome = state.providers.handle(&provider, &req, Utc::now(), &settings).await.map_err(|e| {
-        tracing::info!(provider, error = e.to_string(), "webhook refused");
-        ApiError::from(e)
-    })?;
+    let outcome = state
+        .providers
+        .handle(&provider, &req, Utc::now(), &settings)
+        .await
+        .inspect_err(|e| tracing::info!(provider, error = e.to_string(), "webhook refused"))?;
     match outcome {
         // Handshakes (Event Grid validation, SNS confirmation) answer bare JSON.
         Outcome::Reply(v) => Ok(Json(v).into_response()),

@@ -2,11 +2,10 @@
 
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
-use serde_json::json;
 
 use super::data;
 use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::JsonBody;
 use crate::service::users::{self, UserInput};
 use crate::state::AppState;
@@ -21,12 +20,7 @@ pub async fn create(
     p: Principal,
     JsonBody(input): JsonBody<UserInput>,
 ) -> ApiResult<impl IntoResponse> {
-    let created = users::create(&state, &p, input).await?;
-    let mut out = serde_json::to_value(&created.user).map_err(ApiError::internal)?;
-    if let Some(token) = created.token {
-        out["token"] = json!(token);
-    }
-    Ok(data(out))
+    Ok(data(users::create(&state, &p, input).await?))
 }
 
 pub async fn delete(

@@ -5,7 +5,7 @@
 //! refuses to delete the last enabled user holding `*` (a conflict).
 
 use rebound_store::{User, UserType};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{ServiceError, ServiceResult};
 use crate::auth::{self, Principal, perm};
@@ -23,9 +23,12 @@ pub struct UserInput {
     pub permissions: Vec<String>,
 }
 
-/// A user just created, and for an API user its token (never shown again).
+/// A user just created, and for an API user its `token` (never shown again).
+#[derive(Serialize)]
 pub struct CreatedUser {
+    #[serde(flatten)]
     pub user: User,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
 }
 

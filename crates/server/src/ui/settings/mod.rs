@@ -5,8 +5,9 @@
 //! `smtp[1].email_headers`): the same names the settings' own validation
 //! messages use, so an error from [`SettingsHandle::update`] lands next to the
 //! field it is about. Saving builds a partial PUT /api/settings body and goes
-//! through that same `update` (validation, secrets kept when the placeholder
-//! comes back), so the UI cannot store anything the API would refuse. Each
+//! through the same operation as that PUT (crate::service::settings::update:
+//! validation, secrets kept when the placeholder comes back), so the UI
+//! cannot store anything the API would refuse. Each
 //! field is first parsed on its own with the settings' own types, so a bad
 //! duration or number is reported at its field, not for the whole group.
 //!
