@@ -11,6 +11,7 @@
 //! [`Scanner`] runs one scan (the CLI's `rebound scan`); [`Scanners`] runs
 //! them all in the server, following the live settings.
 
+mod connection_test;
 mod error;
 pub mod imap;
 pub mod message;
@@ -23,6 +24,7 @@ mod supervisor;
 
 /// For implementing [`BounceSink`] without depending on async-trait.
 pub use async_trait::async_trait;
+pub use connection_test::{CONNECTION_TEST_LIMIT, Connected, ConnectionTestError, test_connection};
 pub use error::{MailboxError, Result};
 pub use net::Timeouts;
 pub use scan::{

@@ -25,6 +25,7 @@ use rebound_store::{NewUser, Store, User, UserType};
 use crate::error::{ApiError, ApiResult};
 use crate::login_limit::{LoginLimiter, LoginLimits, Refusal};
 use crate::metrics::Metrics;
+use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
 
 /// Permission names (listmonk's where it has them).
@@ -75,11 +76,11 @@ impl Principal {
     }
 
     /// 403 naming the missing permission.
-    pub fn require(&self, permission: &str) -> ApiResult<()> {
+    pub fn require(&self, permission: &str) -> ServiceResult<()> {
         if self.can(permission) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!("permission denied: {permission} is required")))
+            Err(ServiceError::Forbidden(format!("permission denied: {permission} is required")))
         }
     }
 }
@@ -287,10 +288,12 @@ pub async fn create_user(
     user_type: UserType,
     secret: &str,
     permissions: Vec<String>,
-) -> ApiResult<User> {
+) -> ServiceResult<User> {
     let secret = secret.to_string();
-    let hash =
-        tokio::task::spawn_blocking(move || hash_secret(&secret)).await.map_err(ApiError::internal)??;
+    let hash = tokio::task::spawn_blocking(move || hash_secret(&secret))
+        .await
+        .map_err(ServiceError::internal)?
+        .map_err(ServiceError::internal)?;
     Ok(store
         .create_user(NewUser {
             username: username.to_string(),

@@ -1,14 +1,21 @@
 //! The one place errors become HTTP responses: `{"message": "..."}` with a
 //! fitting status, as listmonk answers. 5xx bodies are generic; the cause is
-//! logged once, here.
+//! logged once, here. Every error type a handler meets (the service's, the
+//! store's, the providers', the scanners') has its `From` impl below the
+//! status table, so handlers only use `?`; the pages (ui/error.rs) take the
+//! status from the same table.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rebound_core::CoreError;
+use rebound_mailbox::ScanNowError;
+use rebound_providers::{ProviderError, Providers};
 use rebound_store::StoreError;
 use serde_json::json;
 use thiserror::Error;
+
+use crate::service::ServiceError;
 
 #[derive(Debug, Error)]
 pub enum ApiError {
@@ -110,4 +117,76 @@ impl From<CoreError> for ApiError {
     }
 }
 
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Invalid { message, .. } => ApiError::BadRequest(message),
+            ServiceError::Forbidden(m) => ApiError::Forbidden(m),
+            ServiceError::NotFound(m) => ApiError::NotFound(m),
+            ServiceError::Conflict(m) => ApiError::Conflict(m),
+            ServiceError::Unavailable(m) => ApiError::Unavailable(m),
+            ServiceError::Upstream(m) => ApiError::BadGateway(m),
+            ServiceError::Scan(e) => e.into(),
+            ServiceError::Store(e) => e.into(),
+            ServiceError::Internal(e) => ApiError::Internal(e),
+        }
+    }
+}
+
+/// "Scan now" (POST /api/bounces/mailboxes/{uuid}/scan).
+impl From<ScanNowError> for ApiError {
+    fn from(e: ScanNowError) -> Self {
+        match e {
+            ScanNowError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            ScanNowError::BounceDisabled | ScanNowError::NotRunning(_) => {
+                ApiError::Unavailable(e.to_string())
+            }
+            ScanNowError::MailboxDisabled(_) | ScanNowError::Busy(_) => ApiError::Conflict(e.to_string()),
+        }
+    }
+}
+
+/// A provider webhook refused (handlers/providers.rs).
+impl From<ProviderError> for ApiError {
+    fn from(e: ProviderError) -> Self {
+        match e {
+            ProviderError::UnknownProvider(p) => ApiError::NotFound(format!(
+                "unknown provider {p:?}; known providers: {}",
+                Providers::names().join(", ")
+            )),
+            e @ ProviderError::Disabled(_) => ApiError::NotFound(e.to_string()),
+            ProviderError::Unauthorized(m) => ApiError::Unauthorized(m),
+            ProviderError::Forbidden(m) => ApiError::Forbidden(m),
+            ProviderError::BadRequest(m) => ApiError::BadRequest(m),
+            ProviderError::Upstream(m) => ApiError::BadGateway(m),
+        }
+    }
+}
+
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_errors_answer_with_their_status_and_message() {
+        let cases = [
+            (ServiceError::invalid("name", "name is required"), 400, "name is required"),
+            (ServiceError::Forbidden("permission denied".into()), 403, "permission denied"),
+            (StoreError::NotFound("campaign 9".into()).into(), 404, "campaign 9 not found"),
+            (StoreError::Conflict("taken".into()).into(), 409, "taken"),
+            (StoreError::Invalid("no such list".into()).into(), 400, "no such list"),
+            (ServiceError::Unavailable("off".into()), 503, "off"),
+            (ServiceError::Upstream("refused".into()), 502, "refused"),
+            (ScanNowError::Busy(uuid::Uuid::nil()).into(), 409, "a scan of mailbox"),
+            (ScanNowError::BounceDisabled.into(), 503, "bounce processing is disabled"),
+            (ServiceError::internal(anyhow::anyhow!("secret cause")), 500, "internal error"),
+        ];
+        for (e, status, message) in cases {
+            let e = ApiError::from(e);
+            assert_eq!(e.status().as_u16(), status, "{e}");
+            assert!(e.to_string().starts_with(message), "{e}");
+        }
+    }
+}

@@ -7,6 +7,8 @@ use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, request::Parts};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use rebound_core::BounceType;
+use rebound_store::{BounceFilter, Pagination, PerPage};
 use serde::de::DeserializeOwned;
 
 use crate::connections::BodyTimedOut;
@@ -138,5 +140,39 @@ impl QueryPairs {
 
     pub fn flag(&self, key: &str) -> bool {
         matches!(self.get(key), Some("true" | "1" | "yes"))
+    }
+
+    /// The bounce listing's filters (`campaign_id`, `subscriber_id`,
+    /// `source`, `type`), as the API and the CSV export take them.
+    pub fn bounce_filter(&self) -> Result<BounceFilter, ApiError> {
+        Ok(BounceFilter {
+            campaign_id: self.int("campaign_id")?,
+            subscriber_id: self.int("subscriber_id")?,
+            source: self.get("source").map(str::to_string),
+            bounce_type: self.get("type").map(|t| t.parse::<BounceType>()).transpose()?,
+        })
+    }
+
+    /// `page` and `per_page` (a number or "all") as listmonk takes them.
+    pub fn pagination(&self) -> Result<Pagination, ApiError> {
+        let page = match self.get("page") {
+            None => 1,
+            Some(p) => p.parse::<u32>().ok().filter(|p| *p >= 1).ok_or_else(|| {
+                ApiError::bad_request(format!("invalid page {p:?}: expected a number from 1"))
+            })?,
+        };
+        let per_page = match self.get("per_page") {
+            None => PerPage::Count(20),
+            Some("all") => PerPage::All,
+            Some(n) => n
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=10_000).contains(n))
+                .map(PerPage::Count)
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("invalid per_page {n:?}: expected 1 to 10000 or \"all\""))
+                })?,
+        };
+        Ok(Pagination { page, per_page })
     }
 }

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod openapi;
 mod router;
 pub mod scanners;
+pub mod service;
 pub mod settings;
 pub mod state;
 pub mod ui;

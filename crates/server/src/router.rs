@@ -1,4 +1,13 @@
-//! Every route in one place.
+//! Every route table, or where it lives:
+//!
+//! - here: /health, /metrics, the webhooks, and everything under /api
+//!   ([`api`]), except
+//! - /api/bounces/mailboxes...: in `handlers/mailboxes.rs` (`routes`, with
+//!   its table of methods and permissions), merged into [`api`];
+//! - /admin...: the UI's pages, in `ui/mod.rs` (`crate::ui::router`).
+//!
+//! Handlers and pages both call the operations in `crate::service`; neither
+//! calls the other.
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use tokio::sync::{Mutex, watch};
 
 use crate::error::{ApiError, ApiResult};
+use crate::service::{ServiceError, ServiceResult};
 
 #[derive(Clone)]
 pub struct SettingsHandle {
@@ -47,11 +48,18 @@ impl SettingsHandle {
         self.tx.subscribe()
     }
 
-    /// Applies a PUT /api/settings body; only the keys that changed are written.
-    pub async fn update(&self, store: &dyn Store, update: &Map<String, Value>) -> ApiResult<Arc<Settings>> {
+    /// Applies a PUT /api/settings body; only the keys that changed are
+    /// written. A refused value is invalid at "settings"; the message names
+    /// the setting by its path.
+    pub async fn update(
+        &self,
+        store: &dyn Store,
+        update: &Map<String, Value>,
+    ) -> ServiceResult<Arc<Settings>> {
         let _guard = self.write.lock().await;
         let current = self.get();
-        let next = current.apply_update(update)?;
+        let next =
+            current.apply_update(update).map_err(|e| ServiceError::invalid("settings", e.to_string()))?;
         let before = current.to_map();
         let changed: std::collections::BTreeMap<_, _> =
             next.to_map().into_iter().filter(|(k, v)| before.get(k) != Some(v)).collect();

@@ -8,6 +8,7 @@ mod support;
 
 mod api;
 mod attribution;
+mod connection_test;
 mod endless;
 mod imap;
 mod interrupted;

@@ -1,34 +1,17 @@
-//! The bounces API (SPEC.md's table), the unmatched bounces, and the CSV export.
+//! The bounces API (listmonk's table), the unmatched bounces, and the CSV
+//! export. The operations are crate::service::bounces and bounce_export.
 
-use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
-use chrono::Utc;
-use futures::{StreamExt, stream};
-use rebound_core::BounceType;
-use rebound_store::{Bounce, BounceFilter, BounceOrder, BounceQuery, PerPage, Selection, Store};
+use rebound_store::{BounceOrder, BounceQuery, PerPage, Selection};
 use serde_json::json;
-use std::sync::Arc;
 
-use super::{data, pagination};
+use super::data;
 use crate::auth::{Principal, perm};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::QueryPairs;
+use crate::service::{bounce_export, bounces};
 use crate::state::AppState;
-
-/// Rows per page of the streaming export.
-const EXPORT_PAGE: u32 = 1000;
-
-fn filter(q: &QueryPairs) -> ApiResult<BounceFilter> {
-    Ok(BounceFilter {
-        campaign_id: q.int("campaign_id")?,
-        subscriber_id: q.int("subscriber_id")?,
-        source: q.get("source").map(str::to_string),
-        bounce_type: q.get("type").map(|t| t.parse::<BounceType>()).transpose()?,
-    })
-}
 
 pub async fn list(State(state): State<AppState>, p: Principal, q: QueryPairs) -> ApiResult<Response> {
     p.require(perm::BOUNCES_GET)?;
@@ -45,12 +28,12 @@ pub async fn list(State(state): State<AppState>, p: Principal, q: QueryPairs) ->
         Some("asc") => false,
         Some(o) => return Err(ApiError::bad_request(format!("invalid order {o:?}: expected asc or desc"))),
     };
-    let query = BounceQuery { filter: filter(&q)?, order_by, desc, pagination: pagination(&q)? };
+    let query = BounceQuery { filter: q.bounce_filter()?, order_by, desc, pagination: q.pagination()? };
     let search = q.get("query").unwrap_or("");
     if query.pagination.per_page == PerPage::All {
-        return stream_all(state.store.clone(), &query, search).await;
+        return Ok(bounce_export::json_all(&state, &p, &query, search).await?.into_response());
     }
-    let page = state.store.query_bounces(&query).await?;
+    let page = bounces::list(&state, &p, &query).await?;
     Ok(data(json!({
         "results": page.results,
         "query": search,
@@ -61,57 +44,12 @@ pub async fn list(State(state): State<AppState>, p: Principal, q: QueryPairs) ->
     .into_response())
 }
 
-/// `per_page=all`: the same JSON as a page, streamed [`EXPORT_PAGE`] rows
-/// at a time, so memory holds the selected ids and one page, not every row.
-/// The keys come in the order serde_json writes the paged answer
-/// (alphabetical); `total` is the number of rows written, which is what the
-/// count says unless bounces are deleted while the answer streams.
-async fn stream_all(store: Arc<dyn Store>, query: &BounceQuery, search: &str) -> ApiResult<Response> {
-    let ids: Arc<[i64]> = store.bounce_ids(query).await?.into();
-    let head = format!(
-        r#"{{"data":{{"page":{},"per_page":0,"query":{},"results":["#,
-        query.pagination.page.max(1),
-        serde_json::to_string(search).map_err(ApiError::internal)?
-    );
-    let pages = stream::unfold(Some((0usize, 0usize)), move |at| {
-        let (store, ids) = (store.clone(), ids.clone());
-        async move {
-            let (from, written) = at?;
-            if from >= ids.len() {
-                return Some((Ok(Bytes::from(format!(r#"],"total":{written}}}}}"#))), None));
-            }
-            let to = (from + EXPORT_PAGE as usize).min(ids.len());
-            match store.bounces_by_ids(&ids[from..to]).await {
-                Ok(rows) => {
-                    let mut out = Vec::with_capacity(rows.len() * 512);
-                    for (i, b) in rows.iter().enumerate() {
-                        if written + i > 0 {
-                            out.push(b',');
-                        }
-                        if let Err(e) = serde_json::to_writer(&mut out, b) {
-                            return Some((Err(std::io::Error::other(e)), None));
-                        }
-                    }
-                    Some((Ok(Bytes::from(out)), Some((to, written + rows.len()))))
-                }
-                Err(e) => {
-                    tracing::error!(error = e.to_string(), "bounce listing failed mid-stream");
-                    Some((Err(std::io::Error::other(e.to_string())), None))
-                }
-            }
-        }
-    });
-    let body = stream::once(async move { Ok::<Bytes, std::io::Error>(Bytes::from(head)) }).chain(pages);
-    Ok(([(header::CONTENT_TYPE, "application/json")], Body::from_stream(body)).into_response())
-}
-
 pub async fn get(
     State(state): State<AppState>,
     p: Principal,
     Path(id): Path<i64>,
 ) -> ApiResult<impl IntoResponse> {
-    p.require(perm::BOUNCES_GET)?;
-    Ok(data(state.store.get_bounce(id).await?))
+    Ok(data(bounces::get(&state, &p, id).await?))
 }
 
 /// DELETE /api/bounces?id=1&id=2 or ?all=true
@@ -121,9 +59,7 @@ pub async fn delete_many(
     q: QueryPairs,
 ) -> ApiResult<impl IntoResponse> {
     p.require(perm::BOUNCES_MANAGE)?;
-    let sel = selection(&q)?;
-    let n = state.store.delete_bounces(&sel).await?;
-    tracing::info!(deleted = n, by = ?p.username, "bounces deleted");
+    bounces::delete(&state, &p, &selection(&q)?).await?;
     Ok(data(true))
 }
 
@@ -132,17 +68,12 @@ pub async fn delete_one(
     p: Principal,
     Path(id): Path<i64>,
 ) -> ApiResult<impl IntoResponse> {
-    p.require(perm::BOUNCES_MANAGE)?;
-    if state.store.delete_bounces(&Selection::Ids(vec![id])).await? == 0 {
-        return Err(ApiError::NotFound(format!("bounce {id} not found")));
-    }
+    bounces::delete_one(&state, &p, id).await?;
     Ok(data(true))
 }
 
 pub async fn blocklist(State(state): State<AppState>, p: Principal) -> ApiResult<impl IntoResponse> {
-    p.require(perm::BOUNCES_MANAGE)?;
-    let n = state.store.blocklist_bounced_subscribers().await?;
-    tracing::info!(blocklisted = n, by = ?p.username, "bounced subscribers blocklisted");
+    bounces::blocklist(&state, &p).await?;
     Ok(data(true))
 }
 
@@ -151,15 +82,7 @@ pub async fn of_subscriber(
     p: Principal,
     Path(id): Path<i64>,
 ) -> ApiResult<impl IntoResponse> {
-    p.require(perm::BOUNCES_GET)?;
-    state.store.get_subscriber(id).await?;
-    let query = BounceQuery {
-        filter: BounceFilter { subscriber_id: Some(id), ..Default::default() },
-        pagination: rebound_store::Pagination { page: 1, per_page: rebound_store::PerPage::All },
-        desc: true,
-        ..Default::default()
-    };
-    Ok(data(state.store.query_bounces(&query).await?.results))
+    Ok(data(bounces::of_subscriber(&state, &p, id).await?))
 }
 
 pub async fn delete_of_subscriber(
@@ -167,9 +90,7 @@ pub async fn delete_of_subscriber(
     p: Principal,
     Path(id): Path<i64>,
 ) -> ApiResult<impl IntoResponse> {
-    p.require(perm::BOUNCES_MANAGE)?;
-    state.store.get_subscriber(id).await?;
-    state.store.delete_subscriber_bounces(id).await?;
+    bounces::delete_of_subscriber(&state, &p, id).await?;
     Ok(data(true))
 }
 
@@ -177,49 +98,7 @@ pub async fn delete_of_subscriber(
 /// page (keyset on id), so memory stays flat however many bounces there are.
 pub async fn export_csv(State(state): State<AppState>, p: Principal, q: QueryPairs) -> ApiResult<Response> {
     p.require(perm::BOUNCES_GET)?;
-    let filter = filter(&q)?;
-    let header_row = csv_header().map_err(ApiError::internal)?;
-    let pages = stream::unfold(Some(0i64), move |after| {
-        let (store, filter): (Arc<dyn Store>, BounceFilter) = (state.store.clone(), filter.clone());
-        async move {
-            let after = after?;
-            match store.bounces_after(&filter, after, EXPORT_PAGE).await {
-                Ok(rows) if rows.is_empty() => None,
-                Ok(rows) => {
-                    let next = rows.last().map(|b| b.id);
-                    let more = rows.len() as u32 == EXPORT_PAGE;
-                    Some((csv_page(&rows), next.filter(|_| more)))
-                }
-                Err(e) => {
-                    tracing::error!(error = e.to_string(), "bounce export failed mid-stream");
-                    Some((Err(std::io::Error::other(e.to_string())), None))
-                }
-            }
-        }
-    });
-    let body = stream::once(async move { Ok::<Bytes, std::io::Error>(header_row) }).chain(pages);
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"bounces.csv\""),
-        ],
-        Body::from_stream(body),
-    )
-        .into_response())
-}
-
-fn csv_page(rows: &[Bounce]) -> Result<Bytes, std::io::Error> {
-    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
-    for b in rows {
-        w.write_record(b.csv_record())?;
-    }
-    w.into_inner().map(Bytes::from).map_err(|e| std::io::Error::other(e.to_string()))
-}
-
-fn csv_header() -> Result<Bytes, std::io::Error> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(Bounce::CSV_HEADER)?;
-    w.into_inner().map(Bytes::from).map_err(|e| std::io::Error::other(e.to_string()))
+    Ok(bounce_export::csv(&state, &p, q.bounce_filter()?)?.into_response())
 }
 
 fn selection(q: &QueryPairs) -> ApiResult<Selection> {
@@ -239,7 +118,7 @@ pub async fn list_unmatched(
     q: QueryPairs,
 ) -> ApiResult<impl IntoResponse> {
     p.require(perm::BOUNCES_GET)?;
-    let page = state.store.query_unmatched(pagination(&q)?).await?;
+    let page = bounces::unmatched(&state, &p, q.pagination()?).await?;
     Ok(data(json!({
         "results": page.results, "total": page.total, "per_page": page.per_page, "page": page.page,
     })))
@@ -251,7 +130,7 @@ pub async fn delete_unmatched(
     q: QueryPairs,
 ) -> ApiResult<impl IntoResponse> {
     p.require(perm::BOUNCES_MANAGE)?;
-    state.store.delete_unmatched(&selection(&q)?).await?;
+    bounces::delete_unmatched(&state, &p, &selection(&q)?).await?;
     Ok(data(true))
 }
 
@@ -263,8 +142,6 @@ pub async fn retry_unmatched(
     q: QueryPairs,
 ) -> ApiResult<impl IntoResponse> {
     p.require(perm::BOUNCES_MANAGE)?;
-    let actions = state.settings.get().actions.clone();
-    let outcomes = state.store.retry_unmatched(&selection(&q)?, &actions, Utc::now()).await?;
-    let matched = outcomes.iter().filter(|o| !matches!(o, rebound_store::RecordOutcome::Unmatched)).count();
-    Ok(data(json!({ "matched": matched, "still_unmatched": outcomes.len() - matched })))
+    let r = bounces::retry_unmatched(&state, &p, &selection(&q)?).await?;
+    Ok(data(json!({ "matched": r.matched, "still_unmatched": r.still_unmatched })))
 }

@@ -17,15 +17,14 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use rebound_mailbox::ScanNowError;
 use rebound_store::Selection;
 use serde_json::json;
-use uuid::Uuid;
 
-use super::{data, pagination};
+use super::data;
 use crate::auth::{Principal, perm};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::QueryPairs;
+use crate::service::mailboxes;
 use crate::state::AppState;
 
 /// How long POST .../scan waits for the scan before answering anyway.
@@ -44,10 +43,7 @@ pub fn routes() -> Router<AppState> {
 /// Every configured mailbox with its last scan (from whichever instance
 /// scanned it) and this instance's scanner state.
 pub async fn list(State(state): State<AppState>, p: Principal) -> ApiResult<impl IntoResponse> {
-    p.require(perm::BOUNCES_GET)?;
-    let settings = state.settings.get();
-    let status = rebound_mailbox::overview(&settings, state.store.as_ref(), &state.mailboxes.live()).await?;
-    Ok(data(status))
+    Ok(data(mailboxes::overview(&state, &p).await?))
 }
 
 /// Scans the mailbox now. Waits for the scan and returns its report
@@ -59,14 +55,7 @@ pub async fn scan(
     q: QueryPairs,
 ) -> ApiResult<Response> {
     p.require(perm::BOUNCES_MANAGE)?;
-    let uuid = Uuid::parse_str(&uuid)
-        .map_err(|_| ApiError::bad_request(format!("invalid mailbox uuid {uuid:?}")))?;
-    let report = state.mailboxes.scan_now(uuid).await.map_err(|e| match e {
-        ScanNowError::NotFound(_) => ApiError::NotFound(e.to_string()),
-        ScanNowError::BounceDisabled | ScanNowError::NotRunning(_) => ApiError::Unavailable(e.to_string()),
-        ScanNowError::MailboxDisabled(_) | ScanNowError::Busy(_) => ApiError::Conflict(e.to_string()),
-    })?;
-    tracing::info!(mailbox = ?uuid, by = ?p.username, "mailbox scan requested");
+    let report = mailboxes::scan_now(&state, &p, mailboxes::parse_uuid(&uuid)?).await?;
     if matches!(q.get("wait"), Some("false" | "0" | "no")) {
         return Ok((StatusCode::ACCEPTED, data(json!({"queued": true}))).into_response());
     }
@@ -85,11 +74,8 @@ pub async fn list_messages(
     q: QueryPairs,
 ) -> ApiResult<impl IntoResponse> {
     p.require(perm::BOUNCES_GET)?;
-    let mailbox = q
-        .get("mailbox")
-        .map(|m| Uuid::parse_str(m).map_err(|_| ApiError::bad_request(format!("invalid mailbox uuid {m:?}"))))
-        .transpose()?;
-    let page = state.store.query_mailbox_messages(mailbox, pagination(&q)?).await?;
+    let mailbox = q.get("mailbox").map(mailboxes::parse_uuid).transpose()?;
+    let page = mailboxes::messages(&state, &p, mailbox, q.pagination()?).await?;
     Ok(data(json!({
         "results": page.results,
         "total": page.total,
@@ -103,8 +89,7 @@ pub async fn get_message(
     p: Principal,
     Path(id): Path<i64>,
 ) -> ApiResult<impl IntoResponse> {
-    p.require(perm::BOUNCES_GET)?;
-    Ok(data(state.store.get_mailbox_message(id).await?))
+    Ok(data(mailboxes::message(&state, &p, id).await?))
 }
 
 /// The kept bytes, as a message an e-mail client opens.
@@ -113,8 +98,7 @@ pub async fn raw_message(
     p: Principal,
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
-    p.require(perm::BOUNCES_GET)?;
-    let m = state.store.get_mailbox_message(id).await?;
+    let m = mailboxes::message(&state, &p, id).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "message/rfc822".to_string()),
@@ -140,7 +124,6 @@ pub async fn delete_messages(
         }
         Selection::Ids(ids)
     };
-    let n = state.store.delete_mailbox_messages(&sel).await?;
-    tracing::info!(deleted = n, by = ?p.username, "kept mailbox messages deleted");
+    mailboxes::delete_messages(&state, &p, &sel).await?;
     Ok(data(true))
 }

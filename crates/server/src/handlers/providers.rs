@@ -16,8 +16,8 @@ use rebound_providers::{Outcome, ProviderError, Providers, WebhookRequest};
 
 use super::data;
 use super::webhooks::{record, require_webhooks_enabled};
-use crate::auth::{Principal, perm};
-use crate::error::{ApiError, ApiResult};
+use crate::auth::Principal;
+use crate::error::ApiResult;
 use crate::extract::RawBody;
 use crate::state::AppState;
 
@@ -30,15 +30,16 @@ pub async fn receive(
 ) -> ApiResult<Response> {
     // A mistyped URL is 404 whatever the switches say.
     if !Providers::names().contains(&provider.as_str()) {
-        return Err(provider_error(ProviderError::UnknownProvider(provider)));
+        return Err(ProviderError::UnknownProvider(provider).into());
     }
     let settings = state.settings.get();
     require_webhooks_enabled(&settings)?;
     let req = WebhookRequest { headers: &headers, query: uri.query(), body: &body };
-    let outcome = state.providers.handle(&provider, &req, Utc::now(), &settings).await.map_err(|e| {
-        tracing::info!(provider, error = e.to_string(), "webhook refused");
-        provider_error(e)
-    })?;
+    let outcome = state
+        .providers
+        .handle(&provider, &req, Utc::now(), &settings)
+        .await
+        .inspect_err(|e| tracing::info!(provider, error = e.to_string(), "webhook refused"))?;
     match outcome {
         // Handshakes (Event Grid validation, SNS confirmation) answer bare JSON.
         Outcome::Reply(v) => Ok(Json(v).into_response()),
@@ -57,8 +58,7 @@ pub async fn receive(
 
 /// GET /api/bounces/providers
 pub async fn status(State(state): State<AppState>, p: Principal) -> ApiResult<impl IntoResponse> {
-    p.require(perm::BOUNCES_GET)?;
-    Ok(data(rebound_providers::statuses(&state.settings.get())))
+    Ok(data(crate::service::settings::provider_statuses(&state, &p)?))
 }
 
 /// "recorded=2 duplicate=1", or "ignored" when the request carried no bounce.
@@ -74,18 +74,4 @@ fn summarize(outcomes: &[rebound_store::RecordOutcome]) -> String {
         }
     }
     counts.iter().map(|(k, n)| format!("{k}={n}")).collect::<Vec<_>>().join(" ")
-}
-
-fn provider_error(e: ProviderError) -> ApiError {
-    match e {
-        ProviderError::UnknownProvider(p) => ApiError::NotFound(format!(
-            "unknown provider {p:?}; known providers: {}",
-            Providers::names().join(", ")
-        )),
-        e @ ProviderError::Disabled(_) => ApiError::NotFound(e.to_string()),
-        ProviderError::Unauthorized(m) => ApiError::Unauthorized(m),
-        ProviderError::Forbidden(m) => ApiError::Forbidden(m),
-        ProviderError::BadRequest(m) => ApiError::BadRequest(m),
-        ProviderError::Upstream(m) => ApiError::BadGateway(m),
-    }
 }

@@ -3,15 +3,15 @@ use axum::response::IntoResponse;
 use serde_json::{Map, Value};
 
 use super::data;
-use crate::auth::{Principal, perm};
+use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::extract::JsonBody;
+use crate::service::settings;
 use crate::state::AppState;
 
 /// The flat settings object, secrets masked.
 pub async fn get(State(state): State<AppState>, p: Principal) -> ApiResult<impl IntoResponse> {
-    p.require(perm::SETTINGS_GET)?;
-    Ok(data(state.settings.get().masked()))
+    Ok(data(settings::get(&state, &p)?))
 }
 
 /// Takes the same object back (whole or partial); the masked placeholder
@@ -21,8 +21,7 @@ pub async fn put(
     p: Principal,
     JsonBody(update): JsonBody<Map<String, Value>>,
 ) -> ApiResult<impl IntoResponse> {
-    p.require(perm::SETTINGS_MANAGE)?;
-    let next = state.settings.update(state.store.as_ref(), &update).await?;
+    let next = settings::update(&state, &p, &update).await?;
     tracing::info!(by = ?p.username, keys = update.len(), "settings updated");
     Ok(data(next.masked()))
 }

@@ -4,11 +4,8 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use chrono::Utc;
 use rebound_core::BounceType;
-use rebound_store::{
-    BounceFilter, BounceOrder, BounceQuery, Pagination, PerPage, RecordOutcome, Selection, Store,
-};
+use rebound_store::{BounceFilter, BounceOrder, BounceQuery, Pagination, PerPage, Selection};
 
 use super::form::{ask_first, back, redirect_done, selection};
 use super::page::{Chrome, Pager, count, html, iso, link, when};
@@ -17,7 +14,7 @@ use super::{BASE, UiError};
 use crate::auth::perm;
 use crate::error::ApiError;
 use crate::extract::QueryPairs;
-use crate::handlers::pagination;
+use crate::service::{bounce_export, bounces};
 use crate::state::AppState;
 
 pub struct Row {
@@ -95,7 +92,7 @@ impl Listing {
             },
             order_by,
             desc,
-            pagination: pagination(q)?,
+            pagination: q.pagination()?,
         })
     }
 
@@ -151,17 +148,15 @@ const COLUMNS: [(BounceOrder, &str); 5] = [
 pub async fn list(State(state): State<AppState>, ui: Ui, q: QueryPairs) -> Result<Response, UiError> {
     ui.principal.require(perm::BOUNCES_GET)?;
     let l = Listing::parse(&q)?;
-    let page = state
-        .store
-        .query_bounces(&BounceQuery {
-            filter: l.filter.clone(),
-            order_by: l.order_by,
-            desc: l.desc,
-            pagination: l.pagination,
-        })
-        .await?;
-    let campaigns = state.store.query_campaigns(Pagination { page: 1, per_page: PerPage::All }).await?;
-    let sources = state.store.bounces_by_source().await?;
+    let query = BounceQuery {
+        filter: l.filter.clone(),
+        order_by: l.order_by,
+        desc: l.desc,
+        pagination: l.pagination,
+    };
+    let page = bounces::list(&state, &ui.principal, &query).await?;
+    let campaigns = bounces::campaign_choices(&state, &ui.principal).await?;
+    let sources = bounces::sources(&state, &ui.principal).await?;
     let can_subscribers = ui.principal.can(perm::SUBSCRIBERS_GET);
 
     let rows = page
@@ -213,7 +208,6 @@ pub async fn list(State(state): State<AppState>, ui: Ui, q: QueryPairs) -> Resul
         rows,
         headers,
         campaigns: campaigns
-            .results
             .iter()
             .map(|c| choice(c.id.to_string(), c.name.clone(), l.filter.campaign_id == Some(c.id)))
             .collect(),
@@ -255,7 +249,7 @@ struct BouncePage {
 /// GET /admin/bounces/{id}
 pub async fn detail(State(state): State<AppState>, ui: Ui, Path(id): Path<i64>) -> Result<Response, UiError> {
     ui.principal.require(perm::BOUNCES_GET)?;
-    let b = state.store.get_bounce(id).await?;
+    let b = bounces::get(&state, &ui.principal, id).await?;
     let can_subscribers = ui.principal.can(perm::SUBSCRIBERS_GET);
     let page = BouncePage {
         chrome: ui.chrome(format!("Bounce {id}"), "bounces", None),
@@ -288,7 +282,7 @@ pub async fn delete_many(State(state): State<AppState>, f: UiForm) -> Result<Res
     let Some(sel) = selection(&f)? else { return Ok(redirect_done(&to, "none-selected", &[])) };
     let message = match &sel {
         Selection::All => {
-            let total = state.store.query_bounces(&BounceQuery::default()).await?.total;
+            let total = bounces::list(&state, &f.ui.principal, &BounceQuery::default()).await?.total;
             format!(
                 "Delete all {} (every bounce, not only the ones shown)? This cannot be undone.",
                 count(total, "bounce", "bounces")
@@ -302,8 +296,7 @@ pub async fn delete_many(State(state): State<AppState>, f: UiForm) -> Result<Res
     if let Some(ask) = ask_first(&f, "bounces", &format!("{BASE}/bounces/delete"), message, "Delete") {
         return ask;
     }
-    let n = state.store.delete_bounces(&sel).await?;
-    tracing::info!(deleted = n, by = ?f.ui.principal.username, "bounces deleted in the UI");
+    let n = bounces::delete(&state, &f.ui.principal, &sel).await?;
     Ok(redirect_done(&to, "deleted", &[("n", n)]))
 }
 
@@ -314,7 +307,7 @@ pub async fn delete_one(
     f: UiForm,
 ) -> Result<Response, UiError> {
     f.ui.principal.require(perm::BOUNCES_MANAGE)?;
-    let b = state.store.get_bounce(id).await?;
+    let b = bounces::get(&state, &f.ui.principal, id).await?;
     let message = format!(
         "Delete the {} bounce of {} from {}? This cannot be undone.",
         b.bounce_type,
@@ -324,12 +317,11 @@ pub async fn delete_one(
     if let Some(ask) = ask_first(&f, "bounces", &format!("{BASE}/bounces/{id}/delete"), message, "Delete") {
         return ask;
     }
-    let n = state.store.delete_bounces(&Selection::Ids(vec![id])).await?;
-    tracing::info!(id, by = ?f.ui.principal.username, "bounce deleted in the UI");
+    bounces::delete_one(&state, &f.ui.principal, id).await?;
     // Its own page is gone: go back to the listing instead.
     let to = back(&f, "/bounces");
     let to = if to.starts_with(&format!("{BASE}/bounces/{id}")) { format!("{BASE}/bounces") } else { to };
-    Ok(redirect_done(&to, "deleted", &[("n", n)]))
+    Ok(redirect_done(&to, "deleted", &[("n", 1)]))
 }
 
 /// POST /admin/bounces/blocklist
@@ -342,14 +334,15 @@ pub async fn blocklist(State(state): State<AppState>, f: UiForm) -> Result<Respo
     if let Some(ask) = ask_first(&f, "bounces", &format!("{BASE}/bounces/blocklist"), message, "Blocklist") {
         return ask;
     }
-    let n = state.store.blocklist_bounced_subscribers().await?;
-    tracing::info!(blocklisted = n, by = ?f.ui.principal.username, "bounced subscribers blocklisted in the UI");
+    let n = bounces::blocklist(&state, &f.ui.principal).await?;
     Ok(redirect_done(&back(&f, "/bounces"), "blocklisted", &[("n", n)]))
 }
 
 /// GET /admin/bounces/export.csv: the API's streaming export, same filters.
 pub async fn export_csv(State(state): State<AppState>, ui: Ui, q: QueryPairs) -> Result<Response, UiError> {
-    Ok(crate::handlers::bounces::export_csv(State(state), ui.principal, q).await?)
+    ui.principal.require(perm::BOUNCES_GET)?;
+    let export = bounce_export::csv(&state, &ui.principal, q.bounce_filter()?)?;
+    Ok(axum::response::IntoResponse::into_response(export))
 }
 
 pub struct UnmatchedRow {
@@ -380,8 +373,8 @@ struct UnmatchedPage {
 /// GET /admin/bounces/unmatched
 pub async fn unmatched(State(state): State<AppState>, ui: Ui, q: QueryPairs) -> Result<Response, UiError> {
     ui.principal.require(perm::BOUNCES_GET)?;
-    let p = pagination(&q)?;
-    let page = state.store.query_unmatched(p).await?;
+    let p = q.pagination()?;
+    let page = bounces::unmatched(&state, &ui.principal, p).await?;
     let per_page = match p.per_page {
         PerPage::Count(n) => n,
         PerPage::All => page.total.max(1) as u32,
@@ -432,7 +425,7 @@ pub async fn delete_unmatched(State(state): State<AppState>, f: UiForm) -> Resul
     if let Some(ask) = ask_first(&f, "unmatched", &action, message, "Delete") {
         return ask;
     }
-    let n = state.store.delete_unmatched(&sel).await?;
+    let n = bounces::delete_unmatched(&state, &f.ui.principal, &sel).await?;
     Ok(redirect_done(&to, "deleted-unmatched", &[("n", n)]))
 }
 
@@ -442,10 +435,6 @@ pub async fn retry_unmatched(State(state): State<AppState>, f: UiForm) -> Result
     f.ui.principal.require(perm::BOUNCES_MANAGE)?;
     let to = back(&f, "/bounces/unmatched");
     let Some(sel) = selection(&f)? else { return Ok(redirect_done(&to, "none-selected", &[])) };
-    let actions = state.settings.get().actions.clone();
-    let store: &dyn Store = state.store.as_ref();
-    let outcomes = store.retry_unmatched(&sel, &actions, Utc::now()).await?;
-    let matched = outcomes.iter().filter(|o| !matches!(o, RecordOutcome::Unmatched)).count() as u64;
-    let left = outcomes.len() as u64 - matched;
-    Ok(redirect_done(&to, "retried", &[("n", matched), ("left", left)]))
+    let r = bounces::retry_unmatched(&state, &f.ui.principal, &sel).await?;
+    Ok(redirect_done(&to, "retried", &[("n", r.matched), ("left", r.still_unmatched)]))
 }

@@ -1,13 +1,14 @@
 //! Campaigns: the list, a form that creates one, and "Send a test" (a page
 //! with the recipients' addresses and the per-recipient results), each
-//! through the API's own handler (same validation, same permission).
+//! through the same operation as the API (crate::service::campaigns: same
+//! validation, same permission); a refused field is shown at that field.
 
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use rebound_store::{Pagination, PerPage, StoreError};
-use serde_json::{Value, json};
+use axum::response::Response;
+use rebound_sender::{DeliveryResult, Outcome, RecipientResult};
+use rebound_store::PerPage;
 
 use super::bounces::Choice;
 use super::form::redirect_done;
@@ -16,8 +17,9 @@ use super::session::{Ui, UiForm};
 use super::{BASE, UiError};
 use crate::auth::perm;
 use crate::error::ApiError;
-use crate::extract::{JsonBody, QueryPairs};
-use crate::handlers::{campaign_test, campaigns, pagination};
+use crate::extract::QueryPairs;
+use crate::service::ServiceError;
+use crate::service::campaigns::{self, CONTENT_TYPES, CampaignInput, TestInput};
 use crate::state::AppState;
 
 pub struct CampaignRow {
@@ -61,16 +63,14 @@ struct CampaignsPage {
     form: NewCampaignForm,
 }
 
-const CONTENT_TYPES: [&str; 5] = ["richtext", "html", "plain", "markdown", "visual"];
-
 async fn page(
     state: &AppState,
     ui: &Ui,
     q: &QueryPairs,
     form: NewCampaignForm,
 ) -> Result<CampaignsPage, UiError> {
-    let p = pagination(q)?;
-    let page = state.store.query_campaigns(p).await?;
+    let p = q.pagination()?;
+    let page = campaigns::list(state, &ui.principal, p).await?;
     let per_page = match p.per_page {
         PerPage::Count(n) => n,
         PerPage::All => page.total.max(1) as u32,
@@ -102,13 +102,13 @@ async fn page(
 
 async fn blank_form(
     state: &AppState,
+    ui: &Ui,
     chosen: &[i64],
     content_type: &str,
 ) -> Result<NewCampaignForm, UiError> {
-    let lists = state.store.query_lists(Pagination { page: 1, per_page: PerPage::All }).await?;
+    let lists = campaigns::list_choices(state, &ui.principal).await?;
     Ok(NewCampaignForm {
         lists: lists
-            .results
             .iter()
             .map(|l| Choice {
                 value: l.id.to_string(),
@@ -127,46 +127,41 @@ async fn blank_form(
 /// GET /admin/campaigns
 pub async fn list(State(state): State<AppState>, ui: Ui, q: QueryPairs) -> Result<Response, UiError> {
     ui.principal.require(perm::CAMPAIGNS_GET)?;
-    let form = blank_form(&state, &[], "richtext").await?;
+    let form = blank_form(&state, &ui, &[], "richtext").await?;
     html(&page(&state, &ui, &q, form).await?)
 }
 
-/// POST /admin/campaigns: creates through the API handler, so the UI
-/// accepts exactly what POST /api/campaigns accepts.
+/// POST /admin/campaigns: creates through the same operation as
+/// POST /api/campaigns, so the UI accepts exactly what the API accepts.
 pub async fn create(State(state): State<AppState>, f: UiForm) -> Result<Response, UiError> {
     let get = |k: &str| f.form.get(k).unwrap_or("").to_string();
     let lists = f.form.ids("lists")?;
-    let body = json!({
-        "name": get("name"), "subject": get("subject"), "from_email": get("from_email"),
-        "content_type": get("content_type"), "body": get("body"), "lists": lists,
-    });
-    let body = serde_json::from_value(body).map_err(ApiError::internal)?;
-    match campaigns::create(State(state.clone()), f.ui.principal.clone(), JsonBody(body)).await {
-        Ok(created) => {
-            drop(created.into_response());
-            Ok(redirect_done(&format!("{BASE}/campaigns"), "created", &[]))
-        }
-        Err(ApiError::BadRequest(msg)) => {
-            let field = if msg.contains("content_type") {
-                "content_type"
-            } else if msg.starts_with("name") {
-                "name"
-            } else {
-                "form"
-            };
-            let mut form = blank_form(&state, &lists, &get("content_type")).await?;
-            form.name = get("name");
-            form.subject = get("subject");
-            form.from_email = get("from_email");
-            form.body = get("body");
-            form.error = Some((field, msg));
-            let q = QueryPairs(Vec::new());
-            let mut res = html(&page(&state, &f.ui, &q, form).await?)?;
-            *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(res)
-        }
-        Err(e) => Err(e.into()),
-    }
+    let input = CampaignInput {
+        name: Some(get("name")),
+        subject: Some(get("subject")),
+        from_email: get("from_email"),
+        body: get("body"),
+        content_type: Some(get("content_type")),
+        headers: None,
+        lists: lists.clone(),
+    };
+    let refused = match campaigns::create(&state, &f.ui.principal, input).await {
+        Ok(_) => return Ok(redirect_done(&format!("{BASE}/campaigns"), "created", &[])),
+        Err(e) => e,
+    };
+    let Some((field, msg)) = refused.invalid_field() else { return Err(refused.into()) };
+    // The form's own fields; anything else is said above the form.
+    let field = if ["name", "content_type"].contains(&field) { field } else { "form" };
+    let mut form = blank_form(&state, &f.ui, &lists, &get("content_type")).await?;
+    form.name = get("name");
+    form.subject = get("subject");
+    form.from_email = get("from_email");
+    form.body = get("body");
+    form.error = Some((field, msg.to_string()));
+    let q = QueryPairs(Vec::new());
+    let mut res = html(&page(&state, &f.ui, &q, form).await?)?;
+    *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(res)
 }
 
 /// One recipient of a test send, as the results table shows it.
@@ -244,14 +239,13 @@ pub async fn test_form(
     Path(id): Path<i64>,
     ui: Ui,
 ) -> Result<Response, UiError> {
-    ui.principal.require(perm::CAMPAIGNS_MANAGE)?;
-    let campaign = state.store.get_campaign(id).await?;
+    let campaign = campaigns::for_test(&state, &ui.principal, id).await?;
     html(&TestPage::new(&ui, id, Some(&campaign), String::new()))
 }
 
-/// POST /admin/campaigns/{id}/test: sends through the API handler
-/// (POST /api/campaigns/{id}/test) and shows its per-recipient results;
-/// what the handler refuses is shown with the addresses kept.
+/// POST /admin/campaigns/{id}/test: sends through the same operation as
+/// POST /api/campaigns/{id}/test and shows its per-recipient results; a
+/// refused address list is shown at the field, with the addresses kept.
 pub async fn send_test(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -259,21 +253,25 @@ pub async fn send_test(
 ) -> Result<Response, UiError> {
     f.ui.principal.require(perm::CAMPAIGNS_MANAGE)?;
     let raw = f.form.get("subscribers").unwrap_or("").to_string();
-    let body =
-        serde_json::from_value(json!({ "subscribers": addresses(&raw) })).map_err(ApiError::internal)?;
-    let sent =
-        campaign_test::send(State(state.clone()), f.ui.principal.clone(), Path(id), JsonBody(body)).await;
+    let input = TestInput { subscribers: addresses(&raw), ..Default::default() };
+    let sent = campaigns::send_test(&state, &f.ui.principal, id, input).await;
     let (status, results, field_error, top_error) = match sent {
-        Ok(ok) => (StatusCode::OK, Some(test_results(ok.into_response()).await?), None, None),
-        Err(ApiError::BadRequest(m)) => (StatusCode::UNPROCESSABLE_ENTITY, None, Some(m), None),
-        Err(e @ (ApiError::NotFound(_) | ApiError::BadGateway(_))) => {
-            (e.status(), None, None, Some(e.to_string()))
+        Ok(report) => {
+            (StatusCode::OK, Some(report.results.iter().map(test_result).collect::<Vec<_>>()), None, None)
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => match e.invalid_field() {
+            Some((_, m)) => (StatusCode::UNPROCESSABLE_ENTITY, None, Some(m.to_string()), None),
+            // An unknown campaign (404) or a message not handed over (502).
+            None if matches!(e, ServiceError::NotFound(_) | ServiceError::Upstream(_)) => {
+                let e = ApiError::from(e);
+                (e.status(), None, None, Some(e.to_string()))
+            }
+            None => return Err(e.into()),
+        },
     };
-    let campaign = match state.store.get_campaign(id).await {
+    let campaign = match campaigns::for_test(&state, &f.ui.principal, id).await {
         Ok(c) => Some(c),
-        Err(StoreError::NotFound(_)) => None,
+        Err(ServiceError::NotFound(_)) => None,
         Err(e) => return Err(e.into()),
     };
     let mut page = TestPage::new(&f.ui, id, campaign.as_ref(), raw);
@@ -290,60 +288,41 @@ pub async fn send_test(
     Ok(res)
 }
 
-/// The handler's `results`, as table rows.
-async fn test_results(res: Response) -> Result<Vec<TestResultRow>, UiError> {
-    let bytes = axum::body::to_bytes(res.into_body(), 16 << 20).await.map_err(ApiError::internal)?;
-    let v: Value = serde_json::from_slice(&bytes).map_err(ApiError::internal)?;
-    let s = |v: &Value| match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        v => v.to_string(),
+/// One recipient's result as a table row.
+fn test_result(r: &RecipientResult) -> TestResultRow {
+    let d = &r.delivery;
+    let (reply, stage) = match &d.result {
+        DeliveryResult::Accepted { reply } => (reply.text.clone(), String::new()),
+        DeliveryResult::Rejected { stage, reply } => (
+            reply.text.clone(),
+            match stage.as_str() {
+                "rcpt" => "RCPT TO".to_string(),
+                "data" => "DATA".to_string(),
+                "mail_from" => "MAIL FROM".to_string(),
+                other => other.to_uppercase(),
+            },
+        ),
+        DeliveryResult::Failed { error } => (error.to_string(), String::new()),
     };
-    let rows = v["results"].as_array().map(Vec::as_slice).unwrap_or_default();
-    Ok(rows
-        .iter()
-        .map(|r| {
-            let d = &r["delivery"];
-            let outcome = s(&r["outcome"]);
-            let reply = match d["reply"]["text"].as_str() {
-                Some(t) => t.to_string(),
-                None => s(&d["error"]),
-            };
-            let stage = match d["stage"].as_str() {
-                Some("rcpt") => "RCPT TO".to_string(),
-                Some("data") => "DATA".to_string(),
-                Some("mail_from") => "MAIL FROM".to_string(),
-                Some(other) => other.to_uppercase(),
-                None => String::new(),
-            };
-            let attempts = d["attempts"].as_u64().unwrap_or(0);
-            let via = format!(
-                "{}, {attempts} {}",
-                s(&d["server"]),
-                if attempts == 1 { "attempt" } else { "attempts" }
-            );
-            let b = &r["bounce"];
-            let bounce = b.is_object().then(|| TestBounce {
-                kind: s(&b["type"]),
-                reason: s(&b["reason"]),
-                status: s(&b["status"]),
-                recorded: s(&b["recorded"]),
-            });
-            TestResultRow {
-                email: s(&r["email"]),
-                outcome_class: match outcome.as_str() {
-                    "sent" => "ok",
-                    "bounced" => "type-hard",
-                    _ => "status-blocklisted",
-                },
-                outcome,
-                reply,
-                stage,
-                via,
-                bounce,
-            }
-        })
-        .collect())
+    let (outcome, outcome_class) = match r.outcome {
+        Outcome::Sent => ("sent", "ok"),
+        Outcome::Bounced => ("bounced", "type-hard"),
+        Outcome::Failed => ("failed", "status-blocklisted"),
+    };
+    TestResultRow {
+        email: r.email.clone(),
+        outcome: outcome.to_string(),
+        outcome_class,
+        reply,
+        stage,
+        via: format!("{}, {} {}", d.server, d.attempts, if d.attempts == 1 { "attempt" } else { "attempts" }),
+        bounce: r.bounce.as_ref().map(|b| TestBounce {
+            kind: b.bounce_type.as_str().to_string(),
+            reason: b.reason.clone(),
+            status: b.status.clone().unwrap_or_default(),
+            recorded: b.recorded.clone(),
+        }),
+    }
 }
 
 #[cfg(test)]

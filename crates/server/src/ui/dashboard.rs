@@ -5,13 +5,13 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use chrono::{Duration, Utc};
-use rebound_store::{Pagination, PerPage};
 
 use super::chart::{self, Chart};
 use super::page::{Chrome, html, link};
 use super::session::Ui;
 use super::{BASE, UiError};
 use crate::auth::perm;
+use crate::service::dashboard;
 use crate::state::AppState;
 
 pub struct Count {
@@ -44,14 +44,11 @@ pub async fn show(State(state): State<AppState>, ui: Ui) -> Result<Response, UiE
     let stats = if ui.principal.can(perm::BOUNCES_GET) {
         let now = Utc::now();
         let since = now - Duration::days(chart::DAYS - 1);
-        let days = state.store.bounces_per_day(since).await?;
-        let sources = state.store.bounces_by_source().await?;
-        let campaigns = state.store.top_bounced_campaigns(5).await?;
-        let unmatched =
-            state.store.query_unmatched(Pagination { page: 1, per_page: PerPage::Count(1) }).await?;
+        let stats = dashboard::bounce_stats(&state, &ui.principal, since).await?;
         Some(Stats {
-            chart: chart::build(&days, now.date_naive()),
-            sources: sources
+            chart: chart::build(&stats.days, now.date_naive()),
+            sources: stats
+                .sources
                 .into_iter()
                 .map(|s| Count {
                     href: link("/bounces", &[("source", s.source.clone())]),
@@ -59,7 +56,8 @@ pub async fn show(State(state): State<AppState>, ui: Ui) -> Result<Response, UiE
                     count: s.count,
                 })
                 .collect(),
-            campaigns: campaigns
+            campaigns: stats
+                .campaigns
                 .into_iter()
                 .map(|c| Count {
                     href: link("/bounces", &[("campaign_id", c.id.to_string())]),
@@ -67,7 +65,7 @@ pub async fn show(State(state): State<AppState>, ui: Ui) -> Result<Response, UiE
                     count: c.count,
                 })
                 .collect(),
-            unmatched: unmatched.total,
+            unmatched: stats.unmatched,
             unmatched_href: format!("{BASE}/bounces/unmatched"),
         })
     } else {

@@ -1,5 +1,6 @@
-//! Errors as pages: the API's [`ApiError`] with an HTML body, plus the two
-//! cases only a browser has (log in first; a form without a valid CSRF token).
+//! Errors as pages: the API's [`ApiError`] (and so its status for every
+//! error type, error.rs) with an HTML body, plus the two cases only a
+//! browser has (log in first; a form without a valid CSRF token).
 
 use askama::Template;
 use axum::http::{StatusCode, header};
@@ -9,6 +10,7 @@ use rebound_store::StoreError;
 
 use super::BASE;
 use crate::error::ApiError;
+use crate::service::ServiceError;
 
 #[derive(Debug)]
 pub enum UiError {
@@ -25,6 +27,12 @@ pub enum UiError {
 impl From<ApiError> for UiError {
     fn from(e: ApiError) -> Self {
         UiError::Api(e)
+    }
+}
+
+impl From<ServiceError> for UiError {
+    fn from(e: ServiceError) -> Self {
+        UiError::Api(e.into())
     }
 }
 

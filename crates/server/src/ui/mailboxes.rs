@@ -1,25 +1,20 @@
 //! Mailbox status (every configured bounce mailbox with its last scan, counts
-//! and last error, as GET /api/bounces/mailboxes reports them), "scan now",
-//! and "test connection" for Settings -> Bounces.
-
-use std::time::Duration;
+//! and last error, as GET /api/bounces/mailboxes reports them) and "scan now".
+//! "Test connection" is on Settings -> Bounces (settings/pages.rs).
 
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use rebound_core::settings::{MailboxAuth, MailboxKind, MailboxSettings};
-use rebound_mailbox::pop3::Pop3;
-use rebound_mailbox::{LiveState, MailboxConfig, ScanNowError, Timeouts};
+use rebound_mailbox::{LiveState, ScanNowError};
 use serde_json::Value;
-use uuid::Uuid;
 
 use super::form::redirect_done;
 use super::page::{Chrome, html, iso, when};
 use super::session::{Ui, UiForm};
 use super::{BASE, UiError};
 use crate::auth::perm;
-use crate::error::ApiError;
 use crate::extract::QueryPairs;
+use crate::service::{ServiceError, mailboxes};
 use crate::state::AppState;
 
 pub struct MailboxRow {
@@ -53,8 +48,7 @@ struct MailboxesPage {
 pub async fn status(State(state): State<AppState>, ui: Ui, q: QueryPairs) -> Result<Response, UiError> {
     ui.principal.require(perm::BOUNCES_GET)?;
     let settings = state.settings.get();
-    let overview =
-        rebound_mailbox::overview(&settings, state.store.as_ref(), &state.mailboxes.live()).await?;
+    let overview = mailboxes::overview(&state, &ui.principal).await?;
     let rows = overview
         .into_iter()
         .map(|m| MailboxRow {
@@ -105,74 +99,18 @@ pub async fn scan_now(
     f: UiForm,
 ) -> Result<Response, UiError> {
     f.ui.principal.require(perm::BOUNCES_MANAGE)?;
-    let uuid = Uuid::parse_str(&uuid)
-        .map_err(|_| ApiError::bad_request(format!("invalid mailbox uuid {uuid:?}")))?;
+    let uuid = mailboxes::parse_uuid(&uuid)?;
     let to = format!("{BASE}/mailboxes");
-    let code = match state.mailboxes.scan_now(uuid).await {
+    let code = match mailboxes::scan_now(&state, &f.ui.principal, uuid).await {
         Ok(_report) => "scan-queued",
-        Err(ScanNowError::NotFound(_)) => return Err(UiError::NotFound("There is no such mailbox.".into())),
-        Err(ScanNowError::BounceDisabled) => "scan-bounce-off",
-        Err(ScanNowError::MailboxDisabled(_)) => "scan-disabled",
-        Err(ScanNowError::NotRunning(_)) => "scan-not-running",
-        Err(ScanNowError::Busy(_)) => "scan-busy",
+        Err(ServiceError::Scan(e)) => match e {
+            ScanNowError::NotFound(_) => return Err(UiError::NotFound("There is no such mailbox.".into())),
+            ScanNowError::BounceDisabled => "scan-bounce-off",
+            ScanNowError::MailboxDisabled(_) => "scan-disabled",
+            ScanNowError::NotRunning(_) => "scan-not-running",
+            ScanNowError::Busy(_) => "scan-busy",
+        },
+        Err(e) => return Err(e.into()),
     };
-    tracing::info!(mailbox = ?uuid, by = ?f.ui.principal.username, "mailbox scan requested in the UI");
     Ok(redirect_done(&to, code, &[]))
-}
-
-/// How long a connection test may take in all.
-const TEST_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Connects to a saved mailbox and logs in, fetching and deleting nothing.
-/// Returns what an operator should read: how many messages wait, or why it failed.
-pub async fn test_connection(m: &MailboxSettings) -> Result<String, String> {
-    let cfg = MailboxConfig::new(m);
-    let timeouts = Timeouts {
-        connect: Duration::from_secs(10),
-        login: Duration::from_secs(15),
-        read: Duration::from_secs(15),
-    };
-    let credentials =
-        (m.auth_protocol == MailboxAuth::Userpass).then(|| (m.username.as_str(), m.password.expose()));
-    let attempt = async {
-        let waiting = match m.kind {
-            MailboxKind::Pop => {
-                let mut pop =
-                    Pop3::connect(&m.host, m.port, cfg.security(), m.tls_skip_verify, timeouts, 1 << 20)
-                        .await?;
-                if let Some((user, password)) = credentials {
-                    pop.login(user, password).await?;
-                }
-                let n = pop.list().await?.len();
-                pop.quit().await?;
-                n
-            }
-            MailboxKind::Imap => {
-                let mut imap = rebound_mailbox::imap::Imap::connect(
-                    &m.host,
-                    m.port,
-                    cfg.security(),
-                    m.tls_skip_verify,
-                    timeouts,
-                    credentials,
-                    &m.folder,
-                    1 << 20,
-                )
-                .await?;
-                let n = imap.list().await?.len();
-                imap.logout().await?;
-                n
-            }
-        };
-        Ok::<usize, rebound_mailbox::MailboxError>(waiting)
-    };
-    match tokio::time::timeout(TEST_TIMEOUT, attempt).await {
-        Ok(Ok(n)) => Ok(format!(
-            "Connected to {} and logged in: {} waiting. Nothing was fetched or deleted.",
-            cfg.label(),
-            super::page::count(n as i64, "message", "messages")
-        )),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!("no answer from {} within {} s", cfg.label(), TEST_TIMEOUT.as_secs())),
-    }
 }

@@ -2,11 +2,10 @@
 //! askama templates, one hand-written stylesheet and a few lines of vanilla
 //! JavaScript, all compiled in (no CDN, no build step), so it works offline.
 //!
-//! Every page goes through the same permission checks as the API
-//! ([`Principal::require`](crate::auth::Principal::require)) and every change
-//! through the same code paths (store methods, [`SettingsHandle::update`],
-//! the API's own handlers), so the UI can never accept what the API refuses.
-//! Sessions, cookies and CSRF are in [`session`].
+//! Every page reads and changes through the same operations as the API
+//! (crate::service: same permission checks, same validation), so the UI can
+//! never accept what the API refuses; a refused field is shown at that
+//! field. Sessions, cookies and CSRF are in [`session`].
 
 mod assets;
 mod bounces;

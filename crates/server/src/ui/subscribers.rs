@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use rebound_store::{BounceFilter, BounceQuery, Pagination, PerPage, SubscriberQuery};
+use rebound_store::{PerPage, SubscriberQuery};
 
 use super::bounces::Row;
 use super::form::{ask_first, redirect_done};
@@ -12,7 +12,7 @@ use super::session::{Ui, UiForm};
 use super::{BASE, UiError};
 use crate::auth::perm;
 use crate::extract::QueryPairs;
-use crate::handlers::pagination;
+use crate::service::{bounces, subscribers};
 use crate::state::AppState;
 
 pub struct SubscriberRow {
@@ -37,16 +37,14 @@ struct SubscribersPage {
 /// GET /admin/subscribers?query=
 pub async fn list(State(state): State<AppState>, ui: Ui, q: QueryPairs) -> Result<Response, UiError> {
     ui.principal.require(perm::SUBSCRIBERS_GET)?;
-    let p = pagination(&q)?;
+    let p = q.pagination()?;
     let query = q.get("query").unwrap_or("").trim().to_string();
-    let page = state
-        .store
-        .query_subscribers(&SubscriberQuery {
-            search: (!query.is_empty()).then(|| query.clone()),
-            pagination: p,
-            ..Default::default()
-        })
-        .await?;
+    let search = SubscriberQuery {
+        search: (!query.is_empty()).then(|| query.clone()),
+        pagination: p,
+        ..Default::default()
+    };
+    let page = subscribers::list(&state, &ui.principal, &search).await?;
     let per_page = match p.per_page {
         PerPage::Count(n) => n,
         PerPage::All => page.total.max(1) as u32,
@@ -100,19 +98,11 @@ pub async fn detail(
     Path(id): Path<i64>,
 ) -> Result<Response, UiError> {
     ui.principal.require(perm::SUBSCRIBERS_GET)?;
-    let s = state.store.get_subscriber(id).await?;
+    let s = subscribers::get(&state, &ui.principal, id).await?;
     let bounces = if ui.principal.can(perm::BOUNCES_GET) {
-        let page = state
-            .store
-            .query_bounces(&BounceQuery {
-                filter: BounceFilter { subscriber_id: Some(id), ..Default::default() },
-                desc: true,
-                pagination: Pagination { page: 1, per_page: PerPage::All },
-                ..Default::default()
-            })
-            .await?;
         Some(
-            page.results
+            bounces::of_subscriber(&state, &ui.principal, id)
+                .await?
                 .into_iter()
                 .map(|b| Row {
                     id: b.id,
@@ -162,21 +152,13 @@ pub async fn delete_bounces(
     f: UiForm,
 ) -> Result<Response, UiError> {
     f.ui.principal.require(perm::BOUNCES_MANAGE)?;
-    let s = state.store.get_subscriber(id).await?;
-    let n = state
-        .store
-        .query_bounces(&BounceQuery {
-            filter: BounceFilter { subscriber_id: Some(id), ..Default::default() },
-            ..Default::default()
-        })
-        .await?
-        .total;
+    let (s, n) = bounces::before_delete_of_subscriber(&state, &f.ui.principal, id).await?;
     let message =
         format!("Delete the {} of {}? This cannot be undone.", count(n, "bounce", "bounces"), s.email);
     let action = format!("{BASE}/subscribers/{id}/bounces/delete");
     if let Some(ask) = ask_first(&f, "subscribers", &action, message, "Delete") {
         return ask;
     }
-    let n = state.store.delete_subscriber_bounces(id).await?;
+    let n = bounces::delete_of_subscriber(&state, &f.ui.principal, id).await?;
     Ok(redirect_done(&format!("{BASE}/subscribers/{id}"), "deleted", &[("n", n)]))
 }

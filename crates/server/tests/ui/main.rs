@@ -5,6 +5,7 @@
 
 mod browser;
 mod campaign_test;
+mod forms;
 mod http;
 mod pages;
 mod provider_status;
