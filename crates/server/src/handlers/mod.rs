@@ -1,6 +1,7 @@
 //! One module per resource. Handlers check permission, validate, call the
 //! store, and wrap the result in listmonk's `{"data": ...}` envelope.
 
+pub mod bounce_reclassify;
 pub mod bounces;
 pub mod campaign_test;
 pub mod campaigns;

@@ -9,6 +9,7 @@
 //! Sessions, cookies and CSRF are in [`session`].
 
 mod assets;
+mod bounce_reclassify;
 mod bounces;
 mod campaigns;
 mod chart;
@@ -51,6 +52,7 @@ pub fn router() -> Router<AppState> {
         .route(&r("/bounces/unmatched/retry"), post(bounces::retry_unmatched))
         .route(&r("/bounces/{id}"), get(bounces::detail))
         .route(&r("/bounces/{id}/delete"), post(bounces::delete_one))
+        .route(&r("/bounces/{id}/reclassify"), post(bounce_reclassify::submit))
         .route(&r("/subscribers"), get(subscribers::list))
         .route(&r("/subscribers/{id}"), get(subscribers::detail))
         .route(&r("/subscribers/{id}/bounces/delete"), post(subscribers::delete_bounces))

@@ -8,6 +8,7 @@ mod campaign_test;
 mod http;
 mod pages;
 mod provider_status;
+mod reclassify;
 mod security;
 
 use browser::Browser;
