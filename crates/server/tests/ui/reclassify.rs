@@ -66,6 +66,7 @@ async fn the_bounce_page_explains_and_corrects_the_verdict() {
     assert!(html.contains("Bounce reclassified; its rule was evaluated again."), "flash");
     assert!(html.contains("badge type-hard"), "{html}");
     assert!(html.contains("bounce-corrections"));
+    assert!(html.contains("(the verdict as received; corrected below)"), "the explanation is the source's");
     for part in [
         "<td data-label=\"By\">admin</td>",
         "soft → hard",
@@ -132,4 +133,34 @@ async fn a_viewer_sees_the_verdict_but_cannot_correct_it() {
         post(&s, &session, &path, &[("csrf", &csrf), ("type", "hard"), ("confirmed", "yes")]).await;
     assert_eq!(status, 403);
     assert_eq!(s.get_json(&format!("/api/bounces/{id}")).await["data"]["type"], "soft");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_correction_whose_rule_deletes_goes_back_to_the_listing() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    s.enable_webhooks().await;
+    s.put_settings(&json!({"bounce.actions": {"soft": {"count": 2, "action": "none"},
+        "hard": {"count": 1, "action": "blocklist"}, "complaint": {"count": 1, "action": "delete"}}}))
+        .await;
+    let (a, _) = s.create_subscriber("a@example.com", &[]).await;
+    super::record(&s, &json!({"email": "a@example.com", "source": "api", "type": "soft"})).await;
+    let id = s.get_json("/api/bounces").await["data"]["results"][0]["id"].as_i64().unwrap();
+    let (session, _, _) = login(&s, "admin", &s.admin_password, &[]).await;
+    let session = session.unwrap();
+    let (_, _, html) = page(&s, &session, &format!("/admin/bounces/{id}")).await;
+    assert!(!html.contains("bounce-why"), "no explanation from this source: nothing shown");
+    let csrf = hidden(&html, "csrf");
+    let path = format!("/admin/bounces/{id}/reclassify");
+    let (status, _, ask) = post(&s, &session, &path, &[("csrf", &csrf), ("type", "complaint")]).await;
+    assert_eq!(status, 200);
+    assert!(ask.contains("at 1 complaint bounce(s) the subscriber is deleted with all its bounces"), "{ask}");
+    let (status, location, _) =
+        post(&s, &session, &path, &[("csrf", &csrf), ("type", "complaint"), ("confirmed", "yes")]).await;
+    assert_eq!((status, location.as_str()), (303, "/admin/bounces?done=reclassified-deleted"));
+    let (_, _, html) = page(&s, &session, &location).await;
+    assert!(html.contains("Bounce reclassified; its rule deleted the subscriber and its bounces."));
+    assert_eq!(
+        s.req(reqwest::Method::GET, &format!("/api/subscribers/{a}")).send().await.unwrap().status(),
+        404
+    );
 }
