@@ -11,7 +11,7 @@ use rebound_core::BounceType;
 use rebound_core::settings::AzureProvider;
 use serde_json::{Value, json};
 
-use crate::common::{Parsed, collect_batch, ct_eq, header, need_email, parse_json, str_of, time_of};
+use crate::common::{Parsed, collect_batch, ct_eq, header, need_email, parse_json, said, str_of, time_of};
 use crate::{Outcome, ProviderError, WebhookRequest};
 
 pub const SOURCE: &str = "azure";
@@ -104,7 +104,8 @@ fn parse_event(ev: &Value) -> Result<Option<Parsed>, String> {
     let data = ev.get("data").ok_or("delivery report without data")?;
     let details =
         str_of(data.get("deliveryStatusDetails").and_then(|d| d.get("statusMessage"))).unwrap_or("");
-    let bounce_type = match str_of(data.get("status")).unwrap_or("") {
+    let status = str_of(data.get("status")).unwrap_or("");
+    let bounce_type = match status {
         "Delivered" | "Expanded" => return Ok(None),
         "Bounced" | "Suppressed" => BounceType::Hard,
         "Failed" if looks_permanent(details) => BounceType::Hard,
@@ -127,6 +128,11 @@ fn parse_event(ev: &Value) -> Result<Option<Parsed>, String> {
         created_at,
         event_id,
         meta: ev.clone(),
+        explanation: if status == "Failed" && bounce_type == BounceType::Hard {
+            format!("Azure status Failed, statusMessage permanent → {bounce_type}")
+        } else {
+            said("Azure", "status", status, bounce_type)
+        },
     }))
 }
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::common::{
     Parsed, campaign_in_object, campaign_in_text, check_basic_or_bearer, collect_batch, need_email,
-    parse_json, single, str_of, text_of, time_of,
+    parse_json, said, single, str_of, text_of, time_of,
 };
 use crate::{ProviderError, WebhookRequest};
 
@@ -57,5 +57,6 @@ fn parse_event(ev: &Value) -> Result<Option<Parsed>, String> {
         created_at,
         event_id,
         meta: ev.clone(),
+        explanation: said("Brevo", "event", event, bounce_type),
     }))
 }

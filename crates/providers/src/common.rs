@@ -317,6 +317,16 @@ pub(crate) struct Parsed {
     pub created_at: Option<DateTime<Utc>>,
     pub event_id: String,
     pub meta: Value,
+    /// What the provider said that decided the type ([`said`]), kept as
+    /// `meta.explanation` like a mailbox bounce's parser verdict.
+    pub explanation: String,
+}
+
+/// "Mailgun severity permanent → hard": the provider's field and value that
+/// decided the type.
+pub(crate) fn said(provider: &str, field: &str, value: &str, t: BounceType) -> String {
+    let value = if value.is_empty() { "(none)" } else { value };
+    format!("{provider} {field} {value} → {t}")
 }
 
 impl Parsed {
@@ -325,7 +335,12 @@ impl Parsed {
         e.campaign_uuid = self.campaign;
         e.created_at = self.created_at;
         e.event_id = Some(self.event_id);
-        e.meta = if self.meta.is_object() { self.meta } else { serde_json::json!({ "event": self.meta }) };
+        let mut meta =
+            if self.meta.is_object() { self.meta } else { serde_json::json!({ "event": self.meta }) };
+        if let Some(m) = meta.as_object_mut() {
+            m.insert("explanation".into(), Value::String(self.explanation));
+        }
+        e.meta = meta;
         e
     }
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::common::{
     Parsed, campaign_in_name_value_list, campaign_in_object, decode_hex_sig, hmac_sha256_verify, need_email,
-    parse_json, require_header, single, str_of, text_of, time_of,
+    parse_json, require_header, said, single, str_of, text_of, time_of,
 };
 use crate::{ProviderError, WebhookRequest};
 
@@ -69,5 +69,6 @@ fn parse_event(v: &Value) -> Result<Option<Parsed>, String> {
         created_at: time_of(v.get("bounced_at")),
         event_id,
         meta: v.clone(),
+        explanation: said("Forward Email", "bounce.category", category, bounce_type),
     }))
 }

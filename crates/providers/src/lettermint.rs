@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::common::{
     Parsed, campaign_in_object, check_unix_window, decode_hex_sig, hmac_sha256_verify, need_email,
-    parse_json, parse_unix_seconds, require_header, single, str_of, time_of,
+    parse_json, parse_unix_seconds, require_header, said, single, str_of, time_of,
 };
 use crate::{ProviderError, WebhookRequest};
 
@@ -73,7 +73,8 @@ pub fn verify(
 }
 
 fn parse_event(v: &Value) -> Result<Option<Parsed>, String> {
-    let bounce_type = match str_of(v.get("event")).unwrap_or("") {
+    let event = str_of(v.get("event")).unwrap_or("");
+    let bounce_type = match event {
         "message.hard_bounced" => BounceType::Hard,
         "message.soft_bounced" => BounceType::Soft,
         "message.spam_complaint" => BounceType::Complaint,
@@ -90,5 +91,6 @@ fn parse_event(v: &Value) -> Result<Option<Parsed>, String> {
         created_at: time_of(v.get("timestamp")),
         event_id,
         meta: v.clone(),
+        explanation: said("Lettermint", "event", event, bounce_type),
     }))
 }

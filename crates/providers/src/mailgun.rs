@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::common::{
     Parsed, campaign_in_object, check_unix_window, decode_hex_sig, hmac_sha256_verify, need_email,
-    parse_json, parse_unix_seconds, single, str_of, text_of, time_of,
+    parse_json, parse_unix_seconds, said, single, str_of, text_of, time_of,
 };
 use crate::{ProviderError, WebhookRequest};
 
@@ -83,14 +83,15 @@ pub fn parse(body: &[u8]) -> Result<Vec<BounceEvent>, ProviderError> {
 }
 
 fn parse_event(d: &Value, token: &str) -> Result<Option<Parsed>, String> {
-    let bounce_type = match str_of(d.get("event")).unwrap_or("") {
-        "failed" => match str_of(d.get("severity")) {
+    let severity = str_of(d.get("severity")).unwrap_or("");
+    let (bounce_type, field, value) = match str_of(d.get("event")).unwrap_or("") {
+        "failed" => match severity {
             // Includes `suppress-*` reasons: a send to an address Mailgun
             // already suppresses is still evidence the address is bad.
-            Some("permanent") => BounceType::Hard,
-            _ => BounceType::Soft,
+            "permanent" => (BounceType::Hard, "severity", severity),
+            _ => (BounceType::Soft, "severity", severity),
         },
-        "complained" => BounceType::Complaint,
+        "complained" => (BounceType::Complaint, "event", "complained"),
         // accepted, rejected, delivered, opened, clicked, unsubscribed...
         _ => return Ok(None),
     };
@@ -109,6 +110,7 @@ fn parse_event(d: &Value, token: &str) -> Result<Option<Parsed>, String> {
         created_at: time_of(d.get("timestamp")),
         event_id,
         meta: d.clone(),
+        explanation: said("Mailgun", field, value, bounce_type),
     }))
 }
 

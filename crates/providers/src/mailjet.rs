@@ -8,8 +8,8 @@ use rebound_core::{BounceEvent, BounceType};
 use serde_json::Value;
 
 use crate::common::{
-    Parsed, campaign_in_text, check_basic_or_bearer, collect_batch, need_email, parse_json, single, str_of,
-    text_of, time_of,
+    Parsed, campaign_in_text, check_basic_or_bearer, collect_batch, need_email, parse_json, said, single,
+    str_of, text_of, time_of,
 };
 use crate::{ProviderError, WebhookRequest};
 
@@ -57,5 +57,14 @@ fn parse_event(ev: &Value) -> Result<Option<Parsed>, String> {
         created_at: time_of(ev.get("time")),
         event_id,
         meta: ev.clone(),
+        explanation: match bounce_type {
+            BounceType::Complaint => said("Mailjet", "event", event, bounce_type),
+            _ => said(
+                "Mailjet",
+                "hard_bounce",
+                &text_of(ev.get("hard_bounce")).unwrap_or_default(),
+                bounce_type,
+            ),
+        },
     }))
 }

@@ -23,8 +23,8 @@ use ring::signature::{self, RsaParameters, RsaPublicKeyComponents, UnparsedPubli
 use serde_json::Value;
 
 use crate::common::{
-    KeyKind, Parsed, check_window, decode_b64_sig, header, need_email, parse_json, pem_or_base64, single,
-    spki_key, str_of, time_of, uuid_of,
+    KeyKind, Parsed, check_window, decode_b64_sig, header, need_email, parse_json, pem_or_base64, said,
+    single, spki_key, str_of, time_of, uuid_of,
 };
 use crate::{ProviderError, WebhookRequest};
 
@@ -135,7 +135,8 @@ pub fn verify(headers: &http::HeaderMap, body: &[u8], public_key: &str) -> Resul
 
 fn parse_event(v: &Value) -> Result<Option<Parsed>, String> {
     let payload = v.get("payload");
-    let message = match str_of(v.get("event")).unwrap_or("") {
+    let event = str_of(v.get("event")).unwrap_or("");
+    let message = match event {
         // HardFail: Postal gave up on the recipient.
         "MessageDeliveryFailed" => payload.and_then(|p| p.get("message")),
         // A DSN received after acceptance: nearly always permanent.
@@ -156,5 +157,6 @@ fn parse_event(v: &Value) -> Result<Option<Parsed>, String> {
         created_at,
         event_id,
         meta: v.clone(),
+        explanation: said("Postal", "event", event, BounceType::Hard),
     }))
 }

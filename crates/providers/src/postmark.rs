@@ -10,7 +10,7 @@ use rebound_core::{BounceEvent, BounceType};
 use serde_json::Value;
 
 use crate::common::{
-    Parsed, campaign_in_object, check_basic_or_bearer, need_email, parse_json, single, str_of, text_of,
+    Parsed, campaign_in_object, check_basic_or_bearer, need_email, parse_json, said, single, str_of, text_of,
     time_of,
 };
 use crate::{ProviderError, WebhookRequest};
@@ -80,7 +80,7 @@ fn type_name_of_code(code: i64) -> &'static str {
 
 fn parse_record(v: &Value) -> Result<Option<Parsed>, String> {
     let record = str_of(v.get("RecordType")).unwrap_or("");
-    let (bounce_type, email_field, time_field) = match record {
+    let (bounce_type, email_field, time_field, field, value) = match record {
         "Bounce" => {
             let name = str_of(v.get("Type"))
                 .map(str::to_string)
@@ -89,20 +89,23 @@ fn parse_record(v: &Value) -> Result<Option<Parsed>, String> {
                 })
                 .unwrap_or_default();
             match bounce_type_of(&name) {
-                Some(t) => (t, "Email", "BouncedAt"),
+                Some(t) => (t, "Email", "BouncedAt", "Type", name),
                 None => return Ok(None),
             }
         }
-        "SpamComplaint" => (BounceType::Complaint, "Email", "BouncedAt"),
+        "SpamComplaint" => (BounceType::Complaint, "Email", "BouncedAt", "RecordType", record.to_string()),
         "SubscriptionChange" => {
             // Only a suppression caused by a bounce or a complaint is one;
             // reactivations and manual suppressions (unsubscribes) are not.
             if v.get("SuppressSending").and_then(Value::as_bool) != Some(true) {
                 return Ok(None);
             }
-            match str_of(v.get("SuppressionReason")) {
-                Some("HardBounce") => (BounceType::Hard, "Recipient", "ChangedAt"),
-                Some("SpamComplaint") => (BounceType::Complaint, "Recipient", "ChangedAt"),
+            let reason = "SuppressionReason";
+            match str_of(v.get(reason)) {
+                Some(r @ "HardBounce") => (BounceType::Hard, "Recipient", "ChangedAt", reason, r.to_string()),
+                Some(r @ "SpamComplaint") => {
+                    (BounceType::Complaint, "Recipient", "ChangedAt", reason, r.to_string())
+                }
                 _ => return Ok(None),
             }
         }
@@ -124,5 +127,6 @@ fn parse_record(v: &Value) -> Result<Option<Parsed>, String> {
         created_at: time_of(v.get(time_field)),
         event_id,
         meta: v.clone(),
+        explanation: said("Postmark", field, &value, bounce_type),
     }))
 }

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::common::{
     Parsed, campaign_in_name_value_list, campaign_in_object, check_unix_window, email_of, header,
-    hmac_sha256_verify, parse_json, parse_unix_seconds, str_of, time_of,
+    hmac_sha256_verify, parse_json, parse_unix_seconds, said, str_of, time_of,
 };
 use crate::{ProviderError, WebhookRequest};
 
@@ -86,14 +86,17 @@ pub fn verify<'h>(
 
 fn parse_event(v: &Value, msg_id: &str) -> Result<Vec<BounceEvent>, ProviderError> {
     let data = v.get("data");
-    let bounce_type = match str_of(v.get("type")).unwrap_or("") {
+    let event = str_of(v.get("type")).unwrap_or("");
+    let sub_type = str_of(data.and_then(|d| d.get("bounce")).and_then(|b| b.get("type"))).unwrap_or("");
+    let (bounce_type, field, value) = match event {
         // "The recipient's mail server permanently rejected the email"; the
         // SES-like bounce.type refines it when present.
-        "email.bounced" => match str_of(data.and_then(|d| d.get("bounce")).and_then(|b| b.get("type"))) {
-            Some("Transient") | Some("Undetermined") => BounceType::Soft,
-            _ => BounceType::Hard,
+        "email.bounced" => match sub_type {
+            "Transient" | "Undetermined" => (BounceType::Soft, "bounce.type", sub_type),
+            "" => (BounceType::Hard, "type", event),
+            _ => (BounceType::Hard, "bounce.type", sub_type),
         },
-        "email.complained" => BounceType::Complaint,
+        "email.complained" => (BounceType::Complaint, "type", event),
         // sent, delivered, delivery_delayed, opened, clicked, failed (API), contacts...
         _ => return Ok(Vec::new()),
     };
@@ -116,7 +119,9 @@ fn parse_event(v: &Value, msg_id: &str) -> Result<Vec<BounceEvent>, ProviderErro
         .into_iter()
         .map(|email| {
             let event_id = if several { format!("{msg_id}:{email}") } else { msg_id.to_string() };
-            Parsed { email, bounce_type, campaign, created_at, event_id, meta: v.clone() }.into_event(SOURCE)
+            let explanation = said("Resend", field, value, bounce_type);
+            Parsed { email, bounce_type, campaign, created_at, event_id, meta: v.clone(), explanation }
+                .into_event(SOURCE)
         })
         .collect())
 }

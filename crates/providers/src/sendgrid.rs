@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::common::{
     KeyKind, Parsed, campaign_in_object, check_unix_window, collect_batch, decode_b64_sig, need_email,
-    parse_json, parse_unix_seconds, pem_or_base64, require_header, spki_key, str_of, text_of, time_of,
+    parse_json, parse_unix_seconds, pem_or_base64, require_header, said, spki_key, str_of, text_of, time_of,
 };
 use crate::{ProviderError, WebhookRequest};
 
@@ -76,21 +76,22 @@ fn hard_classification(c: &str) -> bool {
 
 fn parse_event(ev: &Value) -> Result<Option<Parsed>, String> {
     let event = str_of(ev.get("event")).unwrap_or("");
-    let bounce_type = match event {
+    let (bounce_type, field, value) = match event {
         "bounce" => match str_of(ev.get("type")) {
-            Some("blocked") => BounceType::Soft,
-            Some("bounce") => BounceType::Hard,
+            Some(t @ "blocked") => (BounceType::Soft, "type", t),
+            Some(t @ "bounce") => (BounceType::Hard, "type", t),
             // Older payloads carry no `type`; the classification decides, else
             // `bounce` is SendGrid's permanent failure.
             _ => match str_of(ev.get("bounce_classification")) {
-                Some(c) if !hard_classification(c) => BounceType::Soft,
-                _ => BounceType::Hard,
+                Some(c) if !hard_classification(c) => (BounceType::Soft, "bounce_classification", c),
+                Some(c) => (BounceType::Hard, "bounce_classification", c),
+                None => (BounceType::Hard, "event", event),
             },
         },
-        "spamreport" => BounceType::Complaint,
+        "spamreport" => (BounceType::Complaint, "event", event),
         // A drop because the address bounced before: SendGrid suppresses it, so do we.
         "dropped" if str_of(ev.get("reason")).is_some_and(|r| r.eq_ignore_ascii_case("Bounced Address")) => {
-            BounceType::Hard
+            (BounceType::Hard, "dropped reason", "Bounced Address")
         }
         // processed, deferred, delivered, open, click, other drops, unsubscribes...
         _ => return Ok(None),
@@ -110,5 +111,6 @@ fn parse_event(ev: &Value) -> Result<Option<Parsed>, String> {
         created_at: time_of(ev.get("timestamp")),
         event_id,
         meta: ev.clone(),
+        explanation: said("SendGrid", field, value, bounce_type),
     }))
 }

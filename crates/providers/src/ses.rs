@@ -34,7 +34,7 @@ use url::Url;
 use crate::aws_regions::SnsHost;
 use crate::common::{
     KeyKind, Parsed, campaign_in_name_value_list, campaign_in_object, check_window, decode_b64_sig, email_of,
-    header, spki_key, str_of, text_of, time_of,
+    header, said, spki_key, str_of, text_of, time_of,
 };
 use crate::{HttpFetch, Outcome, ProviderError, WebhookRequest};
 
@@ -329,6 +329,7 @@ fn recipient_event(
     msg: &Value,
 ) -> BounceEvent {
     let mut meta = msg.clone();
+    let mut explanation = said("SES", "notificationType", "Complaint", BounceType::Complaint);
     let bounce_type = match kind {
         Kind::Complaint => BounceType::Complaint,
         Kind::Bounce(bounce_type, bounce_sub_type) => {
@@ -341,11 +342,12 @@ fn recipient_event(
             if let Some(m) = meta.as_object_mut() {
                 m.insert("reason".into(), json!(v.reason.as_str()));
             }
+            explanation = v.explanation.summary;
             v.bounce_type
         }
     };
     let event_id = format!("{id_base}:{email}");
-    Parsed { email, bounce_type, campaign, created_at, event_id, meta }.into_event(SOURCE)
+    Parsed { email, bounce_type, campaign, created_at, event_id, meta, explanation }.into_event(SOURCE)
 }
 
 /// Public keys of SNS signing certificates, by certificate URL.

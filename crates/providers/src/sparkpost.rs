@@ -9,7 +9,7 @@ use rebound_core::{BounceEvent, BounceType};
 use serde_json::Value;
 
 use crate::common::{
-    Parsed, campaign_in_object, check_basic_or_bearer, collect_batch, need_email, parse_json, str_of,
+    Parsed, campaign_in_object, check_basic_or_bearer, collect_batch, need_email, parse_json, said, str_of,
     text_of, time_of, uuid_of,
 };
 use crate::{ProviderError, WebhookRequest};
@@ -45,15 +45,16 @@ fn class_type(class: Option<i64>) -> Option<BounceType> {
 }
 
 fn parse_event(ev: &Value) -> Result<Option<Parsed>, String> {
-    let bounce_type = match str_of(ev.get("type")).unwrap_or("") {
+    let event = str_of(ev.get("type")).unwrap_or("");
+    let (bounce_type, field, value) = match event {
         "bounce" | "out_of_band" => {
-            let class = text_of(ev.get("bounce_class")).and_then(|c| c.parse::<i64>().ok());
-            match class_type(class) {
-                Some(t) => t,
+            let class_text = text_of(ev.get("bounce_class")).unwrap_or_default();
+            match class_type(class_text.parse::<i64>().ok()) {
+                Some(t) => (t, "bounce_class", class_text),
                 None => return Ok(None),
             }
         }
-        "spam_complaint" => BounceType::Complaint,
+        "spam_complaint" => (BounceType::Complaint, "type", event.to_string()),
         // injection, delivery, delay, policy_rejection, open, click, unsubscribes...
         _ => return Ok(None),
     };
@@ -68,5 +69,6 @@ fn parse_event(ev: &Value) -> Result<Option<Parsed>, String> {
         created_at: time_of(ev.get("timestamp")),
         event_id,
         meta: ev.clone(),
+        explanation: said("SparkPost", field, &value, bounce_type),
     }))
 }

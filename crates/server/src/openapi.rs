@@ -105,6 +105,46 @@ pub struct DataBounces {
 }
 
 #[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum Action {
+    None,
+    Unsubscribe,
+    Blocklist,
+    Delete,
+}
+
+/// One operator's correction, as kept in the bounce's `meta.corrections`.
+#[derive(ToSchema)]
+pub struct Correction {
+    #[schema(format = DateTime)]
+    at: String,
+    /// The user who corrected.
+    by: String,
+    from: BounceType,
+    to: BounceType,
+    note: Option<String>,
+    /// The subscriber's bounces of type `to` that counted for its rule, this one included.
+    count: i64,
+    /// The action the rule of `to` took, if any.
+    action: Option<Action>,
+    /// A state the correction left although the new type's rule would not
+    /// have put the subscriber there (a correction never lifts a blocklist).
+    kept: Option<SubscriberStatus>,
+}
+
+#[derive(ToSchema)]
+pub struct Reclassified {
+    /// The bounce as stored now; null when the rule deleted the subscriber and its bounces.
+    bounce: Option<Bounce>,
+    correction: Correction,
+}
+
+#[derive(ToSchema)]
+pub struct DataReclassified {
+    data: Reclassified,
+}
+
+#[derive(ToSchema)]
 pub struct UnmatchedBounce {
     id: i64,
     email: String,
@@ -346,6 +386,17 @@ pub struct BounceRequest {
     event_id: Option<String>,
 }
 
+/// POST /api/bounces/{id}/reclassify
+#[derive(ToSchema)]
+pub struct ReclassifyBody {
+    /// The type the bounce should have.
+    #[schema(rename = "type")]
+    bounce_type: BounceType,
+    /// Why, for whoever reads the bounce later (up to 1000 characters).
+    #[schema(max_length = 1000)]
+    note: Option<String>,
+}
+
 #[derive(ToSchema)]
 pub struct SubscriberBody {
     /// Required to create.
@@ -538,6 +589,14 @@ fn get_bounce() {}
     responses((status = 200, body = DataTrue), Refusals), security(("basic" = []), ("token" = [])))]
 fn delete_bounce() {}
 
+#[utoipa::path(post, path = "/api/bounces/{id}/reclassify", tag = "bounces",
+    description = "Corrects a bounce's type (bounces:manage): the correction is recorded in the bounce's `meta.corrections` and the new type's rule of `bounce.actions` is evaluated again for the subscriber. A correction only adds actions: it never lifts a blocklist or re-subscribes.",
+    params(("id" = i64, Path)), request_body = ReclassifyBody,
+    responses((status = 200, body = DataReclassified), Refusals,
+        (status = 409, description = "The bounce already has that type", body = ErrorBody)),
+    security(("basic" = []), ("token" = [])))]
+fn reclassify_bounce() {}
+
 #[utoipa::path(get, path = "/api/bounces/providers", tag = "webhooks",
     description = "Each provider webhook: `name`, `enabled`, `path`, and `problem`: why its settings refuse every request, when they do (e.g. SES without an allowed topic ARN).",
     responses((status = 200, body = DataArray), Refusals), security(("basic" = []), ("token" = [])))]
@@ -703,7 +762,7 @@ impl Modify for Security {
     paths(
         health, metrics, openapi_json, post_bounce, provider_webhook,
         list_bounces, delete_bounces, export_csv, blocklist, list_unmatched, delete_unmatched, retry_unmatched,
-        get_bounce, delete_bounce, provider_status, mailboxes, scan_mailbox, mailbox_messages, delete_mailbox_messages,
+        get_bounce, delete_bounce, reclassify_bounce, provider_status, mailboxes, scan_mailbox, mailbox_messages, delete_mailbox_messages,
         mailbox_message, mailbox_message_raw, list_subscribers, create_subscriber, delete_subscribers,
         get_subscriber, update_subscriber, delete_subscriber, subscriber_bounces, delete_subscriber_bounces,
         list_lists, create_list, get_list, delete_list, list_campaigns, create_campaign, get_campaign,

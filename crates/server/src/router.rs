@@ -51,6 +51,7 @@ fn api() -> Router<AppState> {
         .route("/api/bounces/unmatched", get(bounces::list_unmatched).delete(bounces::delete_unmatched))
         .route("/api/bounces/unmatched/retry", post(bounces::retry_unmatched))
         .route("/api/bounces/{id}", get(bounces::get).delete(bounces::delete_one))
+        .route("/api/bounces/{id}/reclassify", post(crate::handlers::bounce_reclassify::reclassify))
         // /api/bounces/mailboxes...: status, scan now, kept messages (listed in the module).
         .merge(crate::handlers::mailboxes::routes())
         .route("/api/bounces/providers", get(providers::status))

@@ -9,6 +9,7 @@ mod mailbox;
 pub mod models;
 mod nul;
 mod postgres;
+pub mod reclassify;
 pub mod record;
 mod sessions;
 mod sqlite;
@@ -27,6 +28,7 @@ pub use import::{ImportReport, ImportRow, ImportStore};
 pub use mailbox::*;
 pub use models::*;
 pub use postgres::PgStore;
+pub use reclassify::{Correction, Reclassification, Reclassified};
 pub use record::RecordOutcome;
 pub use sessions::{NewSession, Session, SessionStore};
 pub use sqlite::SqliteStore;
@@ -77,6 +79,7 @@ pub trait Store:
     + ListStore
     + CampaignStore
     + BounceStore
+    + CorrectionStore
     + SessionStore
     + StatsStore
     + MailboxStore
@@ -183,6 +186,21 @@ pub trait BounceStore: Send + Sync {
         actions: &BounceActions,
         now: DateTime<Utc>,
     ) -> Result<Vec<RecordOutcome>>;
+}
+
+/// Operators' corrections of verdicts ([`reclassify`] has the rules).
+#[async_trait]
+pub trait CorrectionStore: Send + Sync {
+    /// Changes a bounce's type, appends the correction to its
+    /// `meta.corrections`, and evaluates the new type's rule in `actions`
+    /// again for its subscriber, in one transaction. NotFound for an unknown
+    /// bounce; Conflict when it already has that type.
+    async fn reclassify_bounce(
+        &self,
+        request: &Reclassification,
+        actions: &BounceActions,
+        now: DateTime<Utc>,
+    ) -> Result<Reclassified>;
 }
 
 #[cfg(test)]

@@ -42,6 +42,7 @@ fn valid_events() {
     );
     assert_eq!(ev[0].created_at.unwrap().timestamp_millis(), 1767225599570);
     assert!(ev[0].meta.get("signature").is_none(), "meta is event-data");
+    assert_eq!(ev[0].meta["explanation"], "Mailgun severity permanent → hard");
     assert_eq!(events(one(&body("failed", "permanent"))), ev);
     assert_eq!(events(one(&body("failed", "temporary")))[0].bounce_type, BounceType::Soft);
     assert_eq!(events(one(&body("complained", "")))[0].bounce_type, BounceType::Complaint);

@@ -269,6 +269,8 @@ async fn signature_version_2_bounce_records_each_bounced_recipient() {
     );
     assert_eq!(ev[0].created_at.unwrap().to_rfc3339(), "2027-01-05T10:15:29.870+00:00");
     assert_eq!(ev[0].meta["bounce"]["feedbackId"], FEEDBACK, "meta is the SES notification");
+    let why = ev[0].meta["explanation"].as_str().unwrap();
+    assert!(why.ends_with("SES bounceType Permanent → hard"), "the parser's SES reader explains: {why}");
 
     // A retry: same ids, and the certificate comes from the cache.
     let again = events(h.post(&body, &[], now(), &s).await);

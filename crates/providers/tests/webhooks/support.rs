@@ -153,6 +153,9 @@ pub fn assert_event(
     assert_eq!(e.campaign_uuid.map(|u| u.to_string()).as_deref(), campaign);
     assert_eq!(e.event_id.as_deref(), Some(event_id));
     assert!(e.meta.is_object(), "meta must be an object: {}", e.meta);
+    // What the provider said that decided the type, shown on the bounce's page.
+    let why = e.meta["explanation"].as_str().unwrap_or_default();
+    assert!(why.ends_with(&format!(" → {bounce_type}")), "meta.explanation of {source}: {why:?}");
 }
 
 pub fn hmac_sha256_hex(key: &[u8], msg: &[u8]) -> String {

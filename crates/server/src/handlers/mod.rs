@@ -4,6 +4,7 @@
 //! answers through `?` (error.rs). The webhooks (webhooks.rs, providers.rs)
 //! hand their events to the ingest instead.
 
+pub mod bounce_reclassify;
 pub mod bounces;
 pub mod campaign_test;
 pub mod campaigns;

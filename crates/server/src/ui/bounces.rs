@@ -7,6 +7,7 @@ use axum::response::Response;
 use rebound_core::BounceType;
 use rebound_store::{BounceFilter, BounceOrder, BounceQuery, Pagination, PerPage, Selection};
 
+use super::bounce_reclassify::Verdict;
 use super::form::{ask_first, back, redirect_done, selection};
 use super::page::{Chrome, Pager, count, html, iso, link, when};
 use super::session::{Ui, UiForm};
@@ -243,16 +244,23 @@ struct BouncePage {
     chrome: Chrome,
     row: Row,
     meta: String,
+    verdict: Verdict,
     can_manage: bool,
 }
 
 /// GET /admin/bounces/{id}
-pub async fn detail(State(state): State<AppState>, ui: Ui, Path(id): Path<i64>) -> Result<Response, UiError> {
+pub async fn detail(
+    State(state): State<AppState>,
+    ui: Ui,
+    Path(id): Path<i64>,
+    q: QueryPairs,
+) -> Result<Response, UiError> {
     ui.principal.require(perm::BOUNCES_GET)?;
     let b = bounces::get(&state, &ui.principal, id).await?;
     let can_subscribers = ui.principal.can(perm::SUBSCRIBERS_GET);
     let page = BouncePage {
-        chrome: ui.chrome(format!("Bounce {id}"), "bounces", None),
+        chrome: ui.chrome(format!("Bounce {id}"), "bounces", Some(&q)),
+        verdict: Verdict::of(&b),
         meta: serde_json::to_string_pretty(&b.meta).unwrap_or_else(|_| b.meta.to_string()),
         row: Row {
             id: b.id,

@@ -8,6 +8,7 @@
 //! field. Sessions, cookies and CSRF are in [`session`].
 
 mod assets;
+mod bounce_reclassify;
 mod bounces;
 mod campaigns;
 mod chart;
@@ -50,6 +51,7 @@ pub fn router() -> Router<AppState> {
         .route(&r("/bounces/unmatched/retry"), post(bounces::retry_unmatched))
         .route(&r("/bounces/{id}"), get(bounces::detail))
         .route(&r("/bounces/{id}/delete"), post(bounces::delete_one))
+        .route(&r("/bounces/{id}/reclassify"), post(bounce_reclassify::submit))
         .route(&r("/subscribers"), get(subscribers::list))
         .route(&r("/subscribers/{id}"), get(subscribers::detail))
         .route(&r("/subscribers/{id}/bounces/delete"), post(subscribers::delete_bounces))

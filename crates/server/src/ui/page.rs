@@ -68,6 +68,10 @@ impl Flash {
                 "ok",
                 format!("Matched {}; {} still unmatched.", plural(n("n"), "bounce", "bounces"), n("left")),
             ),
+            "reclassified" => ("ok", "Bounce reclassified; its rule was evaluated again.".to_string()),
+            "reclassified-deleted" => {
+                ("ok", "Bounce reclassified; its rule deleted the subscriber and its bounces.".to_string())
+            }
             "none-selected" => ("warn", "Nothing was selected.".to_string()),
             "saved" => ("ok", "Settings saved. They apply right away.".to_string()),
             "created" => ("ok", "Campaign created.".to_string()),

@@ -2,6 +2,7 @@
 //! run on both backends (SQLite and PostgreSQL).
 
 mod bounces_api;
+mod bounces_reclassify;
 mod concurrency;
 mod cross_site;
 mod http_limits;

@@ -63,6 +63,8 @@ async fn postmark_through_http(b: Backend) {
     );
     assert_eq!(b["campaign"]["id"], campaign_id);
     assert_eq!(b["meta"]["ID"], 42);
+    // What decided the type, as the bounce's page shows it.
+    assert_eq!(b["meta"]["explanation"], "Postmark Type HardBounce → hard");
     assert_eq!(crate::subscriber(&s, id).await["status"], "blocklisted");
 
     // A delivery event is acknowledged and not recorded.

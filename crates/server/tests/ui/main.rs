@@ -9,6 +9,7 @@ mod forms;
 mod http;
 mod pages;
 mod provider_status;
+mod reclassify;
 mod security;
 
 use browser::Browser;

@@ -333,7 +333,7 @@ async fn plan_batch(
     }))
 }
 
-async fn write_plan(conn: &mut PgConnection, plan: &Plan, keep_unmatched: bool) -> Result<()> {
+pub(super) async fn write_plan(conn: &mut PgConnection, plan: &Plan, keep_unmatched: bool) -> Result<()> {
     if !plan.bounces.is_empty() {
         let b = &plan.bounces;
         sqlx::query(

@@ -6,6 +6,7 @@ mod bounces;
 mod catalog;
 mod import;
 mod mailbox;
+mod reclassify;
 mod sessions;
 mod settings;
 mod stats;

@@ -374,7 +374,7 @@ fn json_rows<T: serde::de::DeserializeOwned>(json: String) -> Result<Vec<T>> {
     serde_json::from_str(&json).map_err(|e| StoreError::Invalid(format!("unexpected row shape: {e}")))
 }
 
-async fn write_plan(conn: &mut SqliteConnection, plan: &Plan, keep_unmatched: bool) -> Result<()> {
+pub(super) async fn write_plan(conn: &mut SqliteConnection, plan: &Plan, keep_unmatched: bool) -> Result<()> {
     if !plan.bounces.is_empty() {
         // One statement for the batch, rows passed as a JSON array.
         let rows: Vec<_> = plan

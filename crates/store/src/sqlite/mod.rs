@@ -10,6 +10,7 @@ pub(crate) mod bounces;
 mod catalog;
 mod import;
 mod mailbox;
+mod reclassify;
 mod sessions;
 mod settings;
 mod stats;

@@ -10,6 +10,7 @@ mod accounts;
 mod dedup;
 mod mailbox;
 mod queries;
+mod reclassify;
 mod recording;
 mod sessions_stats;
 mod subscribers;
