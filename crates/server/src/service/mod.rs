@@ -20,6 +20,7 @@
 //! [`AppState`]: crate::state::AppState
 
 pub mod bounce_export;
+pub mod bounce_reclassify;
 pub mod bounces;
 pub mod campaigns;
 pub mod dashboard;

@@ -13,7 +13,7 @@ use super::page::{iso, when};
 use super::session::UiForm;
 use super::{BASE, UiError};
 use crate::auth::perm;
-use crate::handlers::bounce_reclassify::{apply, parse_type};
+use crate::service::bounce_reclassify::{reclassify as apply, requested_type};
 use crate::state::AppState;
 
 /// What the bounce's page shows about its type.
@@ -77,8 +77,8 @@ pub async fn submit(
     f: UiForm,
 ) -> Result<Response, UiError> {
     f.ui.principal.require(perm::BOUNCES_MANAGE)?;
-    let to = parse_type(f.form.get("type"))?;
-    let b = state.store.get_bounce(id).await?;
+    let to = requested_type(f.form.get("type"))?;
+    let b = crate::service::bounces::get(&state, &f.ui.principal, id).await?;
     let rule = state.settings.get().actions.rule(to).clone();
     let n = rule.count;
     let consequence = match rule.action {
