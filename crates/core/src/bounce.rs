@@ -54,7 +54,7 @@ impl TryFrom<String> for BounceType {
 
 /// Who a bounce is about. A bounce mailbox may know both the uuid (from the
 /// returned X-Listmonk-Subscriber header) and the failed recipient's address;
-/// the uuid wins and the address is the fallback, as SPEC.md orders it.
+/// the uuid wins and the address is the fallback, as docs/design.md "Recording a bounce" orders it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscriberRef {
     pub uuid: Option<Uuid>,

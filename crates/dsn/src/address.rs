@@ -87,7 +87,7 @@ pub(crate) fn first(text: &str) -> Option<String> {
 }
 
 /// Lower-case and strip decorations; the local part is lower-cased too
-/// because subscriber e-mails are matched case-insensitively (SPEC.md).
+/// because subscriber e-mails are matched case-insensitively (docs/design.md "Recording a bounce").
 pub(crate) fn normalize(addr: &str) -> String {
     let a = addr.trim().trim_matches(|c| matches!(c, '<' | '>' | '"' | '\'' | '(' | ')' | ',' | ';' | ':'));
     let a = a.strip_prefix("mailto:").unwrap_or(a);

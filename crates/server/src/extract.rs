@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use crate::connections::BodyTimedOut;
 use crate::error::ApiError;
 
-/// The limit on request bodies (SPEC.md: over 1 MiB is 413).
+/// The limit on request bodies (docs/design.md "HTTP conventions": over 1 MiB is 413).
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// A JSON body sent as `application/json` (or a `+json` type). Other

@@ -152,7 +152,7 @@ pub trait CampaignStore: Send + Sync {
 #[async_trait]
 pub trait BounceStore: Send + Sync {
     /// Records a batch of events in ONE transaction (group commit), applying
-    /// `actions` as SPEC.md "Recording a bounce" says; returns one outcome per
+    /// `actions` as docs/design.md "Recording a bounce" says; returns one outcome per
     /// event, in order, once the transaction is durable.
     async fn record_bounces(
         &self,

@@ -1,4 +1,4 @@
-//! Recording semantics (SPEC.md "Recording a bounce"), decided in one place.
+//! Recording semantics (docs/design.md "Recording a bounce"), decided in one place.
 //!
 //! A backend loads, inside its write transaction and with the subscribers
 //! locked, the state a batch of events needs: which event ids are new, the
@@ -220,7 +220,7 @@ fn unmatched(
     }
 }
 
-/// The uuid wins; the e-mail is the fallback (SPEC.md step 1).
+/// The uuid wins; the e-mail is the fallback (docs/design.md "Recording a bounce", step 1).
 fn find_subscriber<'a>(subs: &'a [SubscriberState], ev: &BounceEvent) -> Option<&'a SubscriberState> {
     let by_uuid = ev.subscriber.uuid.and_then(|u| {
         let u = u.to_string();

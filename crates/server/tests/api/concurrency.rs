@@ -37,7 +37,7 @@ async fn two_hundred_hard_bounces_blocklist_exactly_once(b: Backend) {
     }
     // Every request was answered with a durable outcome: the first three are
     // recorded (the third fires the blocklist, once); the rest find the
-    // subscriber blocklisted and, per SPEC.md step 2, are not inserted.
+    // subscriber blocklisted and, per docs/design.md "Recording a bounce" step 2, are not inserted.
     assert_eq!(tally.get("recorded count=1"), Some(&1), "{tally:?}");
     assert_eq!(tally.get("recorded count=2"), Some(&1), "{tally:?}");
     assert_eq!(tally.get("recorded count=3 action=blocklist"), Some(&1), "{tally:?}");

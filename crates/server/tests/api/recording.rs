@@ -1,4 +1,4 @@
-//! SPEC.md "Recording a bounce", with the SES recipe's rules (listmonk's
+//! docs/design.md "Recording a bounce", with the SES recipe's rules (listmonk's
 //! defaults): soft 2/none, hard 1/blocklist, complaint 1/blocklist.
 
 use rebound_testkit::{Backend, TestServer, backend_tests};
