@@ -1,4 +1,4 @@
-//! Real bounces from the shared corpus, the subscribers they name, and a
+//! Real bounces (crates/testkit/fixtures/sisimai), the subscribers they name, and a
 //! scanner recording into a real store.
 
 use std::collections::HashSet;
@@ -12,7 +12,7 @@ use rebound_store::{BounceQuery, NewSubscriber, Pagination, PerPage, Store};
 use serde_json::json;
 
 pub fn corpus_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/set-of-emails")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testkit/fixtures/sisimai")
 }
 
 /// A corpus bounce and the events the scanner should record for it.
