@@ -32,8 +32,7 @@ async fn save_settings(url: &str, values: serde_json::Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scan_scans_every_enabled_mailbox_and_fails_when_one_fails() {
     let dovecot = Dovecot::start();
-    let corpus =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testkit/fixtures/sisimai");
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testkit/fixtures/sisimai");
     dovecot.deliver(&std::fs::read(corpus.join("bsd/rfc3464-01.eml")).expect("corpus"));
     dovecot.deliver(&std::fs::read(corpus.join("not/is-not-bounce-01.eml")).expect("corpus"));
     let dir = tempfile::tempdir().unwrap();

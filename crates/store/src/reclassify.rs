@@ -85,6 +85,26 @@ pub(crate) struct Current {
     pub others_in_window: u32,
 }
 
+impl Current {
+    /// From the columns both backends read: the bounce's type and meta, the
+    /// subscriber's status, and the count of its other bounces in the window.
+    pub fn from_columns(
+        bounce_type: &str,
+        meta: Value,
+        subscriber_status: &str,
+        others: i64,
+    ) -> Result<Current> {
+        Ok(Current {
+            bounce_type: bounce_type
+                .parse()
+                .map_err(|e: rebound_core::CoreError| StoreError::Invalid(e.to_string()))?,
+            meta,
+            subscriber_status: subscriber_status.parse().unwrap_or(SubscriberStatus::Enabled),
+            others_in_window: u32::try_from(others).unwrap_or(u32::MAX),
+        })
+    }
+}
+
 /// The decision and what to write.
 pub(crate) struct Decision {
     pub correction: Correction,

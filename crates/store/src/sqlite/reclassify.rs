@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rebound_core::{Action, BounceActions, SubscriberStatus};
+use rebound_core::{Action, BounceActions};
 use serde_json::Value;
 use sqlx::types::Json;
 
@@ -42,14 +42,7 @@ impl CorrectionStore for SqliteStore {
         .bind(since.map(ts))
         .fetch_one(&mut *tx)
         .await?;
-        let current = Current {
-            bounce_type: bounce_type
-                .parse()
-                .map_err(|e: rebound_core::CoreError| StoreError::Invalid(e.to_string()))?,
-            meta,
-            subscriber_status: status.parse().unwrap_or(SubscriberStatus::Enabled),
-            others_in_window: u32::try_from(others).unwrap_or(u32::MAX),
-        };
+        let current = Current::from_columns(&bounce_type, meta, &status, others)?;
         let d = reclassify::decide(r, current, actions, now)?;
         sqlx::query("UPDATE bounces SET type = ?2, meta = ?3 WHERE id = ?1")
             .bind(r.bounce_id)
