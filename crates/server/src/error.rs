@@ -6,6 +6,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rebound_core::CoreError;
+use rebound_intake::IntakeError;
 use rebound_store::StoreError;
 use serde_json::json;
 use thiserror::Error;
@@ -100,6 +101,16 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(msg) => ApiError::Conflict(msg),
             StoreError::Invalid(msg) => ApiError::BadRequest(msg),
             e @ (StoreError::Database(_) | StoreError::Migrate(_)) => ApiError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<IntakeError> for ApiError {
+    fn from(e: IntakeError) -> Self {
+        match e {
+            IntakeError::Closed => ApiError::Unavailable("rebound is shutting down; retry".into()),
+            IntakeError::Record(e) => ApiError::internal(anyhow::anyhow!("{e}")),
+            IntakeError::Write(e) => e.into(),
         }
     }
 }

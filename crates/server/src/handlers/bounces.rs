@@ -5,7 +5,6 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use chrono::Utc;
 use futures::{StreamExt, stream};
 use rebound_core::BounceType;
 use rebound_store::{Bounce, BounceFilter, BounceOrder, BounceQuery, PerPage, Selection, Store};
@@ -263,8 +262,7 @@ pub async fn retry_unmatched(
     q: QueryPairs,
 ) -> ApiResult<impl IntoResponse> {
     p.require(perm::BOUNCES_MANAGE)?;
-    let actions = state.settings.get().actions.clone();
-    let outcomes = state.store.retry_unmatched(&selection(&q)?, &actions, Utc::now()).await?;
+    let outcomes = state.intake.retry_unmatched(&selection(&q)?).await?;
     let matched = outcomes.iter().filter(|o| !matches!(o, rebound_store::RecordOutcome::Unmatched)).count();
     Ok(data(json!({ "matched": matched, "still_unmatched": outcomes.len() - matched })))
 }

@@ -15,16 +15,13 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
-use rebound_core::BounceEvent;
-use rebound_sender::{CampaignOverrides, Recorder, TestSend, TestSendError};
-use rebound_store::RecordOutcome;
+use rebound_sender::{CampaignOverrides, TestSend, TestSendError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::{Principal, perm};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::JsonBody;
-use crate::ingest::Ingest;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -36,16 +33,6 @@ pub struct TestBody {
     body: Option<String>,
     content_type: Option<String>,
     headers: Option<Value>,
-}
-
-/// Records through the group-commit ingest, like every other source.
-struct IngestRecorder(Ingest);
-
-#[rebound_sender::async_trait]
-impl Recorder for IngestRecorder {
-    async fn record(&self, events: Vec<BounceEvent>) -> Result<Vec<RecordOutcome>, String> {
-        self.0.record(events).await.map_err(|e| e.to_string())
-    }
 }
 
 #[tracing::instrument(skip_all, fields(campaign = id))]
@@ -78,10 +65,10 @@ pub async fn send(
         },
     };
     let settings = state.settings.get();
-    let recorder = IngestRecorder(state.ingest.clone());
-    let report = rebound_sender::send_test(state.store.as_ref(), &state.sender, &settings, &recorder, req)
-        .await
-        .map_err(|e| match e {
+    let report =
+        rebound_sender::send_test(state.store.as_ref(), &state.sender, &settings, &state.intake, req)
+            .await
+            .map_err(|e| match e {
             TestSendError::Invalid(m) => ApiError::BadRequest(m),
             TestSendError::NotFound(m) => ApiError::NotFound(m),
             TestSendError::Store(e) => e.into(),

@@ -4,11 +4,8 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use chrono::Utc;
 use rebound_core::BounceType;
-use rebound_store::{
-    BounceFilter, BounceOrder, BounceQuery, Pagination, PerPage, RecordOutcome, Selection, Store,
-};
+use rebound_store::{BounceFilter, BounceOrder, BounceQuery, Pagination, PerPage, RecordOutcome, Selection};
 
 use super::form::{ask_first, back, redirect_done, selection};
 use super::page::{Chrome, Pager, count, html, iso, link, when};
@@ -442,9 +439,7 @@ pub async fn retry_unmatched(State(state): State<AppState>, f: UiForm) -> Result
     f.ui.principal.require(perm::BOUNCES_MANAGE)?;
     let to = back(&f, "/bounces/unmatched");
     let Some(sel) = selection(&f)? else { return Ok(redirect_done(&to, "none-selected", &[])) };
-    let actions = state.settings.get().actions.clone();
-    let store: &dyn Store = state.store.as_ref();
-    let outcomes = store.retry_unmatched(&sel, &actions, Utc::now()).await?;
+    let outcomes = state.intake.retry_unmatched(&sel).await?;
     let matched = outcomes.iter().filter(|o| !matches!(o, RecordOutcome::Unmatched)).count() as u64;
     let left = outcomes.len() as u64 - matched;
     Ok(redirect_done(&to, "retried", &[("n", matched), ("left", left)]))

@@ -34,6 +34,12 @@ impl From<StoreError> for UiError {
     }
 }
 
+impl From<rebound_intake::IntakeError> for UiError {
+    fn from(e: rebound_intake::IntakeError) -> Self {
+        UiError::Api(e.into())
+    }
+}
+
 impl From<CoreError> for UiError {
     fn from(e: CoreError) -> Self {
         UiError::Api(e.into())
