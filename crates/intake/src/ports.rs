@@ -12,44 +12,26 @@ use rebound_core::{BounceActions, BounceEvent};
 use rebound_store::{Disposition, NewMailboxMessage, RecordOutcome, Selection, Store, StoreError};
 use uuid::Uuid;
 
-/// The store writes the intake makes, and no others. Every `Arc<dyn Store>`
-/// is one; a test wraps one to cut the process between two writes.
+/// The store writes the intake makes, and no others: each goes to
+/// [`store`](Self::store) unless an implementation says otherwise. Every
+/// `Arc<dyn Store>` is one; a test wraps one to cut the process between two
+/// writes.
 #[async_trait]
 pub trait IntakeStore: Send + Sync + 'static {
+    fn store(&self) -> &dyn Store;
+
     /// One transaction; answers once it is durable (see `BounceStore::record_bounces`).
     async fn record_bounces(
         &self,
         events: &[BounceEvent],
         actions: &BounceActions,
         now: DateTime<Utc>,
-    ) -> Result<Vec<RecordOutcome>, StoreError>;
-    async fn keep_mailbox_messages(&self, messages: &[NewMailboxMessage]) -> Result<(), StoreError>;
-    async fn mark_mailbox_handled(
-        &self,
-        mailbox: Uuid,
-        handled: &[(String, Disposition)],
-    ) -> Result<(), StoreError>;
-    async fn retry_unmatched(
-        &self,
-        selection: &Selection,
-        actions: &BounceActions,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<RecordOutcome>, StoreError>;
-}
-
-#[async_trait]
-impl IntakeStore for Arc<dyn Store> {
-    async fn record_bounces(
-        &self,
-        events: &[BounceEvent],
-        actions: &BounceActions,
-        now: DateTime<Utc>,
     ) -> Result<Vec<RecordOutcome>, StoreError> {
-        self.as_ref().record_bounces(events, actions, now).await
+        self.store().record_bounces(events, actions, now).await
     }
 
     async fn keep_mailbox_messages(&self, messages: &[NewMailboxMessage]) -> Result<(), StoreError> {
-        self.as_ref().keep_mailbox_messages(messages).await
+        self.store().keep_mailbox_messages(messages).await
     }
 
     async fn mark_mailbox_handled(
@@ -57,7 +39,7 @@ impl IntakeStore for Arc<dyn Store> {
         mailbox: Uuid,
         handled: &[(String, Disposition)],
     ) -> Result<(), StoreError> {
-        self.as_ref().mark_mailbox_handled(mailbox, handled).await
+        self.store().mark_mailbox_handled(mailbox, handled).await
     }
 
     async fn retry_unmatched(
@@ -66,7 +48,13 @@ impl IntakeStore for Arc<dyn Store> {
         actions: &BounceActions,
         now: DateTime<Utc>,
     ) -> Result<Vec<RecordOutcome>, StoreError> {
-        self.as_ref().retry_unmatched(selection, actions, now).await
+        self.store().retry_unmatched(selection, actions, now).await
+    }
+}
+
+impl IntakeStore for Arc<dyn Store> {
+    fn store(&self) -> &dyn Store {
+        self.as_ref()
     }
 }
 

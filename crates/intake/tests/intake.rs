@@ -67,6 +67,10 @@ struct Faulty {
 
 #[async_trait]
 impl IntakeStore for Faulty {
+    fn store(&self) -> &dyn Store {
+        self.inner.as_ref()
+    }
+
     async fn record_bounces(
         &self,
         events: &[BounceEvent],
@@ -87,23 +91,6 @@ impl IntakeStore for Faulty {
             return Err(StoreError::Invalid("keeping failed".into()));
         }
         self.inner.keep_mailbox_messages(messages).await
-    }
-
-    async fn mark_mailbox_handled(
-        &self,
-        mailbox: Uuid,
-        handled: &[(String, Disposition)],
-    ) -> Result<(), StoreError> {
-        self.inner.mark_mailbox_handled(mailbox, handled).await
-    }
-
-    async fn retry_unmatched(
-        &self,
-        selection: &Selection,
-        actions: &BounceActions,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<RecordOutcome>, StoreError> {
-        self.inner.retry_unmatched(selection, actions, now).await
     }
 }
 

@@ -4,7 +4,7 @@
 //!
 //! The limit is on concurrency, not rate: a provider retrying politely is
 //! never refused, a client opening hundreds of slow requests is (each holds a
-//! body buffer and, once parsed, a place in the ingest queue). Over the limit
+//! body buffer and, once parsed, a place in the intake's queue). Over the limit
 //! the answer is 429 with `Retry-After: 1` and the usual `{"message": ...}`.
 //! The IP is the TCP peer's: behind a reverse proxy every client shares the
 //! proxy's address, so raise the limit there or enforce it in the proxy

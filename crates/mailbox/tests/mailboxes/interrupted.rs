@@ -10,7 +10,7 @@ use rebound_core::settings::MailboxKind;
 use rebound_core::{BounceActions, BounceEvent};
 use rebound_intake::IntakeStore;
 use rebound_mailbox::{NoProgress, Scanner, StopSignal, read_options};
-use rebound_store::{Disposition, NewMailboxMessage, RecordOutcome, Selection, Store, StoreError};
+use rebound_store::{Disposition, NewMailboxMessage, RecordOutcome, Store, StoreError};
 use rebound_testkit::{Backend, OpenStore, TestDb, backend_tests};
 use uuid::Uuid;
 
@@ -41,6 +41,10 @@ impl CutStore {
 
 #[async_trait]
 impl IntakeStore for CutStore {
+    fn store(&self) -> &dyn Store {
+        self.inner.as_ref()
+    }
+
     async fn record_bounces(
         &self,
         events: &[BounceEvent],
@@ -69,16 +73,6 @@ impl IntakeStore for CutStore {
     ) -> Result<(), StoreError> {
         self.died()?;
         self.inner.mark_mailbox_handled(mailbox, handled).await
-    }
-
-    async fn retry_unmatched(
-        &self,
-        selection: &Selection,
-        actions: &BounceActions,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<RecordOutcome>, StoreError> {
-        self.died()?;
-        self.inner.retry_unmatched(selection, actions, now).await
     }
 }
 
