@@ -28,6 +28,12 @@ pub enum MailboxError {
 
 pub type Result<T, E = MailboxError> = std::result::Result<T, E>;
 
+impl From<rebound_intake::IntakeError> for MailboxError {
+    fn from(e: rebound_intake::IntakeError) -> Self {
+        MailboxError::Store(e.to_string())
+    }
+}
+
 impl From<rebound_store::StoreError> for MailboxError {
     fn from(e: rebound_store::StoreError) -> Self {
         MailboxError::Store(e.to_string())

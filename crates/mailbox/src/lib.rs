@@ -3,9 +3,9 @@
 //! For each enabled entry of `bounce.mailboxes`, a scanner connects
 //! (implicit TLS, STLS/STARTTLS, or plain), logs in, lists the messages,
 //! fetches them in small chunks, parses each with `rebound-dsn`, records one
-//! bounce per failed recipient through a [`BounceSink`], keeps every other
-//! message whole in the database, and deletes (or moves) a message only
-//! after its outcome is durable. See [`scan`] for why a scan cut at any
+//! bounce per failed recipient and keeps every other message whole in the
+//! database, both through the [`rebound_intake::Intake`], and deletes (or
+//! moves) a message only after its outcome is durable. See [`scan`] for why a scan cut at any
 //! point neither loses a message nor counts a bounce twice.
 //!
 //! [`Scanner`] runs one scan (the CLI's `rebound scan`); [`Scanners`] runs
@@ -18,12 +18,9 @@ pub mod message;
 pub mod net;
 pub mod pop3;
 pub mod scan;
-mod sink;
 pub mod status;
 mod supervisor;
 
-/// For implementing [`BounceSink`] without depending on async-trait.
-pub use async_trait::async_trait;
 pub use connection_test::{CONNECTION_TEST_LIMIT, Connected, ConnectionTestError, test_connection};
 pub use error::{MailboxError, Result};
 pub use net::Timeouts;
@@ -31,6 +28,5 @@ pub use scan::{
     MailboxConfig, NoProgress, Progress, ReadOptions, ScanCounts, ScanOptions, ScanReport, Scanner,
     StopSignal, enabled_mailboxes, read_options,
 };
-pub use sink::{BounceSink, StoreSink};
 pub use status::{MailboxStatus, overview};
 pub use supervisor::{LiveState, LiveStatus, ScanNowError, Scanners, SupervisorConfig};

@@ -1,5 +1,5 @@
 //! One scan of one mailbox: list, fetch in small chunks, parse, hand the
-//! outcomes to the sink, and only then delete (or move) the messages.
+//! outcomes to the intake, and only then delete (or move) the messages.
 //!
 //! Order per chunk, each step starting only after the previous one is
 //! durable:
@@ -8,9 +8,9 @@
 //! 2. parse them (on a blocking thread, each for at most the mailbox's
 //!    `parse_timeout`; a parser panic or a parse that takes longer keeps
 //!    the message unparsed);
-//! 3. record the bounces and keep the other messages (the sink answers once
-//!    committed);
-//! 4. remember the messages' server ids as handled;
+//! 3. record the bounces and keep the other messages, then
+//! 4. remember the messages' server ids as handled (3 and 4 are the
+//!    intake's, in this order: `Intake::write_mailbox_chunk`);
 //! 5. delete / move them on the server.
 //!
 //! A scan cut anywhere loses nothing: before 3 the messages are still on the
@@ -28,6 +28,7 @@ use chrono::{DateTime, Utc};
 use rebound_core::settings::{AfterProcessing, MailboxAuth, MailboxKind, MailboxSettings};
 use rebound_core::{BounceEvent, Settings};
 use rebound_dsn::ParseOptions;
+use rebound_intake::{Intake, MailboxChunk};
 use rebound_store::{Disposition, MailboxScan, NewMailboxMessage, RecordOutcome, Store};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -39,7 +40,6 @@ use crate::imap::{self, Imap};
 use crate::message::{self, AttributionRules, MessageContext, Outcome};
 use crate::net::Timeouts;
 use crate::pop3::{Pop3, Security};
-use crate::sink::BounceSink;
 
 /// A mailbox entry resolved for scanning.
 #[derive(Debug, Clone, PartialEq)]
@@ -282,11 +282,13 @@ impl Default for ScanOptions {
     }
 }
 
-/// Scans mailboxes into a store through a sink. Cheap to clone.
+/// Scans mailboxes into a store through the intake. Cheap to clone.
 #[derive(Clone)]
 pub struct Scanner {
+    /// Leases, handled messages, scan states: the scan's own bookkeeping.
     pub(crate) store: Arc<dyn Store>,
-    pub(crate) sink: Arc<dyn BounceSink>,
+    /// Where the messages' outcomes are written.
+    pub(crate) intake: Intake,
     /// This process's name in mailbox leases.
     pub(crate) owner: String,
     pub(crate) options: ScanOptions,
@@ -295,11 +297,11 @@ pub struct Scanner {
 }
 
 impl Scanner {
-    pub fn new(store: Arc<dyn Store>, sink: Arc<dyn BounceSink>, options: ScanOptions) -> Scanner {
+    pub fn new(store: Arc<dyn Store>, intake: Intake, options: ScanOptions) -> Scanner {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Scanner {
             store,
-            sink,
+            intake,
             owner: lease_owner(),
             options,
             parsers: Arc::new(Semaphore::new(cores.max(2))),
@@ -644,8 +646,9 @@ impl Scanner {
             }
         }
 
-        let outcomes = self.sink.record(events).await?;
-        for o in &outcomes {
+        let chunk = MailboxChunk { mailbox: ctx.mailbox_uuid, bounces: events, kept, handled };
+        let written = self.intake.write_mailbox_chunk(chunk).await;
+        for o in &written.outcomes {
             match o {
                 RecordOutcome::Recorded { .. } => counts.recorded += 1,
                 RecordOutcome::Blocklisted { .. } => counts.blocklisted += 1,
@@ -654,8 +657,7 @@ impl Scanner {
                 RecordOutcome::Unverified => counts.unverified += 1,
             }
         }
-        self.sink.keep(kept).await?;
-        self.store.mark_mailbox_handled(ctx.mailbox_uuid, &handled).await?;
+        written.result?;
         remote.remove(&remove).await?;
         counts.removed += remove.len() as u64;
         Ok(())

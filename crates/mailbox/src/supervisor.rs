@@ -88,8 +88,8 @@ pub enum ScanNowError {
 }
 
 /// Handle on the running scanners. Cheap to clone; it does not keep the
-/// scanners' sink alive, so once [`Scanners::shutdown`] returns, nothing of
-/// theirs holds the store or the ingest.
+/// scanners' intake alive, so once [`Scanners::shutdown`] returns, nothing of
+/// theirs holds the store or the intake.
 #[derive(Clone)]
 pub struct Scanners {
     inner: Arc<Inner>,

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use rebound_core::Settings;
-use rebound_mailbox::{MailboxConfig, Progress, ScanOptions, ScanReport, Scanner, StopSignal, StoreSink};
+use rebound_intake::{Intake, IntakeConfig, Unobserved};
+use rebound_mailbox::{MailboxConfig, Progress, ScanOptions, ScanReport, Scanner, StopSignal};
 
 use crate::cli::ScanArgs;
 use crate::config::{FileConfig, database_url, open_store};
@@ -37,8 +38,10 @@ pub async fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let sink = Arc::new(StoreSink::new(store.clone(), settings.actions.clone()));
-    let scanner = Scanner::new(store, sink, ScanOptions::default());
+    // The same intake as the server's, with one writer and the actions read above.
+    let (intake, writers) =
+        Intake::start(store.clone(), settings.actions.clone(), IntakeConfig::default(), Arc::new(Unobserved));
+    let scanner = Scanner::new(store, intake, ScanOptions::default());
     let parse = rebound_mailbox::read_options(&settings);
     // Ctrl-C: finish the messages in hand (recorded, then deleted) and stop.
     let (stop_tx, stop) = StopSignal::new();
@@ -69,6 +72,12 @@ pub async fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         if stop.is_set() {
             break;
         }
+    }
+    // Every chunk was durable before its messages were deleted; this only
+    // lets the writer finish before the process exits.
+    drop(scanner);
+    for w in writers {
+        w.await?;
     }
     if failed > 0 {
         eprintln!("rebound: {failed} of {} mailbox(es) failed", mailboxes.len());

@@ -6,12 +6,13 @@
 //! whole report); exits 1 when a message could not be handed over at all.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use rebound_core::Settings;
+use rebound_intake::{Intake, IntakeConfig, Unobserved};
 use rebound_sender::{
-    CampaignOverrides, DeliveryResult, Outcome, RecipientResult, Sender, SenderOptions, StoreRecorder,
-    TestSend, send_test,
+    CampaignOverrides, DeliveryResult, Outcome, RecipientResult, Sender, SenderOptions, TestSend, send_test,
 };
 
 use crate::cli::SendTestArgs;
@@ -27,13 +28,20 @@ pub async fn run(args: SendTestArgs) -> anyhow::Result<ExitCode> {
     }
 
     let sender = Sender::new(SenderOptions::default());
-    let recorder = StoreRecorder::new(store.clone(), settings.actions.clone());
+    // The same intake as the server's, with one writer and the actions read above.
+    let (intake, writers) =
+        Intake::start(store.clone(), settings.actions.clone(), IntakeConfig::default(), Arc::new(Unobserved));
     let req = TestSend {
         campaign_id: args.campaign,
         emails: args.to,
         overrides: CampaignOverrides { subject: args.subject, from_email: args.from, ..Default::default() },
     };
-    let report = send_test(store.as_ref(), &sender, &settings, &recorder, req).await?;
+    let report = send_test(store.as_ref(), &sender, &settings, &intake, req).await;
+    drop(intake);
+    for w in writers {
+        w.await?;
+    }
+    let report = report?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

@@ -18,11 +18,10 @@ mod sender;
 mod smtp;
 mod test_send;
 
-pub use async_trait::async_trait;
 pub use compose::{CampaignContent, ComposeError, Outgoing, Recipient};
 pub use sender::{Delivery, DeliveryResult, Sender, SenderOptions};
 pub use smtp::{Reply, SendError, Stage};
 pub use test_send::{
-    BounceRecord, CampaignOverrides, Outcome, RecipientResult, Recorder, SOURCE, StoreRecorder, TestReport,
-    TestSend, TestSendError, headers_of, rejection, send_test,
+    BounceRecord, CampaignOverrides, Outcome, RecipientResult, SOURCE, TestReport, TestSend, TestSendError,
+    headers_of, rejection, send_test,
 };

@@ -3,11 +3,9 @@
 //! refusal of a recipient recorded as a bounce with source "smtp".
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use async_trait::async_trait;
-use chrono::Utc;
-use rebound_core::{BounceActions, BounceEvent, BounceType, EmailAddress, Settings, SubscriberRef};
+use rebound_core::{BounceEvent, BounceType, EmailAddress, Settings, SubscriberRef};
+use rebound_intake::{Intake, IntakeError};
 use rebound_store::{Campaign, RecordOutcome, Store, StoreError, Subscriber};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -19,31 +17,6 @@ use crate::smtp::Stage;
 
 /// The bounce `source` of refusals at send time.
 pub const SOURCE: &str = "smtp";
-
-/// Where refusals are recorded; answers once they are durable.
-#[async_trait]
-pub trait Recorder: Send + Sync {
-    async fn record(&self, events: Vec<BounceEvent>) -> Result<Vec<RecordOutcome>, String>;
-}
-
-/// Records straight into the store, one transaction per call (the CLI).
-pub struct StoreRecorder {
-    store: Arc<dyn Store>,
-    actions: BounceActions,
-}
-
-impl StoreRecorder {
-    pub fn new(store: Arc<dyn Store>, actions: BounceActions) -> StoreRecorder {
-        StoreRecorder { store, actions }
-    }
-}
-
-#[async_trait]
-impl Recorder for StoreRecorder {
-    async fn record(&self, events: Vec<BounceEvent>) -> Result<Vec<RecordOutcome>, String> {
-        self.store.record_bounces(&events, &self.actions, Utc::now()).await.map_err(|e| e.to_string())
-    }
-}
 
 /// Campaign fields a test may override (listmonk's test call sends the
 /// campaign as edited, unsaved); None keeps the stored value.
@@ -74,7 +47,7 @@ pub enum TestSendError {
     Store(#[from] StoreError),
     /// Refusals that could not be recorded.
     #[error("the bounces could not be recorded: {0}")]
-    Record(String),
+    Record(IntakeError),
 }
 
 /// What happened to one recipient.
@@ -123,13 +96,13 @@ impl TestReport {
 }
 
 /// Sends the campaign to each subscriber (concurrently, within each
-/// server's `max_conns`) and records each refusal as a bounce when its
-/// send ends, while `bounce.enabled` is on.
+/// server's `max_conns`) and records each refusal as a bounce through the
+/// intake when its send ends, while `bounce.enabled` is on.
 pub async fn send_test(
     store: &dyn Store,
     sender: &Sender,
     settings: &Settings,
-    recorder: &dyn Recorder,
+    intake: &Intake,
     req: TestSend,
 ) -> Result<TestReport, TestSendError> {
     if req.emails.is_empty() {
@@ -149,7 +122,7 @@ pub async fn send_test(
         }
     }
 
-    // Each refusal is recorded as soon as its send ends (the ingest
+    // Each refusal is recorded as soon as its send ends (the intake
     // commits concurrent ones together), not after the slowest send.
     let sends = recipients.iter().map(|(to, _)| {
         let content = &content;
@@ -161,7 +134,7 @@ pub async fn send_test(
                 DeliveryResult::Rejected { stage, reply } => {
                     let (event, mut record) = rejection(&delivery, *stage, reply, to, content.uuid, settings);
                     if settings.bounce_enabled {
-                        let outcomes = recorder.record(vec![event]).await.map_err(TestSendError::Record)?;
+                        let outcomes = intake.record(vec![event]).await.map_err(TestSendError::Record)?;
                         record.recorded = outcomes.first().map(RecordOutcome::describe).unwrap_or_default();
                     }
                     (Outcome::Bounced, Some(record))

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine;
@@ -26,7 +26,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::login_limit::{LoginLimiter, LoginLimits, Refusal};
 use crate::metrics::Metrics;
 use crate::service::{ServiceError, ServiceResult};
-use crate::state::AppState;
 
 /// Permission names (listmonk's where it has them).
 pub mod perm {
@@ -327,17 +326,21 @@ pub fn credentials(parts: &Parts) -> ApiResult<Option<(String, String)>> {
     Ok(Some((user.to_string(), secret.to_string())))
 }
 
-impl FromRequestParts<AppState> for Principal {
+impl<S> FromRequestParts<S> for Principal
+where
+    S: Send + Sync,
+    Arc<Authenticator>: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         if let Some(p) = parts.extensions.get::<Principal>() {
             return Ok(p.clone());
         }
         match credentials(parts)? {
             Some((user, secret)) => {
                 let client = crate::webhook_guard::client_ip(&parts.extensions);
-                state.auth.authenticate(&user, &secret, client).await
+                Arc::<Authenticator>::from_ref(state).authenticate(&user, &secret, client).await
             }
             None => Err(ApiError::Unauthorized("authentication required".into())),
         }

@@ -9,6 +9,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rebound_core::CoreError;
+use rebound_intake::IntakeError;
 use rebound_mailbox::ScanNowError;
 use rebound_providers::{ProviderError, Providers};
 use rebound_store::StoreError;
@@ -111,6 +112,16 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<IntakeError> for ApiError {
+    fn from(e: IntakeError) -> Self {
+        match e {
+            IntakeError::Closed => ApiError::Unavailable("rebound is shutting down; retry".into()),
+            IntakeError::Record(e) => ApiError::internal(anyhow::anyhow!("{e}")),
+            IntakeError::Write(e) => e.into(),
+        }
+    }
+}
+
 impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> Self {
         ApiError::BadRequest(e.to_string())
@@ -128,6 +139,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Upstream(m) => ApiError::BadGateway(m),
             ServiceError::Scan(e) => e.into(),
             ServiceError::Store(e) => e.into(),
+            ServiceError::Intake(e) => e.into(),
             ServiceError::Internal(e) => ApiError::Internal(e),
         }
     }

@@ -1,5 +1,5 @@
 //! rebound's HTTP server as a library: [`App::start`] wires the store, the
-//! live settings and the group-commit writers; [`router`] mounts every route;
+//! live settings and the intake's group-commit writers; [`router`] mounts every route;
 //! [`serve`] runs it on a listener until shutdown. Tests bind port 0 and use
 //! the same path as `rebound serve`.
 //!
@@ -14,7 +14,6 @@ pub mod cross_site;
 pub mod error;
 pub mod extract;
 pub mod handlers;
-pub mod ingest;
 pub mod login_limit;
 pub mod metrics;
 pub mod openapi;
@@ -30,12 +29,12 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rebound_intake::{Intake, IntakeConfig};
 use rebound_providers::{HttpFetch, Providers, ReqwestFetch};
 use rebound_store::{Backend, Store, UserType};
 use tokio::net::TcpListener;
 
 pub use error::{ApiError, ApiResult};
-pub use ingest::{Ingest, IngestConfig};
 pub use router::router;
 pub use settings::SettingsHandle;
 pub use state::AppState;
@@ -98,10 +97,10 @@ impl App {
             Backend::Postgres => 2,
         });
         let metrics = Arc::new(metrics::Metrics::new(config.metrics_token.clone()));
-        let (ingest, writers) = Ingest::start(
+        let (intake, writers) = Intake::start(
             store.clone(),
             settings.clone(),
-            IngestConfig { writers, max_batch: config.ingest_max_batch },
+            IntakeConfig { writers, max_batch: config.ingest_max_batch },
             metrics.clone(),
         );
         let webhook_limit = webhook_guard::PerIpLimit::new(config.webhook_concurrency_per_ip);
@@ -112,13 +111,13 @@ impl App {
             None => Arc::new(ReqwestFetch::new().map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?),
         };
         let providers = Arc::new(Providers::new(fetch));
-        let mailboxes = scanners::start(store.clone(), ingest.clone(), &settings);
+        let mailboxes = scanners::start(store.clone(), intake.clone(), &settings);
         let sender = Arc::new(rebound_sender::Sender::new(config.sender));
         Ok(App {
             state: AppState {
                 store,
                 settings,
-                ingest,
+                intake,
                 auth,
                 providers,
                 mailboxes,
@@ -144,10 +143,10 @@ impl App {
         connections::serve(listener, router(state), http, shutdown).await?;
         settings_watcher.abort();
         // Scans in progress commit the messages in hand, then stop; this also
-        // drops the scanners' Ingest senders.
+        // drops the scanners' intake.
         mailboxes.shutdown().await;
-        // The router, and with it every Ingest sender, is gone: the writers
-        // commit what is queued and stop.
+        // The router, and with it every other clone of the intake, is gone:
+        // the writers commit what is queued and stop.
         for w in writers {
             if tokio::time::timeout(Duration::from_secs(30), w).await.is_err() {
                 tracing::warn!("a bounce writer did not finish within 30 s of shutdown");

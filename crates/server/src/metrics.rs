@@ -1,4 +1,6 @@
-//! GET /metrics: Prometheus text format.
+//! What GET /metrics (handlers/metrics.rs) reports, in Prometheus text
+//! format. The intake tells [`Metrics`] about each commit through
+//! [`rebound_intake::CommitObserver`].
 //!
 //! One [`Metrics`] per [`crate::App`] (its own `prometheus::Registry`, not
 //! the crate's global one), so several servers in one process — the tests —
@@ -20,17 +22,17 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
+use rebound_core::BounceEvent;
+use rebound_intake::CommitObserver;
 use rebound_store::RecordOutcome;
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// Distinct `source` label values kept; later new sources count as "other",
 /// so a client inventing sources cannot grow the registry without bound.
@@ -118,26 +120,6 @@ impl Metrics {
         }
     }
 
-    /// One group commit: its size, how long it took, and what became of each event.
-    pub fn commit(&self, events: &[rebound_core::BounceEvent], outcomes: &[RecordOutcome], took: Duration) {
-        self.batch_size.observe(events.len() as f64);
-        self.commit_seconds.with_label_values(&["ok"]).observe(took.as_secs_f64());
-        for (e, o) in events.iter().zip(outcomes) {
-            let source = self.source_label(&e.source);
-            let kind = e.bounce_type.as_str();
-            self.bounces.with_label_values(&[o.as_str(), &source, kind]).inc();
-            if let RecordOutcome::Recorded { action: Some(a), .. } = o
-                && *a != rebound_core::Action::None
-            {
-                self.actions.with_label_values(&[kind, a.as_str()]).inc();
-            }
-        }
-    }
-
-    pub fn commit_failed(&self, took: Duration) {
-        self.commit_seconds.with_label_values(&["error"]).observe(took.as_secs_f64());
-    }
-
     /// A webhook refused: `provider` is "bounce" for the generic webhook.
     pub fn rejected(&self, provider: &str, reason: &str) {
         self.rejections.with_label_values(&[provider, reason]).inc();
@@ -172,7 +154,7 @@ impl Metrics {
     }
 
     /// The answer to a scrape without the right token, if it lacks it.
-    fn refusal(&self, headers: &HeaderMap) -> Option<Response> {
+    pub fn refusal(&self, headers: &HeaderMap) -> Option<Response> {
         let Some(token) = &self.token else {
             return Some(
                 ApiError::Forbidden(
@@ -195,6 +177,28 @@ impl Metrics {
             ApiError::Unauthorized("a bearer token is required for /metrics".into()).into_response();
         res.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
         Some(res)
+    }
+}
+
+impl CommitObserver for Metrics {
+    /// One group commit: its size, how long it took, and what became of each event.
+    fn committed(&self, events: &[BounceEvent], outcomes: &[RecordOutcome], took: Duration) {
+        self.batch_size.observe(events.len() as f64);
+        self.commit_seconds.with_label_values(&["ok"]).observe(took.as_secs_f64());
+        for (e, o) in events.iter().zip(outcomes) {
+            let source = self.source_label(&e.source);
+            let kind = e.bounce_type.as_str();
+            self.bounces.with_label_values(&[o.as_str(), &source, kind]).inc();
+            if let RecordOutcome::Recorded { action: Some(a), .. } = o
+                && *a != rebound_core::Action::None
+            {
+                self.actions.with_label_values(&[kind, a.as_str()]).inc();
+            }
+        }
+    }
+
+    fn commit_failed(&self, took: Duration) {
+        self.commit_seconds.with_label_values(&["error"]).observe(took.as_secs_f64());
     }
 }
 
@@ -261,14 +265,4 @@ fn mailbox_families(scanners: &rebound_mailbox::Scanners) -> Vec<prometheus::pro
         }
     }
     registry.gather()
-}
-
-/// GET /metrics
-pub async fn serve(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(refused) = state.metrics.refusal(&headers) {
-        return refused;
-    }
-    let body = state.metrics.render(&state.mailboxes);
-    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
-        .into_response()
 }

@@ -20,6 +20,7 @@ use crate::error::ApiError;
 use crate::extract::{BODY_LIMIT, refuse_oversized_bodies};
 use crate::handlers::{bounces, campaigns, health, lists, providers, settings, subscribers, users, webhooks};
 use crate::state::AppState;
+use crate::webhook_guard::{Guard, guard};
 
 pub fn router(state: AppState) -> Router {
     // Per-IP concurrency limit and rejection metrics (webhook_guard.rs). The
@@ -28,10 +29,13 @@ pub fn router(state: AppState) -> Router {
     let webhooks = Router::new()
         .route("/webhooks/bounce", post(webhooks::post_bounce).layer(from_fn(refuse_cross_site)))
         .route("/webhooks/service/{provider}", post(providers::receive))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::webhook_guard::guard));
+        .route_layer(axum::middleware::from_fn_with_state(
+            Guard { limit: state.webhook_limit.clone(), metrics: state.metrics.clone() },
+            guard,
+        ));
     Router::new()
         .route("/health", get(health::health))
-        .route("/metrics", get(crate::metrics::serve))
+        .route("/metrics", get(crate::handlers::metrics::serve))
         .merge(webhooks)
         .merge(api())
         .merge(crate::ui::router())

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rebound_core::Settings;
+use rebound_core::{BounceActions, Settings};
 use rebound_store::Store;
 use serde_json::{Map, Value};
 use tokio::sync::{Mutex, watch};
@@ -18,6 +18,14 @@ use crate::service::{ServiceError, ServiceResult};
 pub struct SettingsHandle {
     tx: Arc<watch::Sender<Arc<Settings>>>,
     write: Arc<Mutex<()>>,
+}
+
+/// The intake reads the actions at each commit: a PUT of the settings
+/// applies to the next batch.
+impl rebound_intake::ActionsSource for SettingsHandle {
+    fn current(&self) -> BounceActions {
+        self.get().actions.clone()
+    }
 }
 
 impl SettingsHandle {

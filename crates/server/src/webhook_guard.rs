@@ -4,7 +4,7 @@
 //!
 //! The limit is on concurrency, not rate: a provider retrying politely is
 //! never refused, a client opening hundreds of slow requests is (each holds a
-//! body buffer and, once parsed, a place in the ingest queue). Over the limit
+//! body buffer and, once parsed, a place in the intake's queue). Over the limit
 //! the answer is 429 with `Retry-After: 1` and the usual `{"message": ...}`.
 //! The IP is the TCP peer's: behind a reverse proxy every client shares the
 //! proxy's address, so raise the limit there or enforce it in the proxy
@@ -20,7 +20,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::metrics::Metrics;
 
 /// In-flight webhook requests per client IP.
 #[derive(Debug)]
@@ -73,12 +73,19 @@ pub fn client_ip(extensions: &axum::http::Extensions) -> Option<IpAddr> {
     extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
 }
 
+/// What the middleware needs: the limit, and where refusals are counted.
+#[derive(Clone)]
+pub struct Guard {
+    pub limit: Arc<PerIpLimit>,
+    pub metrics: Arc<Metrics>,
+}
+
 /// The middleware on /webhooks/*.
-pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn guard(State(state): State<Guard>, req: Request, next: Next) -> Response {
     let provider = provider_of(req.uri().path());
     let peer = client_ip(req.extensions());
     let _permit = match peer {
-        Some(ip) => match state.webhook_limit.try_acquire(ip) {
+        Some(ip) => match state.limit.try_acquire(ip) {
             Some(p) => Some(p),
             None => {
                 state.metrics.rejected(&provider, "too_many_requests");

@@ -5,18 +5,16 @@
 //! and act on no one; on both backends. In the default mode ("any") the
 //! same forged notice still blocklists, as it always did.
 
-use std::sync::Arc;
-
 use rebound_core::settings::{AttributionMode, MailboxKind, VerpSettings};
 use rebound_core::{BounceActions, BounceEvent, BounceType, EmailAddress, Secret, Settings, SubscriberRef};
-use rebound_mailbox::{NoProgress, Scanner, StopSignal, StoreSink, read_options};
+use rebound_mailbox::{NoProgress, Scanner, StopSignal, read_options};
 use rebound_store::{NewSubscriber, Pagination, RecordOutcome, Selection, Store};
 use rebound_testkit::{Backend, OpenStore, TestDb, backend_tests};
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::dovecot::{Dovecot, Mode};
-use crate::support::{config, options};
+use crate::support::{config, intake_with, options};
 
 const TEMPLATE: &str = "bounces+{subscriber_uuid}.{campaign_uuid}@site.test";
 const SECRET: &str = "0123456789abcdef0123456789abcdef-test-secret";
@@ -100,8 +98,8 @@ async fn strict_mode_acts_only_on_evidence_of_a_send(backend: Backend) {
         &format!("X-Listmonk-Subscriber: {headed_uuid}\r\n"),
     ));
 
-    let sink = Arc::new(StoreSink::new(store.clone(), BounceActions::default()));
-    let scanner = Scanner::new(store.clone(), sink, options());
+    let scanner =
+        Scanner::new(store.clone(), intake_with(store.clone(), BounceActions::default()), options());
     let mailbox = config(&dovecot.mailbox(MailboxKind::Pop, Mode::Plain));
     let read = read_options(&settings(AttributionMode::Strict));
     let report = scanner.scan(&mailbox, &read, &NoProgress, &StopSignal::never()).await;
@@ -138,8 +136,8 @@ async fn any_mode_keeps_todays_behaviour(backend: Backend) {
     let store = db.store().await;
     let (victim, _) = subscriber(store.as_ref(), "victim@example.org").await;
     dovecot.deliver(&dsn("bounces@site.test", "victim@example.org", ""));
-    let sink = Arc::new(StoreSink::new(store.clone(), BounceActions::default()));
-    let scanner = Scanner::new(store.clone(), sink, options());
+    let scanner =
+        Scanner::new(store.clone(), intake_with(store.clone(), BounceActions::default()), options());
     let mailbox = config(&dovecot.mailbox(MailboxKind::Pop, Mode::Plain));
     let read = read_options(&settings(AttributionMode::Any));
     let report = scanner.scan(&mailbox, &read, &NoProgress, &StopSignal::never()).await;

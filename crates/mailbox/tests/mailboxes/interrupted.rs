@@ -5,21 +5,24 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use rebound_core::BounceEvent;
+use chrono::{DateTime, Utc};
 use rebound_core::settings::MailboxKind;
-use rebound_mailbox::{BounceSink, MailboxError, NoProgress, Scanner, StopSignal, read_options};
-use rebound_store::{NewMailboxMessage, RecordOutcome};
+use rebound_core::{BounceActions, BounceEvent};
+use rebound_intake::IntakeStore;
+use rebound_mailbox::{NoProgress, Scanner, StopSignal, read_options};
+use rebound_store::{Disposition, NewMailboxMessage, RecordOutcome, Store, StoreError};
 use rebound_testkit::{Backend, OpenStore, TestDb, backend_tests};
+use uuid::Uuid;
 
 use crate::dovecot::{Dovecot, Mode};
 use crate::support::*;
 
-/// Records through the real store, and right after the `cut_after`-th
-/// recording is durable stops Dovecot. With `die_after_cut` it also fails
-/// every later call, as if the process had died between committing the
-/// bounces and remembering the messages as handled.
-struct CutSink {
-    inner: Arc<dyn BounceSink>,
+/// The intake's writes into the real store, and right after the
+/// `cut_after`-th recording is durable stops Dovecot. With `die_after_cut`
+/// it also fails every later write, as if the process had died between
+/// committing the bounces and remembering the messages as handled.
+struct CutStore {
+    inner: Arc<dyn Store>,
     dovecot: Arc<Mutex<Dovecot>>,
     cut_after: usize,
     die_after_cut: bool,
@@ -27,13 +30,29 @@ struct CutSink {
     cut: AtomicBool,
 }
 
-#[async_trait]
-impl BounceSink for CutSink {
-    async fn record(&self, events: Vec<BounceEvent>) -> rebound_mailbox::Result<Vec<RecordOutcome>> {
+impl CutStore {
+    fn died(&self) -> Result<(), StoreError> {
         if self.die_after_cut && self.cut.load(Ordering::SeqCst) {
-            return Err(MailboxError::Store("the process died".into()));
+            return Err(StoreError::Invalid("the process died".into()));
         }
-        let outcomes = self.inner.record(events).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl IntakeStore for CutStore {
+    fn store(&self) -> &dyn Store {
+        self.inner.as_ref()
+    }
+
+    async fn record_bounces(
+        &self,
+        events: &[BounceEvent],
+        actions: &BounceActions,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RecordOutcome>, StoreError> {
+        self.died()?;
+        let outcomes = self.inner.record_bounces(events, actions, now).await?;
         if self.calls.fetch_add(1, Ordering::SeqCst) + 1 == self.cut_after {
             let d = self.dovecot.clone();
             tokio::task::spawn_blocking(move || d.lock().unwrap().stop()).await.unwrap();
@@ -42,11 +61,18 @@ impl BounceSink for CutSink {
         Ok(outcomes)
     }
 
-    async fn keep(&self, messages: Vec<NewMailboxMessage>) -> rebound_mailbox::Result<()> {
-        if self.die_after_cut && self.cut.load(Ordering::SeqCst) {
-            return Err(MailboxError::Store("the process died".into()));
-        }
-        self.inner.keep(messages).await
+    async fn keep_mailbox_messages(&self, messages: &[NewMailboxMessage]) -> Result<(), StoreError> {
+        self.died()?;
+        self.inner.keep_mailbox_messages(messages).await
+    }
+
+    async fn mark_mailbox_handled(
+        &self,
+        mailbox: Uuid,
+        handled: &[(String, Disposition)],
+    ) -> Result<(), StoreError> {
+        self.died()?;
+        self.inner.mark_mailbox_handled(mailbox, handled).await
     }
 }
 
@@ -67,15 +93,15 @@ async fn cut_mid_scan(backend: Backend, kind: MailboxKind, die_after_cut: bool) 
     };
     let parse = read_options(&Default::default());
 
-    let sink = Arc::new(CutSink {
-        inner: store_sink(&store),
+    let cut_store = CutStore {
+        inner: store.clone(),
         dovecot: dovecot.clone(),
         cut_after: 2,
         die_after_cut,
         calls: AtomicUsize::new(0),
         cut: AtomicBool::new(false),
-    });
-    let cut = Scanner::new(store.clone(), sink, options());
+    };
+    let cut = Scanner::new(store.clone(), intake_with(cut_store, counting_actions()), options());
     let first = cut.scan(&mailbox, &parse, &NoProgress, &StopSignal::never()).await;
     assert!(first.error.is_some(), "the cut scan must report a failure: {first:?}");
     assert_eq!(first.counts.seen, 8, "{:?}", first.counts);

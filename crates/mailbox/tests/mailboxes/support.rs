@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use rebound_core::{Action, ActionRule, BounceActions, BounceEvent, EmailAddress, SubscriberStatus};
+use rebound_intake::{Intake, IntakeConfig, IntakeStore, Unobserved};
 use rebound_mailbox::message::{MessageContext, Outcome, process};
-use rebound_mailbox::{BounceSink, MailboxConfig, ScanOptions, Scanner, StoreSink};
+use rebound_mailbox::{MailboxConfig, ScanOptions, Scanner};
 use rebound_store::{BounceQuery, NewSubscriber, Pagination, PerPage, Store};
 use serde_json::json;
 
@@ -126,12 +127,18 @@ pub fn options() -> ScanOptions {
     ScanOptions { chunk: 4, ..ScanOptions::default() }
 }
 
-pub fn store_sink(store: &Arc<dyn Store>) -> Arc<dyn BounceSink> {
-    Arc::new(StoreSink::new(store.clone(), counting_actions()))
+/// An intake into `store` with one writer, as `rebound scan` starts it.
+pub fn intake_with(store: impl IntakeStore, actions: BounceActions) -> Intake {
+    Intake::start(store, actions, IntakeConfig::default(), Arc::new(Unobserved)).0
+}
+
+/// An intake into `store` with [`counting_actions`].
+pub fn intake(store: &Arc<dyn Store>) -> Intake {
+    intake_with(store.clone(), counting_actions())
 }
 
 pub fn scanner(store: &Arc<dyn Store>) -> Scanner {
-    Scanner::new(store.clone(), store_sink(store), options())
+    Scanner::new(store.clone(), intake(store), options())
 }
 
 pub async fn bounce_rows(store: &dyn Store) -> i64 {

@@ -26,7 +26,7 @@ async fn measure(kind: MailboxKind, backend: Backend) {
     }
     let mut m = dovecot.mailbox(kind, Mode::Plain);
     m.max_messages = MESSAGES as u32;
-    let scanner = Scanner::new(store.clone(), store_sink(&store), ScanOptions::default());
+    let scanner = Scanner::new(store.clone(), intake(&store), ScanOptions::default());
     let started = Instant::now();
     let report = scanner
         .scan(&config(&m), &read_options(&Default::default()), &NoProgress, &StopSignal::never())

@@ -89,7 +89,7 @@ async fn a_closed_port_and_a_silent_server_fail_with_their_address() {
     });
     let mut options = options();
     options.timeouts.login = std::time::Duration::from_millis(300);
-    let quick = rebound_mailbox::Scanner::new(store.clone(), store_sink(&store), options);
+    let quick = rebound_mailbox::Scanner::new(store.clone(), intake(&store), options);
     let report = quick.scan(&config(&m), &parse, &NoProgress, &StopSignal::never()).await;
     let err = report.error.expect("must fail");
     assert!(err.contains("greeting") && err.contains("timed out"), "{err}");

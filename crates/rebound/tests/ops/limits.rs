@@ -11,8 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rebound_core::settings::{MailboxAuth, MailboxKind, MailboxSettings, SmtpServer};
-use rebound_core::{Secret, Settings};
-use rebound_mailbox::{MailboxConfig, NoProgress, ScanOptions, Scanner, StopSignal, StoreSink};
+use rebound_core::{BounceActions, Secret, Settings};
+use rebound_intake::{Intake, IntakeConfig, Unobserved};
+use rebound_mailbox::{MailboxConfig, NoProgress, ScanOptions, Scanner, StopSignal};
 use rebound_sender::{CampaignContent, DeliveryResult, Recipient, Sender, SenderOptions};
 use rebound_testkit::{Backend, OpenStore, TestDb};
 use tokio::io::AsyncWriteExt;
@@ -90,12 +91,13 @@ fn mailbox(kind: MailboxKind, port: u16) -> MailboxSettings {
 async fn imap_and_pop3_servers_that_stop_answering_time_out() {
     let db = TestDb::new(Backend::Sqlite).await;
     let store = db.store().await;
-    let sink = Arc::new(StoreSink::new(store.clone(), Default::default()));
+    let (intake, _writers) =
+        Intake::start(store.clone(), BounceActions::default(), IntakeConfig::default(), Arc::new(Unobserved));
     let mut options = ScanOptions::default();
     options.timeouts.connect = Duration::from_millis(300);
     options.timeouts.login = Duration::from_millis(300);
     options.timeouts.read = Duration::from_millis(300);
-    let scanner = Scanner::new(store.clone(), sink, options);
+    let scanner = Scanner::new(store.clone(), intake, options);
     let parse = rebound_mailbox::read_options(&Settings::default());
     for (kind, greeting, steps) in [
         (MailboxKind::Imap, "", &["greeting"][..]),

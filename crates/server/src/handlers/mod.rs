@@ -11,6 +11,7 @@ pub mod campaigns;
 pub mod health;
 pub mod lists;
 pub mod mailboxes;
+pub mod metrics;
 pub mod providers;
 pub mod settings;
 pub mod subscribers;

@@ -15,7 +15,7 @@ use chrono::Utc;
 use rebound_providers::{Outcome, ProviderError, Providers, WebhookRequest};
 
 use super::data;
-use super::webhooks::{record, require_webhooks_enabled};
+use super::webhooks::require_webhooks_enabled;
 use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::extract::RawBody;
@@ -44,7 +44,7 @@ pub async fn receive(
         // Handshakes (Event Grid validation, SNS confirmation) answer bare JSON.
         Outcome::Reply(v) => Ok(Json(v).into_response()),
         Outcome::Events(events) => {
-            let outcomes = record(&state, events).await?;
+            let outcomes = state.intake.record(events).await?;
             let mut res = data(true).into_response();
             let summary = summarize(&outcomes);
             if let Ok(v) = HeaderValue::from_str(&summary) {

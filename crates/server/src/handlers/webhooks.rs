@@ -13,7 +13,6 @@ use super::data;
 use crate::auth::{Principal, perm};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::JsonBody;
-use crate::ingest::IngestError;
 use crate::state::AppState;
 
 /// The body as listmonk documents it, plus rebound's optional `created_at`
@@ -46,7 +45,7 @@ pub async fn post_bounce(
     principal.require(perm::WEBHOOKS_POST_BOUNCE)?;
     require_webhooks_enabled(&state.settings.get())?;
     let event = req.into_event()?;
-    let outcomes = record(&state, vec![event]).await?;
+    let outcomes = state.intake.record(vec![event]).await?;
     let mut res = data(true).into_response();
     // listmonk answers `{"data": true}`; what happened is told in a header.
     if let Some(v) = outcomes.first().and_then(|o| HeaderValue::from_str(&o.describe()).ok()) {
@@ -66,17 +65,6 @@ pub fn require_webhooks_enabled(s: &Settings) -> ApiResult<()> {
         ));
     }
     Ok(())
-}
-
-/// Hands events to the group-commit writers and waits until they are durable.
-pub async fn record(
-    state: &AppState,
-    events: Vec<BounceEvent>,
-) -> ApiResult<Vec<rebound_store::RecordOutcome>> {
-    state.ingest.record(events).await.map_err(|e| match e {
-        IngestError::Closed => ApiError::Unavailable("rebound is shutting down; retry".into()),
-        IngestError::Store(e) => ApiError::internal(anyhow::anyhow!("{e}")),
-    })
 }
 
 impl BounceRequest {

@@ -3,7 +3,6 @@
 //! unmatched bounces (recorded without a subscriber) with "match again".
 //! The streamed exports are in [`super::bounce_export`].
 
-use chrono::Utc;
 use rebound_store::{
     Bounce, BounceFilter, BounceQuery, Campaign, Paged, Pagination, PerPage, RecordOutcome, Selection,
     SourceCount, Subscriber, UnmatchedBounce,
@@ -123,8 +122,7 @@ pub struct Retried {
 /// subscriber was imported), with the current rules.
 pub async fn retry_unmatched(state: &AppState, p: &Principal, sel: &Selection) -> ServiceResult<Retried> {
     p.require(perm::BOUNCES_MANAGE)?;
-    let actions = state.settings.get().actions.clone();
-    let outcomes = state.store.retry_unmatched(sel, &actions, Utc::now()).await?;
+    let outcomes = state.intake.retry_unmatched(sel).await?;
     let matched = outcomes.iter().filter(|o| !matches!(o, RecordOutcome::Unmatched)).count() as u64;
     Ok(Retried { matched, still_unmatched: outcomes.len() as u64 - matched })
 }

@@ -1,15 +1,13 @@
 //! Campaigns: list, get, create, and the test send (listmonk's
 //! POST /api/campaigns/{id}/test), whose refusals are recorded as bounces.
 
-use rebound_core::BounceEvent;
-use rebound_sender::{CampaignOverrides, Recorder, TestReport, TestSend, TestSendError};
-use rebound_store::{Campaign, List, NewCampaign, Paged, Pagination, PerPage, RecordOutcome};
+use rebound_sender::{CampaignOverrides, TestReport, TestSend, TestSendError};
+use rebound_store::{Campaign, List, NewCampaign, Paged, Pagination, PerPage};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{ServiceError, ServiceResult};
 use crate::auth::{Principal, perm};
-use crate::ingest::Ingest;
 use crate::state::AppState;
 
 pub const CONTENT_TYPES: [&str; 5] = ["richtext", "html", "plain", "markdown", "visual"];
@@ -106,16 +104,6 @@ pub async fn for_test(state: &AppState, p: &Principal, id: i64) -> ServiceResult
     Ok(state.store.get_campaign(id).await?)
 }
 
-/// Records through the group-commit ingest, like every other source.
-struct IngestRecorder(Ingest);
-
-#[rebound_sender::async_trait]
-impl Recorder for IngestRecorder {
-    async fn record(&self, events: Vec<BounceEvent>) -> Result<Vec<RecordOutcome>, String> {
-        self.0.record(events).await.map_err(|e| e.to_string())
-    }
-}
-
 /// Sends campaign `id` to each subscriber through the live `smtp` settings;
 /// a refusal of a recipient is recorded as a bounce with source "smtp" (see
 /// rebound_sender). When a message could not be handed over for a reason
@@ -146,10 +134,10 @@ pub async fn send_test(
         },
     };
     let settings = state.settings.get();
-    let recorder = IngestRecorder(state.ingest.clone());
-    let report = rebound_sender::send_test(state.store.as_ref(), &state.sender, &settings, &recorder, req)
-        .await
-        .map_err(|e| match e {
+    let report =
+        rebound_sender::send_test(state.store.as_ref(), &state.sender, &settings, &state.intake, req)
+            .await
+            .map_err(|e| match e {
             // Every refusal of the input is about the addresses.
             TestSendError::Invalid(m) => ServiceError::invalid("subscribers", m),
             TestSendError::NotFound(m) => ServiceError::NotFound(m),

@@ -1,4 +1,5 @@
 use rebound_core::CoreError;
+use rebound_intake::IntakeError;
 use rebound_mailbox::ScanNowError;
 use rebound_store::StoreError;
 use thiserror::Error;
@@ -34,6 +35,9 @@ pub enum ServiceError {
     /// [`ServiceError::Conflict`].
     #[error(transparent)]
     Store(StoreError),
+    /// Recording through the intake failed, or rebound is shutting down.
+    #[error(transparent)]
+    Intake(#[from] IntakeError),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }

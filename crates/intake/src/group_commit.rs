@@ -16,11 +16,11 @@ use std::time::Duration;
 
 use chrono::Utc;
 use rebound_core::BounceEvent;
-use rebound_store::{RecordOutcome, Store, StoreError};
+use rebound_store::{RecordOutcome, StoreError};
 use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
-use crate::metrics::Metrics;
-use crate::settings::SettingsHandle;
+use crate::IntakeError;
+use crate::ports::{ActionsSource, CommitObserver, IntakeStore};
 
 type Reply = oneshot::Sender<Result<Vec<RecordOutcome>, Arc<StoreError>>>;
 
@@ -34,7 +34,7 @@ struct Job {
 
 /// Tuning of the writers.
 #[derive(Debug, Clone, Copy)]
-pub struct IngestConfig {
+pub struct IntakeConfig {
     /// Concurrent transactions. SQLite has one writer, so 1 there; PostgreSQL
     /// overlaps a few commits.
     pub writers: usize,
@@ -42,28 +42,31 @@ pub struct IngestConfig {
     pub max_batch: usize,
 }
 
+impl Default for IntakeConfig {
+    /// One writer, batches of at most 512: what a one-off command needs.
+    fn default() -> Self {
+        IntakeConfig { writers: 1, max_batch: 512 }
+    }
+}
+
+/// The queue in front of the writers. Cheap to clone.
 #[derive(Clone)]
-pub struct Ingest {
+pub(crate) struct Queue {
     tx: mpsc::Sender<Job>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum IngestError {
-    #[error("the bounce could not be stored: {0}")]
-    Store(Arc<StoreError>),
-    #[error("rebound is shutting down")]
-    Closed,
+/// What every writer is given.
+#[derive(Clone)]
+pub(crate) struct Writing {
+    pub store: Arc<dyn IntakeStore>,
+    pub actions: Arc<dyn ActionsSource>,
+    pub observer: Arc<dyn CommitObserver>,
 }
 
-impl Ingest {
-    /// Starts the writers. They stop when every `Ingest` clone is dropped and
+impl Queue {
+    /// Starts the writers. They stop when every `Queue` clone is dropped and
     /// the queue is drained, so nothing accepted is left unwritten.
-    pub fn start(
-        store: Arc<dyn Store>,
-        settings: SettingsHandle,
-        config: IngestConfig,
-        metrics: Arc<Metrics>,
-    ) -> (Ingest, Vec<tokio::task::JoinHandle<()>>) {
+    pub(crate) fn start(writing: Writing, config: IntakeConfig) -> (Queue, Vec<tokio::task::JoinHandle<()>>) {
         let (tx, rx) = mpsc::channel::<Job>(config.max_batch * config.writers.max(1) * 4);
         let shared = Arc::new(Shared {
             rx: Mutex::new(rx),
@@ -72,23 +75,23 @@ impl Ingest {
             max_batch: config.max_batch.max(1),
         });
         let handles = (0..config.writers.max(1))
-            .map(|_| tokio::spawn(writer(store.clone(), settings.clone(), shared.clone(), metrics.clone())))
+            .map(|_| tokio::spawn(writer(writing.clone(), shared.clone())))
             .collect();
-        (Ingest { tx }, handles)
+        (Queue { tx }, handles)
     }
 
     /// Records events (in one transaction with whatever else is queued) and
     /// returns once they are durable.
-    pub async fn record(&self, events: Vec<BounceEvent>) -> Result<Vec<RecordOutcome>, IngestError> {
+    pub(crate) async fn record(&self, events: Vec<BounceEvent>) -> Result<Vec<RecordOutcome>, IntakeError> {
         if events.is_empty() {
             return Ok(Vec::new());
         }
         let (reply, wait) = oneshot::channel();
-        self.tx.send(Job { events, reply }).await.map_err(|_| IngestError::Closed)?;
+        self.tx.send(Job { events, reply }).await.map_err(|_| IntakeError::Closed)?;
         match wait.await {
             Ok(Ok(outcomes)) => Ok(outcomes),
-            Ok(Err(e)) => Err(IngestError::Store(e)),
-            Err(_) => Err(IngestError::Closed),
+            Ok(Err(e)) => Err(IntakeError::Record(e)),
+            Err(_) => Err(IntakeError::Closed),
         }
     }
 }
@@ -101,11 +104,11 @@ struct Shared {
     max_batch: usize,
 }
 
-async fn writer(store: Arc<dyn Store>, settings: SettingsHandle, shared: Arc<Shared>, metrics: Arc<Metrics>) {
+async fn writer(writing: Writing, shared: Arc<Shared>) {
     loop {
         let Some(jobs) = next_batch(&shared).await else { return };
         shared.committing.fetch_add(1, Ordering::AcqRel);
-        commit(store.as_ref(), &settings, jobs, &metrics).await;
+        commit(&writing, jobs).await;
         shared.committing.fetch_sub(1, Ordering::AcqRel);
         shared.committed.notify_waiters();
     }
@@ -149,8 +152,10 @@ async fn next_batch(shared: &Shared) -> Option<Vec<Job>> {
     }
 }
 
-async fn commit(store: &dyn Store, settings: &SettingsHandle, jobs: Vec<Job>, metrics: &Metrics) {
-    let actions = settings.get().actions.clone();
+async fn commit(writing: &Writing, jobs: Vec<Job>) {
+    let (store, observer) = (writing.store.as_ref(), writing.observer.as_ref());
+    // Read at each commit: a change of the settings applies to the next batch.
+    let actions = writing.actions.current();
     // The events move into one batch; each request keeps its reply and how many it sent.
     let mut replies = Vec::with_capacity(jobs.len());
     let mut events = Vec::with_capacity(jobs.len());
@@ -161,7 +166,7 @@ async fn commit(store: &dyn Store, settings: &SettingsHandle, jobs: Vec<Job>, me
     let started = std::time::Instant::now();
     match store.record_bounces(&events, &actions, Utc::now()).await {
         Ok(outcomes) => {
-            metrics.commit(&events, &outcomes, started.elapsed());
+            observer.committed(&events, &outcomes, started.elapsed());
             tracing::debug!(
                 events = events.len(),
                 elapsed_ms = started.elapsed().as_millis() as u64,
@@ -174,7 +179,7 @@ async fn commit(store: &dyn Store, settings: &SettingsHandle, jobs: Vec<Job>, me
         }
         Err(e) if replies.len() > 1 => {
             // One bad request must not fail the others: record each on its own.
-            metrics.commit_failed(started.elapsed());
+            observer.commit_failed(started.elapsed());
             tracing::warn!(
                 error = e.to_string(),
                 requests = replies.len(),
@@ -187,14 +192,14 @@ async fn commit(store: &dyn Store, settings: &SettingsHandle, jobs: Vec<Job>, me
                 let started = std::time::Instant::now();
                 let r = store.record_bounces(own, &actions, Utc::now()).await.map_err(Arc::new);
                 match &r {
-                    Ok(outcomes) => metrics.commit(own, outcomes, started.elapsed()),
-                    Err(_) => metrics.commit_failed(started.elapsed()),
+                    Ok(outcomes) => observer.committed(own, outcomes, started.elapsed()),
+                    Err(_) => observer.commit_failed(started.elapsed()),
                 }
                 let _ = reply.send(r);
             }
         }
         Err(e) => {
-            metrics.commit_failed(started.elapsed());
+            observer.commit_failed(started.elapsed());
             let e = Arc::new(e);
             for (reply, _) in replies {
                 let _ = reply.send(Err(e.clone()));
