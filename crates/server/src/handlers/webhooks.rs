@@ -54,7 +54,7 @@ pub async fn post_bounce(
     Ok(res)
 }
 
-/// 503 unless bounce processing and its webhooks are both on (SPEC.md).
+/// 503 unless bounce processing and its webhooks are both on (docs/providers.md, "Switches").
 pub fn require_webhooks_enabled(s: &Settings) -> ApiResult<()> {
     if !s.bounce_enabled {
         return Err(ApiError::Unavailable("bounce processing is disabled (bounce.enabled is false)".into()));
