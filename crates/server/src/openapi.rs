@@ -507,6 +507,13 @@ pub enum Refusals {
     responses((status = 200, body = HealthBody), (status = 503, description = "The database is not answering", body = ErrorBody)))]
 fn health() {}
 
+#[utoipa::path(get, path = "/api/health", tag = "operations",
+    description = "listmonk's authenticated health check: any authenticated user.",
+    responses((status = 200, body = DataTrue), (status = 401, body = ErrorBody),
+        (status = 503, description = "The database is not answering", body = ErrorBody)),
+    security(("basic" = []), ("token" = [])))]
+fn api_health() {}
+
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     description = "Prometheus text format, with `Authorization: Bearer <[metrics] token>`.",
     responses((status = 200, content_type = "text/plain", body = String), (status = 401, body = ErrorBody),
@@ -760,7 +767,7 @@ impl Modify for Security {
     info(title = "rebound", description = "Bounce processing with listmonk's API. Responses are `{\"data\": ...}`, errors `{\"message\": ...}`."),
     modifiers(&Security),
     paths(
-        health, metrics, openapi_json, post_bounce, provider_webhook,
+        health, api_health, metrics, openapi_json, post_bounce, provider_webhook,
         list_bounces, delete_bounces, export_csv, blocklist, list_unmatched, delete_unmatched, retry_unmatched,
         get_bounce, delete_bounce, reclassify_bounce, provider_status, mailboxes, scan_mailbox, mailbox_messages, delete_mailbox_messages,
         mailbox_message, mailbox_message_raw, list_subscribers, create_subscriber, delete_subscribers,

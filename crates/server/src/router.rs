@@ -49,6 +49,7 @@ pub fn router(state: AppState) -> Router {
 fn api() -> Router<AppState> {
     Router::new()
         .route("/api/openapi.json", get(crate::openapi::serve))
+        .route("/api/health", get(health::api_health))
         .route("/api/bounces", get(bounces::list).delete(bounces::delete_many))
         .route("/api/bounces/export.csv", get(bounces::export_csv))
         .route("/api/bounces/blocklist", put(bounces::blocklist))

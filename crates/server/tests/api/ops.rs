@@ -173,4 +173,27 @@ async fn webhook_concurrency_per_ip_is_limited_with_429() {
     );
 }
 
-backend_tests!(metrics_count_outcomes_rejections_and_batches);
+
+/// listmonk's clients (the PyPI `listmonk` package among them) call
+/// GET /api/health at login: any authenticated user gets listmonk's
+/// `{"data": true}`; without valid credentials it is a 401.
+async fn api_health_answers_any_authenticated_user_as_listmonk_does(b: Backend) {
+    let s = TestServer::start(b).await;
+    assert_eq!(s.get_json("/api/health").await, json!({"data": true}));
+    let reader = s.api_user("reader", &["bounces:get"]).await;
+    let res = s
+        .client
+        .get(s.url("/api/health"))
+        .header("Authorization", format!("token reader:{reader}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({"data": true}));
+    let anonymous = s.client.get(s.url("/api/health")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let wrong = s.client.get(s.url("/api/health")).basic_auth("admin", Some("wrong")).send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+}
+
+backend_tests!(metrics_count_outcomes_rejections_and_batches, api_health_answers_any_authenticated_user_as_listmonk_does);
