@@ -34,7 +34,7 @@ impl Action {
 pub struct ActionRule {
     pub count: u32,
     pub action: Action,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_duration")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::duration::optional")]
     pub window: Option<Duration>,
 }
 
@@ -85,46 +85,6 @@ impl BounceActions {
             }
         }
         Ok(())
-    }
-}
-
-/// Durations as operators write them ("15m", "7d"), parsed by humantime.
-pub(crate) mod opt_duration {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_str(&humantime::format_duration(*d).to_string()),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        match Option::<String>::deserialize(d)? {
-            None => Ok(None),
-            Some(s) if s.trim().is_empty() => Ok(None),
-            Some(s) => humantime::parse_duration(s.trim())
-                .map(Some)
-                .map_err(|e| serde::de::Error::custom(format!("invalid duration {s:?}: {e}"))),
-        }
-    }
-}
-
-pub(crate) mod duration {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&humantime::format_duration(*d).to_string())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let s = String::deserialize(d)?;
-        humantime::parse_duration(s.trim())
-            .map_err(|e| serde::de::Error::custom(format!("invalid duration {s:?}: {e}")))
     }
 }
 

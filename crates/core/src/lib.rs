@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod bounce;
+pub mod duration;
 pub mod email;
 pub mod error;
 pub mod headers;

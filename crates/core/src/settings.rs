@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::actions::duration;
 use crate::{BounceActions, CoreError, Secret};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,7 +28,7 @@ pub struct Settings {
     #[serde(rename = "bounce.classification")]
     pub classification: Classification,
     /// How old a signed webhook timestamp may be before it is refused as a replay.
-    #[serde(rename = "bounce.webhook_tolerance", with = "duration")]
+    #[serde(rename = "bounce.webhook_tolerance", with = "crate::duration::required")]
     pub webhook_tolerance: Duration,
 
     #[serde(rename = "bounce.ses_enabled")]
@@ -216,7 +215,7 @@ pub struct MailboxSettings {
     pub username: String,
     pub password: Secret,
     pub return_path: String,
-    #[serde(with = "duration")]
+    #[serde(with = "crate::duration::required")]
     pub scan_interval: Duration,
     /// Implicit TLS (POP3S 995, IMAPS 993).
     pub tls_enabled: bool,
@@ -235,7 +234,7 @@ pub struct MailboxSettings {
     /// The longest one message's parsing may take. A message that takes
     /// longer is kept unparsed (a `parse_error`) and not tried again, so one
     /// hostile message cannot stall the mailbox.
-    #[serde(with = "duration")]
+    #[serde(with = "crate::duration::required")]
     pub parse_timeout: Duration,
 }
 
@@ -345,9 +344,9 @@ pub struct SmtpServer {
     pub email_headers: Vec<BTreeMap<String, String>>,
     pub max_conns: u32,
     pub max_msg_retries: u32,
-    #[serde(with = "duration")]
+    #[serde(with = "crate::duration::required")]
     pub idle_timeout: Duration,
-    #[serde(with = "duration")]
+    #[serde(with = "crate::duration::required")]
     pub wait_timeout: Duration,
     pub tls_type: SmtpTls,
     pub tls_skip_verify: bool,

@@ -173,7 +173,6 @@ async fn webhook_concurrency_per_ip_is_limited_with_429() {
     );
 }
 
-
 /// listmonk's clients (the PyPI `listmonk` package among them) call
 /// GET /api/health at login: any authenticated user gets listmonk's
 /// `{"data": true}`; without valid credentials it is a 401.
@@ -196,4 +195,7 @@ async fn api_health_answers_any_authenticated_user_as_listmonk_does(b: Backend) 
     assert_eq!(wrong.status(), 401);
 }
 
-backend_tests!(metrics_count_outcomes_rejections_and_batches, api_health_answers_any_authenticated_user_as_listmonk_does);
+backend_tests!(
+    metrics_count_outcomes_rejections_and_batches,
+    api_health_answers_any_authenticated_user_as_listmonk_does
+);

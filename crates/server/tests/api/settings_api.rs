@@ -114,9 +114,30 @@ async fn soft_rule_change_applies_without_restart(b: Backend) {
     assert_eq!(crate::subscriber(&s, id).await["status"], "blocklisted");
 }
 
+/// listmonk reads the same settings rows with Go's time.ParseDuration,
+/// which refuses "1h 30m" and "7days": durations are stored as Go writes
+/// them, whatever form they were given in.
+async fn durations_are_stored_as_go_parses_them(b: Backend) {
+    let s = TestServer::start(b).await;
+    s.put_settings(&json!({
+        "bounce.actions": {"soft": {"count": 3, "action": "unsubscribe", "window": "7d"},
+                           "hard": {"count": 1, "action": "blocklist"},
+                           "complaint": {"count": 1, "action": "blocklist"}},
+        "bounce.mailboxes": [{"enabled": false, "type": "pop", "host": "pop.example.com", "port": 995,
+                              "username": "bounces", "password": "p", "scan_interval": "1h 30m"}]
+    }))
+    .await;
+    let stored = s.store.load_settings().await.unwrap();
+    assert_eq!(stored["bounce.actions"]["soft"]["window"], "168h");
+    assert_eq!(stored["bounce.mailboxes"][0]["scan_interval"], "1h30m");
+    let shown = s.get_json("/api/settings").await["data"].clone();
+    assert_eq!(shown["bounce.mailboxes"][0]["scan_interval"], "1h30m");
+}
+
 backend_tests!(
     a_stored_password_is_not_sent_to_a_new_server,
     defaults_are_listmonks,
+    durations_are_stored_as_go_parses_them,
     secrets_are_masked_and_kept,
     invalid_settings_are_400_and_change_nothing,
     soft_rule_change_applies_without_restart
