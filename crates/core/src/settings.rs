@@ -151,8 +151,24 @@ pub struct BasicAuthProvider {
 pub struct AzureProvider {
     pub enabled: bool,
     pub shared_secret: Secret,
-    /// Header that carries the secret; the `code` query parameter is accepted too.
+    /// Header that carries the secret; the `code` query parameter is accepted
+    /// too. Empty (listmonk's default) means [`AZURE_DEFAULT_SECRET_HEADER`].
     pub shared_secret_header: String,
+}
+
+/// The header listmonk reads the Azure secret from when
+/// `shared_secret_header` is empty, so a subscription made for listmonk
+/// works unchanged.
+pub const AZURE_DEFAULT_SECRET_HEADER: &str = "X-Listmonk-Webhook-Secret";
+
+impl AzureProvider {
+    /// The header the secret is read from.
+    pub fn secret_header(&self) -> &str {
+        match self.shared_secret_header.trim() {
+            "" => AZURE_DEFAULT_SECRET_HEADER,
+            h => h,
+        }
+    }
 }
 
 impl Default for AzureProvider {
@@ -160,7 +176,7 @@ impl Default for AzureProvider {
         AzureProvider {
             enabled: false,
             shared_secret: Secret::default(),
-            shared_secret_header: "X-Azure-Secret".to_string(),
+            shared_secret_header: String::new(),
         }
     }
 }

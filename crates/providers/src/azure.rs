@@ -3,7 +3,8 @@
 //!
 //! Event Grid does not sign payloads: the shared secret arrives as the `code`
 //! query parameter of the endpoint URL or in a static delivery-attribute
-//! header (bounce.azure.shared_secret_header). Unlike listmonk, a request is
+//! header (bounce.azure.shared_secret_header; when empty, listmonk's
+//! X-Listmonk-Webhook-Secret). Unlike listmonk, a request is
 //! refused when no secret is configured, and the subscription validation
 //! handshake is authenticated too.
 
@@ -52,13 +53,11 @@ fn authenticate(req: &WebhookRequest<'_>, cfg: &AzureProvider) -> Result<(), Pro
     let from_query = req.query.and_then(|q| {
         url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "code").map(|(_, v)| v.into_owned())
     });
-    let from_header = (!cfg.shared_secret_header.trim().is_empty())
-        .then(|| header(req.headers, cfg.shared_secret_header.trim()))
-        .flatten();
+    let from_header = header(req.headers, cfg.secret_header());
     if from_query.is_none() && from_header.is_none() {
         return Err(ProviderError::unauthorized(format!(
             "missing shared secret: expected ?code= or the {} header",
-            cfg.shared_secret_header
+            cfg.secret_header()
         )));
     }
     // Both candidates are compared, so timing does not tell which one was tried.

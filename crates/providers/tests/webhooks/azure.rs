@@ -42,16 +42,29 @@ fn bounced_via_query_code_and_header() {
     );
     assert_eq!(ev[0].created_at.unwrap().to_rfc3339(), "2026-01-05T10:15:29+00:00");
     assert_eq!(events(with_code(&delivery("Bounced", ""))), events(with_code(&delivery("Bounced", ""))));
+    // With no header configured, listmonk's default header carries it, so
+    // an Event Grid subscription made for listmonk works unchanged.
     let h = run(
         "azure",
-        &[("X-Azure-Secret", "azure-shared-secret")],
+        &[("X-Listmonk-Webhook-Secret", "azure-shared-secret")],
         &delivery("Bounced", ""),
         now(),
         &settings(),
     );
     assert_eq!(events(h).len(), 1);
-    // A custom header name, and the url-encoded query form.
+    // A custom header name (and then only that one), and the url-encoded query form.
     let mut s = settings();
+    s.azure.shared_secret_header = "X-Azure-Secret".into();
+    s.azure.shared_secret = "a b&c".into();
+    let r = run("azure", &[("X-Azure-Secret", "a b&c")], &delivery("Bounced", ""), now(), &s);
+    assert_eq!(events(r).len(), 1);
+    assert_unauthorized(run(
+        "azure",
+        &[("X-Listmonk-Webhook-Secret", "a b&c")],
+        &delivery("Bounced", ""),
+        now(),
+        &s,
+    ));
     s.azure.shared_secret_header = "X-Listmonk-Webhook-Secret".into();
     s.azure.shared_secret = "a b&c".into();
     let r = run("azure", &[("X-Listmonk-Webhook-Secret", "a b&c")], &delivery("Bounced", ""), now(), &s);
@@ -101,7 +114,7 @@ fn rejections() {
     assert_unauthorized(run("azure", &[], &b, now(), &s));
     assert_unauthorized(run_query("azure", &[], Some("code=wrong"), &b, now(), &s));
     assert_unauthorized(run_query("azure", &[], Some("code=azure-shared-secret-"), &b, now(), &s));
-    assert_unauthorized(run("azure", &[("X-Azure-Secret", "wrong")], &b, now(), &s));
+    assert_unauthorized(run("azure", &[("X-Listmonk-Webhook-Secret", "wrong")], &b, now(), &s));
     // No secret configured: refused even with an empty code (listmonk accepted everything).
     let mut open = settings();
     open.azure.shared_secret = Default::default();

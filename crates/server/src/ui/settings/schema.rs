@@ -227,7 +227,12 @@ pub(super) fn bounces_schema(mailboxes: usize, base_url: &str) -> Vec<Section> {
             "key" => fields.push(field(format!("{p}.key"), "Signing key", Kind::Secret, "")),
             "azure" => fields.extend([
                 field(format!("{p}.shared_secret"), "Shared secret", Kind::Secret, ""),
-                field(format!("{p}.shared_secret_header"), "Header carrying the secret", Kind::Text, ""),
+                field(
+                    format!("{p}.shared_secret_header"),
+                    "Header carrying the secret",
+                    Kind::Text,
+                    "Empty: X-Listmonk-Webhook-Secret, as listmonk reads it.",
+                ),
             ]),
             "postal" => fields.push(field(
                 format!("{p}.public_key"),
