@@ -36,9 +36,12 @@ impl Secret {
         if self.0.is_empty() { Secret::default() } else { Secret(SECRET_PLACEHOLDER.to_string()) }
     }
 
-    /// Keep `old` when the client sent the placeholder back.
+    /// Keep `old` when the client sent the placeholder back, or an empty
+    /// string: listmonk's UI sends "" for every secret it did not change, so
+    /// "" means "unchanged", as in listmonk (a provider's key is removed by
+    /// switching the provider off, not by erasing it).
     pub(crate) fn keep_unless_changed(&mut self, old: &Secret) {
-        if self.is_placeholder() {
+        if self.is_placeholder() || self.is_empty() {
             *self = old.clone();
         }
     }

@@ -533,7 +533,7 @@ impl Settings {
         ]
     }
 
-    /// Secrets sent back as the placeholder keep their stored value. A
+    /// Secrets sent back as the placeholder or as "" keep their stored value. A
     /// mailbox's or SMTP server's password is kept only while the host, port
     /// and username it was saved for are unchanged: otherwise whoever may edit
     /// the settings without reading them could point the entry at a server of
@@ -584,9 +584,9 @@ fn new_signing_key() -> Secret {
     Secret::new(format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple()))
 }
 
-/// The placeholder keeps `prev`'s password only when it belongs to the same
-/// server (`same_server`); a stored password for another server must be typed
-/// again.
+/// The placeholder (or "") keeps `prev`'s password only when it belongs to
+/// the same server (`same_server`); a stored password for another server
+/// must be typed again.
 fn keep_server_secret(new: &mut Secret, prev: Option<(&Secret, bool)>, field: &str) -> Result<(), CoreError> {
     match prev {
         Some((stored, false)) if new.is_placeholder() && !stored.is_empty() => {
@@ -595,7 +595,10 @@ fn keep_server_secret(new: &mut Secret, prev: Option<(&Secret, bool)>, field: &s
              password is kept only for the server it was saved for"
             )))
         }
-        Some((stored, _)) => {
+        // Another server: an empty password stays empty (it is not the
+        // stored one, which belongs to the old server).
+        Some((_, false)) => Ok(()),
+        Some((stored, true)) => {
             new.keep_unless_changed(stored);
             Ok(())
         }

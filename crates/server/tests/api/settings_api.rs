@@ -134,7 +134,45 @@ async fn durations_are_stored_as_go_parses_them(b: Backend) {
     assert_eq!(shown["bounce.mailboxes"][0]["scan_interval"], "1h30m");
 }
 
+/// listmonk's settings page sends every secret it did not change as "":
+/// a round trip the way it makes one (GET, change one field, PUT all back
+/// with the secrets emptied) changes only that field.
+async fn a_listmonk_style_round_trip_keeps_every_secret(b: Backend) {
+    let s = TestServer::start(b).await;
+    s.put_settings(&json!({
+        "bounce.sendgrid_key": "sendgrid-key-secret",
+        "bounce.postmark": {"enabled": true, "username": "pm", "password": "pm-secret"},
+        "bounce.mailboxes": [{"enabled": false, "type": "pop", "host": "pop.example.com", "port": 995,
+                              "username": "bounces", "password": "mbox-secret", "scan_interval": "15m"}]
+    }))
+    .await;
+    let before = s.store.load_settings().await.unwrap();
+    let mut back = s.get_json("/api/settings").await["data"].clone();
+    back["bounce.sendgrid_key"] = json!("");
+    back["bounce.postmark"]["password"] = json!("");
+    back["bounce.mailboxes"][0]["password"] = json!("");
+    back["bounce.enabled"] = json!(true);
+    s.put_settings(&back).await;
+    let after = s.store.load_settings().await.unwrap();
+    assert_eq!(after["bounce.sendgrid_key"], "sendgrid-key-secret");
+    assert_eq!(after["bounce.postmark"]["password"], "pm-secret");
+    assert_eq!(after["bounce.mailboxes"][0]["password"], "mbox-secret");
+    assert_eq!(after["bounce.enabled"], true);
+    for (key, value) in &before {
+        if key != "bounce.enabled" {
+            assert_eq!(after.get(key), Some(value), "{key} changed");
+        }
+    }
+    // "" for a mailbox moved to another server does not carry the old
+    // server's password there.
+    back["bounce.mailboxes"][0]["host"] = json!("pop.elsewhere.test");
+    s.put_settings(&back).await;
+    let moved = s.store.load_settings().await.unwrap();
+    assert_eq!(moved["bounce.mailboxes"][0]["password"], "");
+}
+
 backend_tests!(
+    a_listmonk_style_round_trip_keeps_every_secret,
     a_stored_password_is_not_sent_to_a_new_server,
     defaults_are_listmonks,
     durations_are_stored_as_go_parses_them,
