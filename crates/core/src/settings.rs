@@ -146,7 +146,7 @@ pub struct BasicAuthProvider {
     pub token: Secret,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AzureProvider {
     pub enabled: bool,
@@ -167,16 +167,6 @@ impl AzureProvider {
         match self.shared_secret_header.trim() {
             "" => AZURE_DEFAULT_SECRET_HEADER,
             h => h,
-        }
-    }
-}
-
-impl Default for AzureProvider {
-    fn default() -> Self {
-        AzureProvider {
-            enabled: false,
-            shared_secret: Secret::default(),
-            shared_secret_header: String::new(),
         }
     }
 }
