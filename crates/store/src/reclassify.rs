@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::record::{Plan, count_since};
-use crate::{Bounce, Result, StoreError, nul};
+use crate::{Bounce, BounceStore, Result, StoreError, nul};
 
 /// The key of the corrections list in a bounce's meta.
 pub const CORRECTIONS_KEY: &str = "corrections";
@@ -170,6 +170,21 @@ fn with_correction(meta: Value, c: &Correction) -> Value {
 /// The earliest `created_at` that counts for `t`'s rule (`None`: every bounce).
 pub(crate) fn since(actions: &BounceActions, t: BounceType, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     count_since(actions, now).into_iter().find(|(st, _)| *st == t).and_then(|(_, s)| s)
+}
+
+/// The answer once the correction is committed: the bounce as it is now,
+/// read again, unless the new type's rule deleted the subscriber (and the
+/// bounce with it).
+pub(crate) async fn answer(
+    store: &dyn BounceStore,
+    bounce_id: i64,
+    correction: Correction,
+) -> Result<Reclassified> {
+    let bounce = match correction.action {
+        Some(Action::Delete) => None,
+        _ => Some(store.get_bounce(bounce_id).await?),
+    };
+    Ok(Reclassified { bounce, correction })
 }
 
 /// The action as the plan recording writes, so both apply it alike.

@@ -9,7 +9,7 @@ mod fake;
 
 use fake::FakeSmtp;
 
-use crate::http::{client, hidden, login, page};
+use crate::http::{client, hidden, login, page, post_form};
 use rebound_testkit::{Backend, TestServer, backend_tests};
 use reqwest::header::COOKIE;
 use serde_json::json;
@@ -27,14 +27,8 @@ async fn get(s: &TestServer, session: &str, path: &str) -> (u16, String) {
 }
 
 async fn post(s: &TestServer, session: &str, path: &str, form: &[(&str, &str)]) -> (u16, String) {
-    let res = client()
-        .post(s.url(path))
-        .header(COOKIE, format!("rebound_session={session}"))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    (res.status().as_u16(), res.text().await.unwrap())
+    let (status, _, body) = post_form(s, session, path, form).await;
+    (status, body)
 }
 
 /// The results table's row of `email`.

@@ -6,17 +6,11 @@ use rebound_testkit::{ADMIN_USER, Backend, TestServer};
 use reqwest::header::COOKIE;
 use serde_json::json;
 
-use crate::http::{client, hidden, login, page};
+use crate::http::{client, hidden, login, page, post_form};
 
 async fn post(s: &TestServer, session: &str, path: &str, form: &[(&str, &str)]) -> (u16, String) {
-    let res = client()
-        .post(s.url(path))
-        .header(COOKIE, format!("rebound_session={session}"))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    (res.status().as_u16(), res.text().await.unwrap_or_default())
+    let (status, _, body) = post_form(s, session, path, form).await;
+    (status, body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

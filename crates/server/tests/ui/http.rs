@@ -54,6 +54,25 @@ pub async fn login(
     (cookie_value(&set, "rebound_session"), set, status)
 }
 
+/// POSTs a form in a session: (status, Location, body), like [`page`].
+pub async fn post_form(
+    s: &TestServer,
+    session: &str,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (u16, String, String) {
+    let res = client()
+        .post(s.url(path))
+        .header(COOKIE, format!("rebound_session={session}"))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let location = res.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    (status, location, res.text().await.unwrap_or_default())
+}
+
 pub async fn page(s: &TestServer, session: &str, path: &str) -> (u16, String, String) {
     let res =
         client().get(s.url(path)).header(COOKIE, format!("rebound_session={session}")).send().await.unwrap();

@@ -6,20 +6,7 @@ use rebound_testkit::{Backend, TestServer};
 use reqwest::header::{COOKIE, LOCATION};
 use serde_json::json;
 
-use crate::http::{client, hidden, login, page};
-
-async fn post(s: &TestServer, session: &str, path: &str, form: &[(&str, &str)]) -> (u16, String, String) {
-    let res = client()
-        .post(s.url(path))
-        .header(COOKIE, format!("rebound_session={session}"))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    let location = res.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-    (status, location, res.text().await.unwrap_or_default())
-}
+use crate::http::{client, hidden, login, page, post_form as post};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bounce_page_explains_and_corrects_the_verdict() {

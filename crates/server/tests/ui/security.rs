@@ -5,18 +5,11 @@ use rebound_testkit::{Backend, TestServer, backend_tests};
 use reqwest::header::{COOKIE, LOCATION};
 use serde_json::json;
 
-use crate::http::{client, cookie_value, hidden, login, page, set_cookies};
+use crate::http::{client, cookie_value, hidden, login, page, post_form, set_cookies};
 
 async fn post(s: &TestServer, session: &str, path: &str, form: &[(&str, &str)]) -> (u16, String) {
-    let res = client()
-        .post(s.url(path))
-        .header(COOKIE, format!("rebound_session={session}"))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string())
+    let (status, location, _) = post_form(s, session, path, form).await;
+    (status, location)
 }
 
 async fn pages_need_a_login_and_cookies_are_strict(b: Backend) {

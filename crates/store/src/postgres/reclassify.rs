@@ -2,14 +2,14 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rebound_core::{Action, BounceActions};
+use rebound_core::BounceActions;
 use serde_json::Value;
 use sqlx::types::Json;
 
 use super::PgStore;
 use super::bounces::write_plan;
 use crate::reclassify::{self, Current, Reclassification, Reclassified, action_plan, since};
-use crate::{BounceStore, CorrectionStore, Result, StoreError};
+use crate::{CorrectionStore, Result, StoreError};
 
 #[async_trait]
 impl CorrectionStore for PgStore {
@@ -63,10 +63,6 @@ impl CorrectionStore for PgStore {
             .await?;
         write_plan(&mut tx, &action_plan(subscriber_id, d.correction.action), false).await?;
         tx.commit().await?;
-        let bounce = match d.correction.action {
-            Some(Action::Delete) => None,
-            _ => Some(self.get_bounce(r.bounce_id).await?),
-        };
-        Ok(Reclassified { bounce, correction: d.correction })
+        reclassify::answer(self, r.bounce_id, d.correction).await
     }
 }
