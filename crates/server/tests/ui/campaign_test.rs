@@ -9,9 +9,8 @@ mod fake;
 
 use fake::FakeSmtp;
 
-use crate::http::{client, hidden, login, page, post_form};
+use crate::http::{hidden, login, page, post_form};
 use rebound_testkit::{Backend, TestServer, backend_tests};
-use reqwest::header::COOKIE;
 use serde_json::json;
 
 /// Logs in through the login form; returns the session cookie's value.

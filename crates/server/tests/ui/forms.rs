@@ -3,10 +3,9 @@
 //! fields, and "test connection" of a saved mailbox next to that mailbox.
 
 use rebound_testkit::{ADMIN_USER, Backend, TestServer};
-use reqwest::header::COOKIE;
 use serde_json::json;
 
-use crate::http::{client, hidden, login, page, post_form};
+use crate::http::{hidden, login, page, post_form};
 
 async fn post(s: &TestServer, session: &str, path: &str, form: &[(&str, &str)]) -> (u16, String) {
     let (status, _, body) = post_form(s, session, path, form).await;

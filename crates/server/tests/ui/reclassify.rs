@@ -3,10 +3,9 @@
 //! of corrections.
 
 use rebound_testkit::{Backend, TestServer};
-use reqwest::header::{COOKIE, LOCATION};
 use serde_json::json;
 
-use crate::http::{client, hidden, login, page, post_form as post};
+use crate::http::{hidden, login, page, post_form as post};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bounce_page_explains_and_corrects_the_verdict() {
