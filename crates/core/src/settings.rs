@@ -320,6 +320,11 @@ pub enum SmtpAuth {
     Plain,
     #[serde(rename = "login")]
     Login,
+    /// listmonk's default. Kept as listmonk stores it; rebound's sender
+    /// (lettre) has no CRAM-MD5, so sending with it is refused with a clear
+    /// error rather than silently downgraded to a plain-text password.
+    #[serde(rename = "cram")]
+    Cram,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -356,6 +361,10 @@ pub struct SmtpServer {
     pub wait_timeout: Duration,
     pub tls_type: SmtpTls,
     pub tls_skip_verify: bool,
+    /// Fields rebound does not use (listmonk's `name`, `msg_retry_delay`,
+    /// `from_addresses`, ...): kept as they came so a save never drops them.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
 }
 
 impl Default for SmtpServer {
@@ -376,6 +385,7 @@ impl Default for SmtpServer {
             wait_timeout: Duration::from_secs(5),
             tls_type: SmtpTls::None,
             tls_skip_verify: false,
+            other: BTreeMap::new(),
         }
     }
 }

@@ -246,6 +246,12 @@ impl Pool {
             SmtpAuth::None => None,
             SmtpAuth::Plain => Some(Mechanism::Plain),
             SmtpAuth::Login => Some(Mechanism::Login),
+            SmtpAuth::Cram => {
+                let detail = "auth_protocol \"cram\" (CRAM-MD5) is not supported by rebound's sender; \
+                              choose \"plain\" or \"login\" (over TLS)"
+                    .to_string();
+                return Err((SendError::Auth { server, detail }, false));
+            }
         };
         if let Some(m) = mechanism {
             let creds = Credentials::new(s.username.clone(), s.password.expose().to_string());

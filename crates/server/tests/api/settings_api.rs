@@ -171,8 +171,32 @@ async fn a_listmonk_style_round_trip_keeps_every_secret(b: Backend) {
     assert_eq!(moved["bounce.mailboxes"][0]["password"], "");
 }
 
+/// listmonk's `smtp` entries carry `auth_protocol: "cram"` (its default)
+/// and fields rebound does not use; a save through rebound keeps them all,
+/// so listmonk still reads its own settings afterwards.
+async fn listmonk_smtp_entries_survive_a_save(b: Backend) {
+    let s = TestServer::start(b).await;
+    let entry = json!({"enabled": true, "host": "smtp.example.com", "hello_hostname": "", "port": 25,
+                       "auth_protocol": "cram", "username": "u", "password": "p",
+                       "email_headers": [], "max_conns": 10, "max_msg_retries": 2,
+                       "idle_timeout": "15s", "wait_timeout": "5s", "tls_type": "STARTTLS",
+                       "tls_skip_verify": false, "name": "email-primary", "msg_retry_delay": "1s",
+                       "from_addresses": ["news@example.com"], "some_future_field": {"x": 1}});
+    s.put_settings(&json!({"smtp": [entry.clone()]})).await;
+    let stored = s.store.load_settings().await.unwrap();
+    let saved = &stored["smtp"][0];
+    for field in ["auth_protocol", "name", "msg_retry_delay", "from_addresses", "some_future_field"] {
+        assert_eq!(saved[field], entry[field], "stored {field}");
+    }
+    let shown = s.get_json("/api/settings").await["data"]["smtp"][0].clone();
+    for field in ["auth_protocol", "name", "msg_retry_delay", "from_addresses", "some_future_field"] {
+        assert_eq!(shown[field], entry[field], "shown {field}");
+    }
+}
+
 backend_tests!(
     a_listmonk_style_round_trip_keeps_every_secret,
+    listmonk_smtp_entries_survive_a_save,
     a_stored_password_is_not_sent_to_a_new_server,
     defaults_are_listmonks,
     durations_are_stored_as_go_parses_them,

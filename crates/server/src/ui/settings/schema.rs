@@ -80,7 +80,12 @@ pub(super) const ATTRIBUTION: &[(&str, &str)] =
 pub(super) const MAILBOX_TYPES: &[(&str, &str)] = &[("pop", "POP3"), ("imap", "IMAP")];
 pub(super) const MAILBOX_AUTH: &[(&str, &str)] = &[("userpass", "Username and password"), ("none", "None")];
 pub(super) const AFTER: &[(&str, &str)] = &[("delete", "Delete it"), ("move", "Move it to a folder")];
-pub(super) const SMTP_AUTH: &[(&str, &str)] = &[("none", "None"), ("plain", "PLAIN"), ("login", "LOGIN")];
+pub(super) const SMTP_AUTH: &[(&str, &str)] = &[
+    ("none", "None"),
+    ("plain", "PLAIN"),
+    ("login", "LOGIN"),
+    ("cram", "CRAM-MD5 (listmonk; rebound cannot send with it)"),
+];
 pub(super) const SMTP_TLS: &[(&str, &str)] =
     &[("none", "None"), ("STARTTLS", "STARTTLS"), ("TLS", "TLS (implicit)")];
 
