@@ -153,25 +153,25 @@ impl QueryPairs {
         })
     }
 
-    /// `page` and `per_page` (a number or "all") as listmonk takes them.
+    /// `page` and `per_page` (a number or "all") as listmonk's paginator takes
+    /// them: never refused. A `page` that is not a number from 1 is page 1; a
+    /// `per_page` that is not a number from 1 is listmonk's default, 20.
+    /// listmonk clamps `per_page` to 50, which silently cuts short a client
+    /// that asks for 1000000 to get everything; rebound honours the number
+    /// (docs/listmonk.md), and the handlers stream large pages.
     pub fn pagination(&self) -> Result<Pagination, ApiError> {
-        let page = match self.get("page") {
-            None => 1,
-            Some(p) => p.parse::<u32>().ok().filter(|p| *p >= 1).ok_or_else(|| {
-                ApiError::bad_request(format!("invalid page {p:?}: expected a number from 1"))
-            })?,
-        };
+        let page =
+            self.get("page").and_then(|p| p.trim().parse::<u32>().ok()).filter(|p| *p >= 1).unwrap_or(1);
         let per_page = match self.get("per_page") {
-            None => PerPage::Count(20),
             Some("all") => PerPage::All,
-            Some(n) => n
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=10_000).contains(n))
-                .map(PerPage::Count)
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!("invalid per_page {n:?}: expected 1 to 10000 or \"all\""))
-                })?,
+            Some(n) => PerPage::Count(
+                n.trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .map_or(20, |n| n.min(u64::from(u32::MAX)) as u32),
+            ),
+            None => PerPage::Count(20),
         };
         Ok(Pagination { page, per_page })
     }

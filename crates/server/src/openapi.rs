@@ -550,7 +550,7 @@ fn provider_webhook() {}
         ("source" = Option<String>, Query),
         ("type" = Option<String>, Query, description = "hard, soft or complaint"),
         ("page" = Option<i64>, Query),
-        ("per_page" = Option<String>, Query, description = "1 to 10000, or all"),
+        ("per_page" = Option<String>, Query, description = "a number from 1 (pages over 1000 are streamed), or all; anything else is 20"),
         ("order_by" = Option<String>, Query, description = "email, campaign_name, source, created_at or type"),
         ("order" = Option<String>, Query, description = "asc or desc"),
     ),

@@ -346,7 +346,7 @@ impl Pagination {
             PerPage::All => (None, 0),
             PerPage::Count(n) => {
                 let n = i64::from(n.max(1));
-                (Some(n), i64::from(self.page.max(1) - 1) * n)
+                (Some(n), i64::from(self.page.max(1) - 1).saturating_mul(n))
             }
         }
     }

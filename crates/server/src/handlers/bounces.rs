@@ -13,25 +13,21 @@ use crate::extract::QueryPairs;
 use crate::service::{bounce_export, bounces};
 use crate::state::AppState;
 
+/// GET /api/bounces. An unknown `order_by` or `order` falls back to the
+/// default (newest first), as listmonk's handler does. Pages larger than
+/// [`bounce_export::STREAMED_PAGE`] and `per_page=all` are streamed.
 pub async fn list(State(state): State<AppState>, p: Principal, q: QueryPairs) -> ApiResult<Response> {
     p.require(perm::BOUNCES_GET)?;
-    let order_by = match q.get("order_by") {
-        None => BounceOrder::CreatedAt,
-        Some(o) => BounceOrder::parse(o).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "invalid order_by {o:?}: expected email, campaign_name, source, created_at or type"
-            ))
-        })?,
-    };
-    let desc = match q.get("order").map(str::to_ascii_lowercase).as_deref() {
-        None | Some("desc") => true,
-        Some("asc") => false,
-        Some(o) => return Err(ApiError::bad_request(format!("invalid order {o:?}: expected asc or desc"))),
-    };
+    let order_by = q.get("order_by").and_then(BounceOrder::parse).unwrap_or(BounceOrder::CreatedAt);
+    let desc = !q.get("order").is_some_and(|o| o.eq_ignore_ascii_case("asc"));
     let query = BounceQuery { filter: q.bounce_filter()?, order_by, desc, pagination: q.pagination()? };
     let search = q.get("query").unwrap_or("");
-    if query.pagination.per_page == PerPage::All {
-        return Ok(bounce_export::json_all(&state, &p, &query, search).await?.into_response());
+    let streamed = match query.pagination.per_page {
+        PerPage::All => true,
+        PerPage::Count(n) => n > bounce_export::STREAMED_PAGE,
+    };
+    if streamed {
+        return Ok(bounce_export::json_page(&state, &p, &query, search).await?.into_response());
     }
     let page = bounces::list(&state, &p, &query).await?;
     Ok(data(json!({

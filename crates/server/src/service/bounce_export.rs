@@ -1,6 +1,6 @@
 //! Every bounce a query selects, streamed a page at a time so memory stays
 //! flat however many there are: the CSV export and the API's
-//! `per_page=all` listing.
+//! large pages and `per_page=all`.
 
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt};
-use rebound_store::{Bounce, BounceFilter, BounceQuery, Store};
+use rebound_store::{Bounce, BounceFilter, BounceQuery, PerPage, Store};
 
 use super::{ServiceError, ServiceResult};
 use crate::auth::{Principal, perm};
@@ -17,6 +17,9 @@ use crate::state::AppState;
 
 /// Rows per page of the streaming exports.
 const EXPORT_PAGE: u32 = 1000;
+
+/// Pages of GET /api/bounces larger than this are streamed ([`json_page`]).
+pub const STREAMED_PAGE: u32 = EXPORT_PAGE;
 
 /// A body written as it is read from the store. A store error mid-stream
 /// is logged and cuts the body short (the status has been sent).
@@ -89,12 +92,14 @@ fn csv_header() -> Result<Bytes, std::io::Error> {
     w.into_inner().map(Bytes::from).map_err(|e| std::io::Error::other(e.to_string()))
 }
 
-/// `per_page=all`: the same JSON as a page of GET /api/bounces, streamed
-/// [`EXPORT_PAGE`] rows at a time, so memory holds the selected ids and one
-/// page, not every row. The keys come in the order serde_json writes the
-/// paged answer (alphabetical); `total` is the number of rows written, which
-/// is what the count says unless bounces are deleted while the answer streams.
-pub async fn json_all(
+/// One page of GET /api/bounces (or every bounce, `per_page=all`) as JSON,
+/// written in chunks of [`EXPORT_PAGE`] rows: only the matching ids (8 bytes
+/// each) are held, so a client asking for a million rows per page costs flat
+/// memory. `total` is the number of matching bounces, as in a normal page;
+/// with `per_page=all` it is the number written (rows deleted meanwhile are
+/// not counted). The keys come in the order serde_json writes a normal page
+/// (alphabetical).
+pub async fn json_page(
     state: &AppState,
     p: &Principal,
     query: &BounceQuery,
@@ -103,19 +108,28 @@ pub async fn json_all(
     p.require(perm::BOUNCES_GET)?;
     let store = state.store.clone();
     let ids: Arc<[i64]> = store.bounce_ids(query).await?.into();
+    let page = query.pagination.page.max(1);
+    let (start, end, total) = match query.pagination.per_page {
+        PerPage::All => (0, ids.len(), None),
+        PerPage::Count(n) => {
+            let start = (page as usize - 1).saturating_mul(n as usize).min(ids.len());
+            (start, start.saturating_add(n as usize).min(ids.len()), Some(ids.len()))
+        }
+    };
     let head = format!(
-        r#"{{"data":{{"page":{},"per_page":0,"query":{},"results":["#,
-        query.pagination.page.max(1),
+        r#"{{"data":{{"page":{page},"per_page":{},"query":{},"results":["#,
+        serde_json::to_string(&query.pagination.per_page).map_err(ServiceError::internal)?,
         serde_json::to_string(search).map_err(ServiceError::internal)?
     );
-    let pages = stream::unfold(Some((0usize, 0usize)), move |at| {
+    let pages = stream::unfold(Some((start, 0usize)), move |at| {
         let (store, ids) = (store.clone(), ids.clone());
         async move {
             let (from, written) = at?;
-            if from >= ids.len() {
-                return Some((Ok(Bytes::from(format!(r#"],"total":{written}}}}}"#))), None));
+            if from >= end {
+                let total = total.unwrap_or(written);
+                return Some((Ok(Bytes::from(format!(r#"],"total":{total}}}}}"#))), None));
             }
-            let to = (from + EXPORT_PAGE as usize).min(ids.len());
+            let to = (from + EXPORT_PAGE as usize).min(end);
             match store.bounces_by_ids(&ids[from..to]).await {
                 Ok(rows) => {
                     let mut out = Vec::with_capacity(rows.len() * 512);
