@@ -11,6 +11,7 @@ mod crash;
 #[allow(dead_code)]
 mod dovecot;
 mod limits;
+mod listmonk_database;
 #[path = "../../../mailbox/tests/mailboxes/support.rs"]
 #[allow(dead_code)]
 mod mailbox_support;

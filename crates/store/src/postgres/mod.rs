@@ -56,6 +56,7 @@ impl Store for PgStore {
     }
 
     async fn migrate(&self) -> Result<()> {
+        refuse_listmonk_database(&self.pool).await?;
         MIGRATOR.run(&self.pool).await?;
         Ok(())
     }
@@ -65,3 +66,26 @@ impl Store for PgStore {
         Ok(())
     }
 }
+
+/// Refuses a database that listmonk created: rebound's migrations and
+/// settings writes would change listmonk's tables and its `settings` rows
+/// (which listmonk reads at its next start), so starting there must be a
+/// choice, never an accident. listmonk's `templates` and `campaign_views`
+/// are tables rebound never creates; they mark listmonk's schema.
+async fn refuse_listmonk_database(pool: &PgPool) -> Result<()> {
+    let listmonk: bool = sqlx::query_scalar(
+        "SELECT to_regclass('templates') IS NOT NULL AND to_regclass('campaign_views') IS NOT NULL",
+    )
+    .fetch_one(pool)
+    .await?;
+    if listmonk {
+        return Err(crate::StoreError::Invalid(LISTMONK_DATABASE.into()));
+    }
+    Ok(())
+}
+
+const LISTMONK_DATABASE: &str = "this PostgreSQL database belongs to listmonk (it has listmonk's \
+    templates and campaign_views tables), and rebound would change listmonk's tables and settings \
+    there. Give rebound a database of its own (e.g. `createdb rebound` and \
+    --database postgres://.../rebound); rebound speaks listmonk's API and settings from there. \
+    Running inside listmonk's own database (companion mode) is not available in this version.";
