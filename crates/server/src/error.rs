@@ -6,7 +6,9 @@
 //! status from the same table.
 
 use axum::Json;
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rebound_core::CoreError;
 use rebound_intake::IntakeError;
@@ -99,6 +101,37 @@ impl IntoResponse for ApiError {
         }
         res
     }
+}
+
+/// axum's own rejections (a path segment that is not a number, a method the
+/// route does not have) answer in plain text or with an empty body; this
+/// gives them the `{"message": ...}` every other API error has, keeping
+/// their status and headers (`Allow`). For the API and the webhooks only:
+/// the pages answer in HTML.
+pub async fn json_rejections(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    let status = res.status();
+    let json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.contains("json"));
+    if !(status.is_client_error() || status.is_server_error()) || json {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    // Rejection texts are a line; anything longer is cut, not buffered.
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_string();
+    let message =
+        if text.is_empty() { status.canonical_reason().unwrap_or("error").to_string() } else { text };
+    let mut out = (status, Json(json!({ "message": message }))).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().append(name, value.clone());
+        }
+    }
+    out
 }
 
 impl From<StoreError> for ApiError {

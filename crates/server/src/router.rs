@@ -16,7 +16,7 @@ use axum::routing::{get, post, put};
 use axum::middleware::from_fn;
 
 use crate::cross_site::refuse_cross_site;
-use crate::error::ApiError;
+use crate::error::{ApiError, json_rejections};
 use crate::extract::{BODY_LIMIT, refuse_oversized_bodies};
 use crate::handlers::{bounces, campaigns, health, lists, providers, settings, subscribers, users, webhooks};
 use crate::state::AppState;
@@ -32,7 +32,8 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(
             Guard { limit: state.webhook_limit.clone(), metrics: state.metrics.clone() },
             guard,
-        ));
+        ))
+        .route_layer(from_fn(json_rejections));
     Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(crate::handlers::metrics::serve))
@@ -81,4 +82,5 @@ fn api() -> Router<AppState> {
         .route("/api/users", get(users::list).post(users::create))
         .route("/api/users/{id}", axum::routing::delete(users::delete))
         .route_layer(from_fn(refuse_cross_site))
+        .route_layer(from_fn(json_rejections))
 }

@@ -5,6 +5,7 @@ mod bounces_api;
 mod bounces_reclassify;
 mod concurrency;
 mod cross_site;
+mod error_shape;
 mod http_limits;
 mod login_limits;
 mod openapi;
