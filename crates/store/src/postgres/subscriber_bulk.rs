@@ -4,6 +4,7 @@ use sqlx::PgConnection;
 use super::PgStore;
 use super::bounces::apply_blocklist;
 use crate::bulk::{distinct, require_all};
+use crate::nul;
 use crate::{BulkSubscriberStore, Result, SubscriberFilter, SubscriptionChange};
 
 #[async_trait]
@@ -72,7 +73,8 @@ impl BulkSubscriberStore for PgStore {
     }
 
     async fn filtered_subscriber_ids(&self, f: &SubscriberFilter) -> Result<Vec<i64>> {
-        let pattern = f.search.as_ref().map(|s| format!("%{}%", s.trim()));
+        // U+0000 as stored text has it (nul.rs): PostgreSQL refuses it in a parameter.
+        let pattern = f.search.as_ref().map(|s| format!("%{}%", nul::clean_str(s.trim())));
         Ok(sqlx::query_scalar(
             "SELECT id::int8 FROM subscribers WHERE ($1::text IS NULL OR email ILIKE $1 OR name ILIKE $1)
              AND (CARDINALITY($2::int8[]) = 0 OR id IN (SELECT subscriber_id FROM subscriber_lists

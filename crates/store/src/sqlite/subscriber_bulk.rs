@@ -5,6 +5,7 @@ use sqlx::SqliteConnection;
 use super::bounces::apply_blocklist;
 use super::{SqliteStore, json_list, ts};
 use crate::bulk::{distinct, require_all};
+use crate::nul;
 use crate::{BulkSubscriberStore, Result, SubscriberFilter, SubscriptionChange};
 
 #[async_trait]
@@ -80,7 +81,8 @@ impl BulkSubscriberStore for SqliteStore {
     }
 
     async fn filtered_subscriber_ids(&self, f: &SubscriberFilter) -> Result<Vec<i64>> {
-        let pattern = f.search.as_ref().map(|s| format!("%{}%", s.trim()));
+        // U+0000 as stored text has it (nul.rs): PostgreSQL refuses it in a parameter.
+        let pattern = f.search.as_ref().map(|s| format!("%{}%", nul::clean_str(s.trim())));
         Ok(sqlx::query_scalar(
             "SELECT id FROM subscribers WHERE (?1 IS NULL OR email LIKE ?1 OR name LIKE ?1)
              AND (json_array_length(?2) = 0 OR id IN (SELECT subscriber_id FROM subscriber_lists

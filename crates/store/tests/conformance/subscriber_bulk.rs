@@ -98,6 +98,8 @@ async fn the_filter_selects_by_lists_subscription_status_and_search(b: Backend) 
         ids(SubscriberFilter { search: Some("name of b@".into()), ..Default::default() }).await,
         vec![bb]
     );
+    let nul = SubscriberFilter { search: Some("a\0b".into()), ..Default::default() };
+    assert!(ids(nul).await.is_empty(), "a U+0000 in the search is no error");
     let none = SubscriberFilter { list_ids: vec![two], search: Some("a@".into()), ..Default::default() };
     assert!(ids(none).await.is_empty());
 }
