@@ -410,6 +410,30 @@ pub struct SubscriberBody {
     preconfirm_subscriptions: Option<bool>,
 }
 
+/// listmonk's body of the bulk subscriber endpoints; each reads the fields it names.
+#[derive(ToSchema)]
+pub struct SubscriberBulkBody {
+    /// Subscriber ids (`/blocklist`, `/lists`).
+    ids: Option<Vec<i64>>,
+    /// `add`, `remove` or `unsubscribe` (`/lists`, `/query/lists`).
+    action: Option<String>,
+    /// The lists whose subscriptions change (`/lists`, `/query/lists`).
+    target_list_ids: Option<Vec<i64>>,
+    /// With `add`: `confirmed`, `unconfirmed` or `unsubscribed`; empty: new subscriptions are
+    /// unconfirmed and existing ones keep their status.
+    status: Option<String>,
+    /// `/query/...`: an SQL expression selecting subscribers (not supported yet: a non-empty one is a 400).
+    query: Option<String>,
+    /// `/query/...`: plain text matched against e-mail and name.
+    search: Option<String>,
+    /// `/query/...`: only subscribers on these lists.
+    list_ids: Option<Vec<i64>>,
+    /// `/query/...` with `list_ids`: only subscriptions in this status.
+    subscription_status: Option<String>,
+    /// `/query/blocklist`, `/query/delete`: every subscriber (on `list_ids`); `query` and `search` are ignored.
+    all: Option<bool>,
+}
+
 #[derive(ToSchema)]
 #[schema(rename_all = "lowercase")]
 pub enum ListType {
@@ -669,6 +693,54 @@ fn get_subscriber() {}
     security(("basic" = []), ("token" = [])))]
 fn update_subscriber() {}
 
+#[utoipa::path(patch, path = "/api/subscribers/{id}", tag = "subscribers", params(("id" = i64, Path)),
+    description = "Changes only the fields given (listmonk v6): `attribs` is merged into the stored ones key by key (`null` empties them), `lists` replaces the subscriptions only when given, an empty `name` or `status` keeps the stored one.",
+    request_body = SubscriberBody,
+    responses((status = 200, body = DataSubscriber), Refusals, (status = 409, body = ErrorBody)),
+    security(("basic" = []), ("token" = [])))]
+fn patch_subscriber() {}
+
+#[utoipa::path(put, path = "/api/subscribers/{id}/blocklist", tag = "subscribers", params(("id" = i64, Path)),
+    description = "Blocklists the subscriber and unsubscribes it from all its lists; an unknown id is no error (as in listmonk).",
+    responses((status = 200, body = DataTrue), Refusals), security(("basic" = []), ("token" = [])))]
+fn blocklist_subscriber() {}
+
+#[utoipa::path(put, path = "/api/subscribers/blocklist", tag = "subscribers",
+    description = "Blocklists the subscribers `ids` and unsubscribes them from all their lists; unknown ids are skipped.",
+    request_body = SubscriberBulkBody,
+    responses((status = 200, body = DataTrue), Refusals), security(("basic" = []), ("token" = [])))]
+fn blocklist_subscribers() {}
+
+#[utoipa::path(put, path = "/api/subscribers/lists", tag = "subscribers",
+    description = "Applies `action` to the subscriptions of `ids` on `target_list_ids`: `add` (with `status`; an unknown subscriber or list is a 400 and nothing changes), `remove`, `unsubscribe`.",
+    request_body = SubscriberBulkBody,
+    responses((status = 200, body = DataTrue), Refusals), security(("basic" = []), ("token" = [])))]
+fn manage_subscriber_lists() {}
+
+#[utoipa::path(put, path = "/api/subscribers/lists/{id}", tag = "subscribers", params(("id" = i64, Path)),
+    description = "As `PUT /api/subscribers/lists` for the subscriber `id` (listmonk still requires `ids` in the body).",
+    request_body = SubscriberBulkBody,
+    responses((status = 200, body = DataTrue), Refusals), security(("basic" = []), ("token" = [])))]
+fn manage_subscriber_lists_of() {}
+
+#[utoipa::path(put, path = "/api/subscribers/query/blocklist", tag = "subscribers",
+    description = "Blocklists the subscribers `query`/`search` select (on `list_ids`), or all of them with `all`.",
+    request_body = SubscriberBulkBody,
+    responses((status = 200, body = DataTrue), Refusals), security(("basic" = []), ("token" = [])))]
+fn blocklist_subscribers_by_query() {}
+
+#[utoipa::path(post, path = "/api/subscribers/query/delete", tag = "subscribers",
+    description = "Deletes the subscribers `query`/`search` select (on `list_ids`), or all of them with `all`.",
+    request_body = SubscriberBulkBody,
+    responses((status = 200, body = DataTrue), Refusals), security(("basic" = []), ("token" = [])))]
+fn delete_subscribers_by_query() {}
+
+#[utoipa::path(put, path = "/api/subscribers/query/lists", tag = "subscribers",
+    description = "Applies `action` on `target_list_ids` to the subscribers `query`/`search` select (on `list_ids`; everyone without either). `add` leaves existing subscriptions as they are.",
+    request_body = SubscriberBulkBody,
+    responses((status = 200, body = DataTrue), Refusals), security(("basic" = []), ("token" = [])))]
+fn manage_subscriber_lists_by_query() {}
+
 #[utoipa::path(delete, path = "/api/subscribers/{id}", tag = "subscribers", params(("id" = i64, Path)),
     responses((status = 200, body = DataTrue), Refusals), security(("basic" = []), ("token" = [])))]
 fn delete_subscriber() {}
@@ -772,6 +844,9 @@ impl Modify for Security {
         get_bounce, delete_bounce, reclassify_bounce, provider_status, mailboxes, scan_mailbox, mailbox_messages, delete_mailbox_messages,
         mailbox_message, mailbox_message_raw, list_subscribers, create_subscriber, delete_subscribers,
         get_subscriber, update_subscriber, delete_subscriber, subscriber_bounces, delete_subscriber_bounces,
+        patch_subscriber, blocklist_subscriber, blocklist_subscribers, manage_subscriber_lists,
+        manage_subscriber_lists_of, blocklist_subscribers_by_query, delete_subscribers_by_query,
+        manage_subscriber_lists_by_query,
         list_lists, create_list, get_list, delete_list, list_campaigns, create_campaign, get_campaign,
         campaign_test, get_settings, put_settings, list_users, create_user, delete_user,
     )

@@ -18,7 +18,9 @@ use axum::middleware::from_fn;
 use crate::cross_site::refuse_cross_site;
 use crate::error::{ApiError, json_rejections};
 use crate::extract::{BODY_LIMIT, refuse_oversized_bodies};
-use crate::handlers::{bounces, campaigns, health, lists, providers, settings, subscribers, users, webhooks};
+use crate::handlers::{
+    bounces, campaigns, health, lists, providers, settings, subscriber_bulk, subscribers, users, webhooks,
+};
 use crate::state::AppState;
 use crate::webhook_guard::{Guard, guard};
 
@@ -67,8 +69,19 @@ fn api() -> Router<AppState> {
         )
         .route(
             "/api/subscribers/{id}",
-            get(subscribers::get).put(subscribers::update).delete(subscribers::delete),
+            get(subscribers::get)
+                .put(subscribers::update)
+                .patch(subscribers::patch)
+                .delete(subscribers::delete),
         )
+        // listmonk's bulk operations; static segments win over `{id}`.
+        .route("/api/subscribers/blocklist", put(subscriber_bulk::blocklist))
+        .route("/api/subscribers/{id}/blocklist", put(subscriber_bulk::blocklist_one))
+        .route("/api/subscribers/lists", put(subscriber_bulk::change_lists))
+        .route("/api/subscribers/lists/{id}", put(subscriber_bulk::change_lists_of))
+        .route("/api/subscribers/query/blocklist", put(subscriber_bulk::blocklist_by_query))
+        .route("/api/subscribers/query/delete", post(subscriber_bulk::delete_by_query))
+        .route("/api/subscribers/query/lists", put(subscriber_bulk::change_lists_by_query))
         .route(
             "/api/subscribers/{id}/bounces",
             get(bounces::of_subscriber).delete(bounces::delete_of_subscriber),

@@ -3,6 +3,7 @@
 //! chosen by the database URL's scheme. Both create listmonk's tables, so SQL
 //! written for listmonk runs on either.
 
+mod bulk;
 mod error;
 mod import;
 mod mailbox;
@@ -76,6 +77,7 @@ pub trait Store:
     SettingsStore
     + UserStore
     + SubscriberStore
+    + BulkSubscriberStore
     + ListStore
     + CampaignStore
     + BounceStore
@@ -132,6 +134,29 @@ pub trait SubscriberStore: Send + Sync {
     async fn query_subscribers(&self, q: &SubscriberQuery) -> Result<Paged<Subscriber>>;
     async fn update_subscriber(&self, id: i64, update: SubscriberUpdate) -> Result<Subscriber>;
     async fn delete_subscribers(&self, ids: &[i64]) -> Result<u64>;
+}
+
+/// listmonk's bulk operations on subscribers (`PUT /api/subscribers/blocklist`,
+/// `/lists`, `/query/...`). Ids that are not there are skipped, except
+/// where listmonk fails on them (adding subscriptions).
+#[async_trait]
+pub trait BulkSubscriberStore: Send + Sync {
+    /// Blocklists these subscribers and unsubscribes them from all their
+    /// lists (listmonk's `blocklist-subscribers`), in one transaction.
+    /// Returns how many subscribers there were.
+    async fn blocklist_subscribers(&self, ids: &[i64]) -> Result<u64>;
+    /// Applies `change` to every pair of `subscriber_ids` × `list_ids`, in
+    /// one transaction. Adding refuses ([`StoreError::Invalid`], nothing
+    /// changed) a subscriber or list that does not exist; removing and
+    /// unsubscribing skip them. Returns the subscriptions changed.
+    async fn change_subscriptions(
+        &self,
+        subscriber_ids: &[i64],
+        list_ids: &[i64],
+        change: SubscriptionChange,
+    ) -> Result<u64>;
+    /// The ids of the subscribers `filter` selects, in id order.
+    async fn filtered_subscriber_ids(&self, filter: &SubscriberFilter) -> Result<Vec<i64>>;
 }
 
 #[async_trait]

@@ -423,6 +423,32 @@ pub struct SubscriberQuery {
     pub pagination: Pagination,
 }
 
+/// Which subscribers a bulk operation applies to (listmonk's
+/// `query-subscribers-template` without its SQL expression).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubscriberFilter {
+    /// Subscribers on any of these lists; every subscriber when empty.
+    pub list_ids: Vec<i64>,
+    /// With `list_ids`: only subscriptions in this status (ignored without lists, as in listmonk).
+    pub subscription_status: Option<SubscriptionStatus>,
+    /// Matches e-mail or name, case-insensitively.
+    pub search: Option<String>,
+}
+
+/// What `PUT /api/subscribers/lists` (and `/query/lists`) does to each
+/// (subscriber, list) pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionChange {
+    /// Subscribes with `status` (unconfirmed when none). An existing
+    /// subscription takes `status` too when `update_existing` (listmonk's
+    /// add by ids), otherwise it is left as it is (add by query).
+    Add { status: Option<SubscriptionStatus>, update_existing: bool },
+    /// Deletes the subscriptions.
+    Remove,
+    /// Marks existing subscriptions unsubscribed.
+    Unsubscribe,
+}
+
 /// Which rows a delete applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {

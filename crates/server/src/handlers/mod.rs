@@ -14,6 +14,7 @@ pub mod mailboxes;
 pub mod metrics;
 pub mod providers;
 pub mod settings;
+pub mod subscriber_bulk;
 pub mod subscribers;
 pub mod users;
 pub mod webhooks;

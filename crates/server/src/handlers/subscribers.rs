@@ -56,6 +56,16 @@ pub async fn update(
     Ok(data(subscribers::update(&state, &p, id, input).await?))
 }
 
+/// PATCH /api/subscribers/{id}: only the fields given change.
+pub async fn patch(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody<serde_json::Value>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(data(subscribers::patch(&state, &p, id, &body).await?))
+}
+
 pub async fn delete(
     State(state): State<AppState>,
     p: Principal,

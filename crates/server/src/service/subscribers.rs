@@ -1,11 +1,12 @@
 //! Subscribers (listmonk's shape): the people bounces are about.
 
 use rebound_core::{EmailAddress, SubscriberStatus};
-use rebound_store::{NewSubscriber, Paged, Subscriber, SubscriberQuery, SubscriberUpdate};
+use rebound_store::{NewSubscriber, Paged, Subscriber, SubscriberFilter, SubscriberQuery, SubscriberUpdate};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::error::InvalidAt;
+use super::subscriber_bulk::path_id;
 use super::{ServiceError, ServiceResult};
 use crate::auth::{Principal, perm};
 use crate::state::AppState;
@@ -115,4 +116,89 @@ pub async fn delete_many(state: &AppState, p: &Principal, ids: &[i64]) -> Servic
         return Err(ServiceError::invalid("id", "give one or more id=N parameters"));
     }
     Ok(state.store.delete_subscribers(ids).await?)
+}
+
+/// PATCH /api/subscribers/{id} (listmonk v6): only the fields the body has
+/// change. As listmonk decodes the body over the stored subscriber: `attribs`
+/// is merged key by key into the stored ones (`null` empties them), `lists`
+/// replaces the subscriptions only when given, an empty `name` or `status`
+/// keeps the stored one, and `null` is the same as leaving a field out
+/// (but for `attribs`).
+pub async fn patch(state: &AppState, p: &Principal, id: i64, body: &Value) -> ServiceResult<Subscriber> {
+    p.require(perm::SUBSCRIBERS_MANAGE)?;
+    let id = path_id(id)?;
+    let Value::Object(fields) = body else {
+        return Err(ServiceError::invalid("body", "the body must be a JSON object"));
+    };
+    let current = state.store.get_subscriber(id).await?;
+    let email = text(fields, "email")?
+        .map(|e| {
+            EmailAddress::parse(e).map_err(|e| ServiceError::invalid("email", format!("invalid email: {e}")))
+        })
+        .transpose()?;
+    let status =
+        text(fields, "status")?.filter(|s| !s.is_empty()).map(str::parse).transpose().invalid_at("status")?;
+    let attribs = match fields.get("attribs") {
+        None => None,
+        Some(Value::Null) => Some(json!({})),
+        Some(Value::Object(given)) => {
+            let mut merged = current.attribs.as_object().cloned().unwrap_or_default();
+            merged.extend(given.clone());
+            Some(Value::Object(merged))
+        }
+        Some(_) => return Err(ServiceError::invalid("attribs", "attribs must be a JSON object")),
+    };
+    let lists = match fields.get("lists") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            serde_json::from_value::<Vec<i64>>(v.clone())
+                .map_err(|_| ServiceError::invalid("lists", "lists must be an array of list ids"))?,
+        ),
+    };
+    let preconfirm = match fields.get("preconfirm_subscriptions") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(ServiceError::invalid(
+                "preconfirm_subscriptions",
+                "preconfirm_subscriptions must be true or false",
+            ));
+        }
+    };
+    let update = SubscriberUpdate {
+        email,
+        name: text(fields, "name")?.map(str::trim).filter(|n| !n.is_empty()).map(str::to_string),
+        attribs,
+        status,
+        lists,
+        preconfirm,
+    };
+    Ok(state.store.update_subscriber(id, update).await?)
+}
+
+/// A string field of a PATCH body; `null` is the same as leaving it out.
+fn text<'a>(fields: &'a Map<String, Value>, key: &'static str) -> ServiceResult<Option<&'a str>> {
+    match fields.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(ServiceError::invalid(key, format!("{key} must be a string"))),
+    }
+}
+
+/// The ids of the subscribers an SQL expression selects (listmonk's
+/// `query` of the `/api/subscribers/query/...` endpoints) among those
+/// `filter` selects; an empty expression selects all of those. The one
+/// place the bulk endpoints evaluate an expression: the evaluator of
+/// `GET /api/subscribers?query=` is meant to be called here.
+pub async fn subscriber_ids_matching(
+    state: &AppState,
+    p: &Principal,
+    expr: &str,
+    filter: &SubscriberFilter,
+) -> ServiceResult<Vec<i64>> {
+    p.require(perm::SUBSCRIBERS_GET)?;
+    if !expr.trim().is_empty() {
+        return Err(ServiceError::invalid("query", "SQL expressions are not supported yet"));
+    }
+    Ok(state.store.filtered_subscriber_ids(filter).await?)
 }

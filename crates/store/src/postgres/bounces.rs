@@ -396,7 +396,7 @@ async fn unsubscribe_all(conn: &mut PgConnection, ids: &[i64]) -> Result<()> {
     Ok(())
 }
 
-async fn apply_blocklist(conn: &mut PgConnection, ids: &[i64]) -> Result<()> {
+pub(super) async fn apply_blocklist(conn: &mut PgConnection, ids: &[i64]) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
     }

@@ -436,7 +436,7 @@ pub(super) async fn write_plan(conn: &mut SqliteConnection, plan: &Plan, keep_un
     Ok(())
 }
 
-async fn apply_blocklist(conn: &mut SqliteConnection, ids: &[i64]) -> Result<()> {
+pub(super) async fn apply_blocklist(conn: &mut SqliteConnection, ids: &[i64]) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
     }

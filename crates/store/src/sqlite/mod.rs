@@ -14,6 +14,7 @@ mod reclassify;
 mod sessions;
 mod settings;
 mod stats;
+mod subscriber_bulk;
 mod subscribers;
 mod users;
 
