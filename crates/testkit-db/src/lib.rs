@@ -9,6 +9,7 @@
 //! `rebound-testkit` re-exports all of it and adds a running server.
 
 pub mod fixtures;
+pub mod listmonk;
 
 /// The two real backends every storage behaviour is tested on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,8 @@
 //! Reliability proofs against the real `rebound` binary, run as child
 //! processes: SIGKILL mid-load and a provider retry (crash.rs), two
 //! `rebound serve` processes on one PostgreSQL (two_instances.rs), SIGTERM
-//! (shutdown.rs), and the operations subcommands (cli.rs). One test binary
+//! (shutdown.rs), the operations subcommands (cli.rs), and a listmonk
+//! database's settings (listmonk_database.rs). One test binary
 //! so the suite links once.
 
 mod cli;
@@ -11,6 +12,7 @@ mod crash;
 #[allow(dead_code)]
 mod dovecot;
 mod limits;
+mod listmonk_database;
 #[path = "../../../mailbox/tests/mailboxes/support.rs"]
 #[allow(dead_code)]
 mod mailbox_support;

@@ -13,6 +13,7 @@ mod providers_http;
 mod recording;
 mod resources;
 mod settings_api;
+mod settings_listmonk;
 mod users_api;
 mod webhook_errors;
 
