@@ -173,7 +173,11 @@ async fn listmonk_semantics_blocklist_sets_the_status_only(b: Backend) {
     // A correction to hard blocklists the same way.
     let c = f.subscriber("c@example.com", &[l1.id]).await;
     f.record_bounces(&[bounce("c@example.com", Complaint)], &actions, Utc::now()).await.unwrap();
-    let id = f.query_bounces(&BounceQuery::default()).await.unwrap().results[0].id;
+    let of_c = BounceQuery {
+        filter: BounceFilter { subscriber_id: Some(c.id), ..Default::default() },
+        ..Default::default()
+    };
+    let id = f.query_bounces(&of_c).await.unwrap().results[0].id;
     let ask = rebound_store::Reclassification { bounce_id: id, to: Hard, by: "ops".into(), note: None };
     f.reclassify_bounce(&ask, &actions, Utc::now()).await.unwrap();
     let c2 = f.get_subscriber(c.id).await.unwrap();
