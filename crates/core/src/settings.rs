@@ -463,6 +463,10 @@ impl Settings {
         };
         let mut foreign = BTreeMap::new();
         for (k, v) in update {
+            if k.contains('\0') || has_nul(v) {
+                // PostgreSQL's jsonb refuses it, and a setting has no use for it.
+                return Err(CoreError::invalid(format!("invalid value for {k:?}: U+0000 is not allowed")));
+            }
             let is_known = known.iter().any(|n| n == k);
             if !is_known && k.starts_with("bounce.") && !self.other.contains_key(k) {
                 return Err(CoreError::invalid(format!("unknown setting {k:?}")));
@@ -641,6 +645,15 @@ fn keep_server_secret(new: &mut Secret, prev: Option<(&Secret, bool)>, field: &s
     }
 }
 
+fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(m) => m.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
 /// Deserialises settings and says which key was wrong, because a bare serde
 /// message ("invalid type: string, expected u32") does not tell an operator where.
 fn deserialize_named(v: Value) -> Result<Settings, CoreError> {
@@ -790,6 +803,8 @@ mod tests {
         assert!(s.apply_update(&typo).unwrap_err().to_string().contains("bounce.some_futur_key"));
         let app = Map::from_iter([("app.site_name".to_string(), json!("News"))]);
         assert_eq!(s.apply_update(&app).unwrap().other["app.site_name"], "News");
+        let nul = Map::from_iter([("app.site_name".to_string(), json!("a\u{0}b"))]);
+        assert!(s.apply_update(&nul).unwrap_err().to_string().contains("U+0000"));
         let bad = Map::from_iter([("bounce.action_semantics".to_string(), json!("both"))]);
         assert!(s.apply_update(&bad).unwrap_err().to_string().contains("bounce.action_semantics"));
         assert_eq!(Settings::default().action_semantics, ActionSemantics::Rebound);
