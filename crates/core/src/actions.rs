@@ -44,12 +44,41 @@ impl ActionRule {
     }
 }
 
+/// How the actions treat a subscriber's lists (`bounce.action_semantics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ActionSemantics {
+    /// A blocklisted subscriber is also unsubscribed from every list, as
+    /// listmonk's own blocklisting (the API, the UI, "blocklist bounced
+    /// subscribers") does, so no list keeps a confirmed subscription to an
+    /// address that bounced.
+    #[default]
+    Rebound,
+    /// listmonk's `record-bounce` exactly: blocklist sets the subscriber's
+    /// status only and leaves its subscriptions as they were; only the
+    /// unsubscribe action unsubscribes lists.
+    Listmonk,
+}
+
+impl ActionSemantics {
+    /// Whether the blocklist action also unsubscribes every list.
+    pub fn blocklist_unsubscribes(self) -> bool {
+        self == ActionSemantics::Rebound
+    }
+}
+
 /// `bounce.actions`: the rule per bounce type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BounceActions {
     pub soft: ActionRule,
     pub hard: ActionRule,
     pub complaint: ActionRule,
+    /// Stored under its own key, `bounce.action_semantics`, not in
+    /// `bounce.actions`: listmonk reads `bounce.actions` as a map of rules
+    /// and would fail on anything else in it. [`crate::Settings::bounce_actions`]
+    /// puts the two together.
+    #[serde(skip)]
+    pub semantics: ActionSemantics,
 }
 
 impl Default for BounceActions {
@@ -59,6 +88,7 @@ impl Default for BounceActions {
             soft: ActionRule::new(2, Action::None),
             hard: ActionRule::new(1, Action::Blocklist),
             complaint: ActionRule::new(1, Action::Blocklist),
+            semantics: ActionSemantics::default(),
         }
     }
 }

@@ -7,12 +7,13 @@ pub mod bounce;
 pub mod duration;
 pub mod email;
 pub mod error;
+mod foreign_settings;
 pub mod headers;
 pub mod secret;
 pub mod settings;
 pub mod status;
 
-pub use actions::{Action, ActionRule, BounceActions};
+pub use actions::{Action, ActionRule, ActionSemantics, BounceActions};
 pub use bounce::{BounceEvent, BounceType, SubscriberRef};
 pub use email::EmailAddress;
 pub use error::CoreError;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::{BounceActions, CoreError, Secret};
+use crate::{ActionSemantics, BounceActions, CoreError, Secret, foreign_settings};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -19,8 +19,14 @@ pub struct Settings {
     pub bounce_enabled: bool,
     #[serde(rename = "bounce.webhooks_enabled")]
     pub webhooks_enabled: bool,
+    /// The rules as stored (listmonk's shape). They apply as
+    /// [`Settings::bounce_actions`] gives them, with `action_semantics`.
     #[serde(rename = "bounce.actions")]
     pub actions: BounceActions,
+    /// Whether blocklisting also unsubscribes lists (beyond listmonk, which
+    /// has only its `record-bounce` semantics; see [`ActionSemantics`]).
+    #[serde(rename = "bounce.action_semantics")]
+    pub action_semantics: ActionSemantics,
     /// Which bounce e-mails may act on a subscriber (beyond listmonk).
     #[serde(rename = "bounce.attribution")]
     pub attribution: AttributionMode,
@@ -69,6 +75,11 @@ pub struct Settings {
     pub verp: VerpSettings,
     #[serde(rename = "smtp")]
     pub smtp: Vec<SmtpServer>,
+    /// Keys rebound does not use (listmonk's `app.*`, `privacy.*`,
+    /// `upload.*`, `messengers`, ...): kept as they came, so a save never
+    /// drops them and listmonk reading the same rows finds them unchanged.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
 }
 
 impl Default for Settings {
@@ -77,6 +88,7 @@ impl Default for Settings {
             bounce_enabled: false,
             webhooks_enabled: false,
             actions: BounceActions::default(),
+            action_semantics: ActionSemantics::default(),
             attribution: AttributionMode::Any,
             classification: Classification::Reason,
             webhook_tolerance: Duration::from_secs(300),
@@ -97,6 +109,7 @@ impl Default for Settings {
             mailboxes: Vec::new(),
             verp: VerpSettings::default(),
             smtp: vec![SmtpServer::default()],
+            other: BTreeMap::new(),
         }
     }
 }
@@ -242,6 +255,9 @@ pub struct MailboxSettings {
     /// hostile message cannot stall the mailbox.
     #[serde(with = "crate::duration::required")]
     pub parse_timeout: Duration,
+    /// Fields rebound does not use: kept as they came so a save never drops them.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
 }
 
 impl Default for MailboxSettings {
@@ -266,6 +282,7 @@ impl Default for MailboxSettings {
             max_messages: 1000,
             max_message_size: 10 * 1024 * 1024,
             parse_timeout: Duration::from_secs(10),
+            other: BTreeMap::new(),
         }
     }
 }
@@ -426,24 +443,40 @@ impl Settings {
         }
     }
 
+    /// The rules as they apply: `bounce.actions` with `bounce.action_semantics`.
+    pub fn bounce_actions(&self) -> BounceActions {
+        BounceActions { semantics: self.action_semantics, ..self.actions.clone() }
+    }
+
     /// A PUT /api/settings body applied to the current settings: keys present
     /// replace the current values, missing keys stay, secrets sent back as the
-    /// placeholder keep their stored value. Unknown `bounce.*` keys are refused
-    /// (a typo must not be silently ignored); other listmonk keys are ignored so
-    /// listmonk clients that send their whole settings object still work.
+    /// placeholder keep their stored value. An unknown `bounce.*` key is
+    /// refused unless it is stored already (a typo must not be silently
+    /// ignored); any other key rebound does not use (listmonk's `app.*`, ...)
+    /// is kept as sent, so listmonk's UI and clients, which send the whole
+    /// settings object, keep all of it.
     pub fn apply_update(&self, update: &Map<String, Value>) -> Result<Settings, CoreError> {
         let known = Settings::keys();
         let mut merged = match serde_json::to_value(self) {
             Ok(Value::Object(m)) => m,
             _ => Map::new(),
         };
+        let mut foreign = BTreeMap::new();
         for (k, v) in update {
-            if known.iter().any(|n| n == k) {
-                merged.insert(k.clone(), v.clone());
-            } else if k.starts_with("bounce.") || k == "smtp" {
+            if k.contains('\0') || has_nul(v) {
+                // PostgreSQL's jsonb refuses it, and a setting has no use for it.
+                return Err(CoreError::invalid(format!("invalid value for {k:?}: U+0000 is not allowed")));
+            }
+            let is_known = known.iter().any(|n| n == k);
+            if !is_known && k.starts_with("bounce.") && !self.other.contains_key(k) {
                 return Err(CoreError::invalid(format!("unknown setting {k:?}")));
             }
+            if !is_known {
+                foreign.insert(k.clone(), v.clone());
+            }
+            merged.insert(k.clone(), v.clone());
         }
+        foreign_settings::check_types(&foreign, &self.other)?;
         let mut next: Settings = deserialize_named(Value::Object(merged))?;
         next.keep_secrets_from(self)?;
         next.assign_ids();
@@ -498,9 +531,11 @@ impl Settings {
         Ok(())
     }
 
-    /// A copy safe to show: every secret replaced by the placeholder.
+    /// A copy safe to show: every secret replaced by the placeholder, those
+    /// of the keys rebound does not use too (as listmonk masks them).
     pub fn masked(&self) -> Settings {
         let mut s = self.clone();
+        foreign_settings::mask(&mut s.other);
         for secret in s.secrets_mut() {
             *secret = secret.masked();
         }
@@ -539,6 +574,7 @@ impl Settings {
     /// the settings without reading them could point the entry at a server of
     /// their own and receive the password at the next login.
     fn keep_secrets_from(&mut self, old: &Settings) -> Result<(), CoreError> {
+        foreign_settings::keep_secrets(&mut self.other, &old.other)?;
         let mut old = old.clone();
         for (new, old) in self.secrets_mut().into_iter().zip(old.secrets_mut()) {
             new.keep_unless_changed(old);
@@ -606,6 +642,15 @@ fn keep_server_secret(new: &mut Secret, prev: Option<(&Secret, bool)>, field: &s
             new.keep_unless_changed(&Secret::default());
             Ok(())
         }
+    }
+}
+
+fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(m) => m.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
     }
 }
 
@@ -730,6 +775,39 @@ mod tests {
         let mut upd = Map::new();
         upd.insert("app.root_url".into(), json!("http://x"));
         assert!(!s.apply_update(&upd).unwrap().bounce_enabled);
+    }
+
+    #[test]
+    fn keys_and_fields_rebound_does_not_use_are_kept() {
+        let stored = BTreeMap::from([
+            ("app.site_name".to_string(), json!("Mailing list")),
+            ("bounce.some_future_key".to_string(), json!({"x": 1})),
+            (
+                "bounce.mailboxes".to_string(),
+                json!([{"host": "pop.x", "scan_interval": "15m", "later": [1]}]),
+            ),
+            ("bounce.action_semantics".to_string(), json!("listmonk")),
+        ]);
+        let s = Settings::from_map(&stored).unwrap();
+        assert_eq!(s.bounce_actions().semantics, ActionSemantics::Listmonk);
+        assert_eq!(s.bounce_actions().hard, s.actions.hard);
+        let m = s.to_map();
+        assert_eq!(m["app.site_name"], "Mailing list");
+        assert_eq!(m["bounce.some_future_key"], json!({"x": 1}));
+        assert_eq!(m["bounce.mailboxes"][0]["later"], json!([1]));
+        // Sent back, a stored key rebound does not know is accepted; a new one
+        // under bounce.* is a typo.
+        let back = s.apply_update(&Map::from_iter(m.clone())).unwrap();
+        assert_eq!(back.to_map()["bounce.some_future_key"], json!({"x": 1}));
+        let typo = Map::from_iter([("bounce.some_futur_key".to_string(), json!(1))]);
+        assert!(s.apply_update(&typo).unwrap_err().to_string().contains("bounce.some_futur_key"));
+        let app = Map::from_iter([("app.site_name".to_string(), json!("News"))]);
+        assert_eq!(s.apply_update(&app).unwrap().other["app.site_name"], "News");
+        let nul = Map::from_iter([("app.site_name".to_string(), json!("a\u{0}b"))]);
+        assert!(s.apply_update(&nul).unwrap_err().to_string().contains("U+0000"));
+        let bad = Map::from_iter([("bounce.action_semantics".to_string(), json!("both"))]);
+        assert!(s.apply_update(&bad).unwrap_err().to_string().contains("bounce.action_semantics"));
+        assert_eq!(Settings::default().action_semantics, ActionSemantics::Rebound);
     }
 
     #[test]

@@ -36,6 +36,7 @@ fn counting() -> BounceActions {
         soft: ActionRule::new(1000, Action::None),
         hard: ActionRule::new(1000, Action::None),
         complaint: ActionRule::new(1000, Action::None),
+        semantics: Default::default(),
     }
 }
 

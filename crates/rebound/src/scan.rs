@@ -39,8 +39,12 @@ pub async fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     }
 
     // The same intake as the server's, with one writer and the actions read above.
-    let (intake, writers) =
-        Intake::start(store.clone(), settings.actions.clone(), IntakeConfig::default(), Arc::new(Unobserved));
+    let (intake, writers) = Intake::start(
+        store.clone(),
+        settings.bounce_actions(),
+        IntakeConfig::default(),
+        Arc::new(Unobserved),
+    );
     let scanner = Scanner::new(store, intake, ScanOptions::default());
     let parse = rebound_mailbox::read_options(&settings);
     // Ctrl-C: finish the messages in hand (recorded, then deleted) and stop.

@@ -29,8 +29,12 @@ pub async fn run(args: SendTestArgs) -> anyhow::Result<ExitCode> {
 
     let sender = Sender::new(SenderOptions::default());
     // The same intake as the server's, with one writer and the actions read above.
-    let (intake, writers) =
-        Intake::start(store.clone(), settings.actions.clone(), IntakeConfig::default(), Arc::new(Unobserved));
+    let (intake, writers) = Intake::start(
+        store.clone(),
+        settings.bounce_actions(),
+        IntakeConfig::default(),
+        Arc::new(Unobserved),
+    );
     let req = TestSend {
         campaign_id: args.campaign,
         emails: args.to,

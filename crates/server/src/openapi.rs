@@ -343,6 +343,12 @@ pub struct DataUsers {
 }
 
 /// The flat settings object (`{"bounce.enabled": false, ...}`), secrets masked.
+/// Beside listmonk's bounce keys and `smtp`, it has rebound's own
+/// (`bounce.attribution`, `bounce.classification`, `bounce.verp`, ...,
+/// `bounce.action_semantics`: `"rebound"` (default, blocklisting also
+/// unsubscribes every list) or `"listmonk"` (listmonk's `record-bounce`:
+/// blocklisting sets the status only)), and every key rebound does not use
+/// (listmonk's `app.*`, `privacy.*`, `upload.*`, `messengers`, ...) as stored.
 #[derive(ToSchema)]
 pub struct DataSettings {
     #[schema(value_type = Object)]
@@ -800,6 +806,13 @@ fn get_settings() {}
     responses((status = 200, body = DataSettings), Refusals), security(("basic" = []), ("token" = [])))]
 fn put_settings() {}
 
+#[utoipa::path(put, path = "/api/settings/{key}", tag = "settings",
+    description = "listmonk's update of one setting: the body is the key's new value (e.g. `bounce.actions`'s object). Validated and applied live like a whole update; a key neither rebound nor the database has is a 400.",
+    params(("key" = String, Path, description = "A settings key, e.g. `bounce.actions`")),
+    request_body(content = Object, description = "The key's new value (any JSON)"),
+    responses((status = 200, body = DataTrue), Refusals), security(("basic" = []), ("token" = [])))]
+fn put_setting() {}
+
 #[utoipa::path(get, path = "/api/users", tag = "users",
     responses((status = 200, body = DataUsers), Refusals), security(("basic" = []), ("token" = [])))]
 fn list_users() {}
@@ -848,7 +861,7 @@ impl Modify for Security {
         manage_subscriber_lists_of, blocklist_subscribers_by_query, delete_subscribers_by_query,
         manage_subscriber_lists_by_query,
         list_lists, create_list, get_list, delete_list, list_campaigns, create_campaign, get_campaign,
-        campaign_test, get_settings, put_settings, list_users, create_user, delete_user,
+        campaign_test, get_settings, put_settings, put_setting, list_users, create_user, delete_user,
     )
 )]
 pub struct ApiDoc;

@@ -92,6 +92,7 @@ fn api() -> Router<AppState> {
         .route("/api/campaigns/{id}", get(campaigns::get))
         .route("/api/campaigns/{id}/test", post(crate::handlers::campaign_test::send))
         .route("/api/settings", get(settings::get).put(settings::put))
+        .route("/api/settings/{key}", axum::routing::put(settings::put_key))
         .route("/api/users", get(users::list).post(users::create))
         .route("/api/users/{id}", axum::routing::delete(users::delete))
         .route_layer(from_fn(refuse_cross_site))

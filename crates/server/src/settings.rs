@@ -24,7 +24,7 @@ pub struct SettingsHandle {
 /// applies to the next batch.
 impl rebound_intake::ActionsSource for SettingsHandle {
     fn current(&self) -> BounceActions {
-        self.get().actions.clone()
+        self.get().bounce_actions()
     }
 }
 

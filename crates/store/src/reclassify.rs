@@ -188,8 +188,8 @@ pub(crate) async fn answer(
 }
 
 /// The action as the plan recording writes, so both apply it alike.
-pub(crate) fn action_plan(subscriber_id: i64, action: Option<Action>) -> Plan {
-    let mut plan = Plan::default();
+pub(crate) fn action_plan(subscriber_id: i64, action: Option<Action>, actions: &BounceActions) -> Plan {
+    let mut plan = Plan { semantics: actions.semantics, ..Plan::default() };
     match action {
         Some(Action::Unsubscribe) => plan.unsubscribe.push(subscriber_id),
         Some(Action::Blocklist) => plan.blocklist.push(subscriber_id),

@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use rebound_core::{Action, BounceActions, BounceEvent, BounceType, SubscriberStatus};
+use rebound_core::{Action, ActionSemantics, BounceActions, BounceEvent, BounceType, SubscriberStatus};
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -114,12 +114,14 @@ pub struct Plan {
     pub unsubscribe: Vec<i64>,
     pub blocklist: Vec<i64>,
     pub delete: Vec<i64>,
+    /// Whether `blocklist` also unsubscribes those subscribers' lists.
+    pub semantics: ActionSemantics,
     pub outcomes: Vec<RecordOutcome>,
 }
 
 /// Applies the recording rules to a batch, in event order.
 pub fn plan(input: &PlanInput<'_>) -> Plan {
-    let mut plan = Plan::default();
+    let mut plan = Plan { semantics: input.actions.semantics, ..Plan::default() };
     let mut claimed: HashSet<(&str, &str)> = HashSet::new();
     let mut counts = input.counts.clone();
     let since = count_since(input.actions, input.now);

@@ -9,6 +9,7 @@
 //! `rebound-testkit` re-exports all of it and adds a running server.
 
 pub mod fixtures;
+pub mod listmonk;
 
 /// The two real backends every storage behaviour is tested on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,38 +141,3 @@ pub async fn insert_subscribers(database_url: &str, emails: &[String]) {
     }
 }
 
-/// A file of listmonk v6.2.0's own (schema.sql, queries/bounces.sql, ...),
-/// from the external fixtures beside the checkout (`../shared/listmonk/v6.2.0`).
-/// When they are absent this prints a NOTE and returns None, so a clone on
-/// its own still passes; with `REBOUND_REQUIRE_SHARED=1` (set by `.ci/run`)
-/// their absence fails the test.
-pub fn listmonk_file(name: &str) -> Option<std::path::PathBuf> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/listmonk/v6.2.0");
-    let path = dir.join(name);
-    if path.is_file() {
-        return Some(path);
-    }
-    if std::env::var("REBOUND_REQUIRE_SHARED").is_ok_and(|v| v == "1") {
-        panic!("REBOUND_REQUIRE_SHARED=1 and listmonk's {name} is not at {}", path.display());
-    }
-    eprintln!(
-        "NOTE: listmonk's {name} is not at {} (the external fixtures beside the checkout); \
-         this test checks nothing without it (REBOUND_REQUIRE_SHARED=1 makes its absence fail)",
-        path.display()
-    );
-    None
-}
-
-impl TestDb {
-    /// A fresh PostgreSQL database made exactly as `listmonk --install` makes
-    /// it: listmonk v6.2.0's own schema.sql, run as is. None (with a NOTE)
-    /// when the file is absent, see [`listmonk_file`].
-    pub async fn listmonk() -> Option<TestDb> {
-        let schema =
-            std::fs::read_to_string(listmonk_file("schema.sql")?).expect("read listmonk's schema.sql");
-        let db = TestDb::new(Backend::Postgres).await;
-        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url).await.expect("connect");
-        sqlx::raw_sql(&schema).execute(&mut conn).await.expect("run listmonk's schema.sql");
-        Some(db)
-    }
-}

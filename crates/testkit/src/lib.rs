@@ -10,7 +10,7 @@ use std::sync::Arc;
 use rebound_server::{App, ServerConfig};
 use rebound_store::Store;
 pub use rebound_testkit_db::{
-    Backend, TestDb, backend_tests, fixtures, insert_subscribers, listmonk_file, postgres_admin_url,
+    Backend, TestDb, backend_tests, fixtures, insert_subscribers, listmonk, postgres_admin_url,
 };
 use serde_json::{Value, json};
 use tokio::net::TcpListener;

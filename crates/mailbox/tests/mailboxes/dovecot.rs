@@ -297,6 +297,7 @@ service pop3-login {{
             max_messages: 1000,
             max_message_size: 10 * 1024 * 1024,
             parse_timeout: Duration::from_secs(10),
+            other: Default::default(),
         }
     }
 }

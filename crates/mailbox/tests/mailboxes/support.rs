@@ -120,6 +120,7 @@ pub fn counting_actions() -> BounceActions {
         soft: ActionRule::new(1000, Action::None),
         hard: ActionRule::new(1000, Action::None),
         complaint: ActionRule::new(1000, Action::None),
+        semantics: Default::default(),
     }
 }
 

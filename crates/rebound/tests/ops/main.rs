@@ -1,7 +1,9 @@
 //! Reliability proofs against the real `rebound` binary, run as child
 //! processes: SIGKILL mid-load and a provider retry (crash.rs), two
 //! `rebound serve` processes on one PostgreSQL (two_instances.rs), SIGTERM
-//! (shutdown.rs), and the operations subcommands (cli.rs). One test binary
+//! (shutdown.rs), the operations subcommands (cli.rs), listmonk v6.2.0's
+//! default settings (listmonk_settings.rs) and its own database, which is
+//! refused (listmonk_database.rs). One test binary
 //! so the suite links once.
 
 mod cli;
@@ -12,6 +14,7 @@ mod crash;
 mod dovecot;
 mod limits;
 mod listmonk_database;
+mod listmonk_settings;
 #[path = "../../../mailbox/tests/mailboxes/support.rs"]
 #[allow(dead_code)]
 mod mailbox_support;

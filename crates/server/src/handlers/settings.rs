@@ -1,4 +1,4 @@
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use serde_json::{Map, Value};
 
@@ -24,4 +24,18 @@ pub async fn put(
     let next = settings::update(&state, &p, &update).await?;
     tracing::info!(by = ?p.username, keys = update.len(), "settings updated");
     Ok(data(next.masked()))
+}
+
+/// listmonk's PUT /api/settings/{key}: the body is the key's new value.
+/// Answers `{"data": true}` as listmonk does when it needs no restart:
+/// rebound applies settings live, so it never needs one.
+pub async fn put_key(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(key): Path<String>,
+    JsonBody(value): JsonBody<Value>,
+) -> ApiResult<impl IntoResponse> {
+    settings::update_key(&state, &p, &key, value).await?;
+    tracing::info!(by = ?p.username, key, "setting updated");
+    Ok(data(true))
 }

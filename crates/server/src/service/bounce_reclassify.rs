@@ -31,7 +31,7 @@ pub async fn reclassify(
     note: Option<String>,
 ) -> ServiceResult<Reclassified> {
     p.require(perm::BOUNCES_MANAGE)?;
-    let actions = state.settings.get().actions.clone();
+    let actions = state.settings.get().bounce_actions();
     let request = Reclassification { bounce_id: id, to, by: p.username.clone(), note };
     let done = state.store.reclassify_bounce(&request, &actions, Utc::now()).await?;
     let c = &done.correction;

@@ -7,7 +7,7 @@ use rebound_core::Settings;
 use rebound_providers::ProviderStatus;
 use serde_json::{Map, Value};
 
-use super::ServiceResult;
+use super::{ServiceError, ServiceResult};
 use crate::auth::{Principal, perm};
 use crate::state::AppState;
 
@@ -28,6 +28,24 @@ pub async fn update(
 ) -> ServiceResult<Arc<Settings>> {
     p.require(perm::SETTINGS_MANAGE)?;
     state.settings.update(state.store.as_ref(), update).await
+}
+
+/// listmonk's PUT /api/settings/{key}: `value` replaces that one key, with
+/// everything a whole update does (validation, secrets sent back as the
+/// placeholder or "" kept). A key neither rebound nor the database has is
+/// refused: listmonk answers 200 and saves nothing, which hides a typo.
+pub async fn update_key(
+    state: &AppState,
+    p: &Principal,
+    key: &str,
+    value: Value,
+) -> ServiceResult<Arc<Settings>> {
+    p.require(perm::SETTINGS_MANAGE)?;
+    let known = Settings::keys().iter().any(|k| k == key) || state.settings.get().other.contains_key(key);
+    if !known {
+        return Err(ServiceError::invalid("settings", format!("unknown setting {key:?}")));
+    }
+    update(state, p, &Map::from_iter([(key.to_string(), value)])).await
 }
 
 /// Each provider's webhook path, whether it is enabled, and why its

@@ -14,6 +14,7 @@ mod providers_http;
 mod recording;
 mod resources;
 mod settings_api;
+mod settings_listmonk;
 mod subscribers_api;
 mod users_api;
 mod webhook_errors;

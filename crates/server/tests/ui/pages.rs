@@ -193,12 +193,14 @@ async fn settings_soft_bounce_rule_reaches_the_api() {
 
     b.fill("[name='bounce.actions.soft.count']", "3").await;
     b.click_on("[name='bounce.actions.soft.action'] option[value='unsubscribe']").await;
+    b.click_on("[name='bounce.action_semantics'] option[value='listmonk']").await;
     b.click_on("[name='bounce.enabled']").await;
     b.click_to_load("#save-settings").await;
     b.wait_for_url("done=saved").await;
     assert!(b.text_of(".flash").await.starts_with("Settings saved"));
     let api = s.get_json("/api/settings").await["data"].clone();
     assert_eq!(api["bounce.actions"]["soft"], json!({"count": 3, "action": "unsubscribe"}));
+    assert_eq!(api["bounce.action_semantics"], "listmonk");
     assert_eq!(api["bounce.enabled"], true);
     let stored = s.store.load_settings().await.unwrap();
     assert_eq!(stored["bounce.sendgrid_key"], "MFkw-sendgrid-secret-key", "saving kept the secret");

@@ -372,10 +372,11 @@ pub(super) async fn write_plan(conn: &mut PgConnection, plan: &Plan, keep_unmatc
             .await?;
         }
     }
-    if !plan.unsubscribe.is_empty() {
-        unsubscribe_all(conn, &plan.unsubscribe).await?;
+    unsubscribe_all(conn, &plan.unsubscribe).await?;
+    set_blocklisted(conn, &plan.blocklist).await?;
+    if plan.semantics.blocklist_unsubscribes() {
+        unsubscribe_all(conn, &plan.blocklist).await?;
     }
-    apply_blocklist(conn, &plan.blocklist).await?;
     if !plan.delete.is_empty() {
         sqlx::query("DELETE FROM subscribers WHERE id = ANY($1)")
             .bind(&plan.delete)
@@ -386,6 +387,9 @@ pub(super) async fn write_plan(conn: &mut PgConnection, plan: &Plan, keep_unmatc
 }
 
 async fn unsubscribe_all(conn: &mut PgConnection, ids: &[i64]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
     sqlx::query(
         "UPDATE subscriber_lists SET status = 'unsubscribed', updated_at = NOW()
          WHERE subscriber_id = ANY($1) AND status <> 'unsubscribed'",
@@ -396,7 +400,14 @@ async fn unsubscribe_all(conn: &mut PgConnection, ids: &[i64]) -> Result<()> {
     Ok(())
 }
 
+/// Blocklists and unsubscribes every list, whatever `bounce.action_semantics`
+/// says: listmonk's blocklisting outside `record-bounce` does both.
 pub(super) async fn apply_blocklist(conn: &mut PgConnection, ids: &[i64]) -> Result<()> {
+    set_blocklisted(conn, ids).await?;
+    unsubscribe_all(conn, ids).await
+}
+
+async fn set_blocklisted(conn: &mut PgConnection, ids: &[i64]) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
@@ -404,5 +415,5 @@ pub(super) async fn apply_blocklist(conn: &mut PgConnection, ids: &[i64]) -> Res
         .bind(ids)
         .execute(&mut *conn)
         .await?;
-    unsubscribe_all(conn, ids).await
+    Ok(())
 }

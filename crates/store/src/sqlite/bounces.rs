@@ -415,18 +415,11 @@ pub(super) async fn write_plan(conn: &mut SqliteConnection, plan: &Plan, keep_un
             .await?;
         }
     }
-    let now = ts(Utc::now());
-    if !plan.unsubscribe.is_empty() {
-        sqlx::query(
-            "UPDATE subscriber_lists SET status = 'unsubscribed', updated_at = ?2
-             WHERE subscriber_id IN (SELECT value FROM json_each(?1)) AND status <> 'unsubscribed'",
-        )
-        .bind(json_list(&plan.unsubscribe))
-        .bind(&now)
-        .execute(&mut *conn)
-        .await?;
+    unsubscribe_all(conn, &plan.unsubscribe).await?;
+    set_blocklisted(conn, &plan.blocklist).await?;
+    if plan.semantics.blocklist_unsubscribes() {
+        unsubscribe_all(conn, &plan.blocklist).await?;
     }
-    apply_blocklist(conn, &plan.blocklist).await?;
     if !plan.delete.is_empty() {
         sqlx::query("DELETE FROM subscribers WHERE id IN (SELECT value FROM json_each(?1))")
             .bind(json_list(&plan.delete))
@@ -436,25 +429,38 @@ pub(super) async fn write_plan(conn: &mut SqliteConnection, plan: &Plan, keep_un
     Ok(())
 }
 
+/// Blocklists and unsubscribes every list, whatever `bounce.action_semantics`
+/// says: listmonk's blocklisting outside `record-bounce` does both.
 pub(super) async fn apply_blocklist(conn: &mut SqliteConnection, ids: &[i64]) -> Result<()> {
+    set_blocklisted(conn, ids).await?;
+    unsubscribe_all(conn, ids).await
+}
+
+async fn set_blocklisted(conn: &mut SqliteConnection, ids: &[i64]) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
-    let now = ts(Utc::now());
     sqlx::query(
         "UPDATE subscribers SET status = 'blocklisted', updated_at = ?2
          WHERE id IN (SELECT value FROM json_each(?1))",
     )
     .bind(json_list(ids))
-    .bind(&now)
+    .bind(ts(Utc::now()))
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+async fn unsubscribe_all(conn: &mut SqliteConnection, ids: &[i64]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
     sqlx::query(
         "UPDATE subscriber_lists SET status = 'unsubscribed', updated_at = ?2
          WHERE subscriber_id IN (SELECT value FROM json_each(?1)) AND status <> 'unsubscribed'",
     )
     .bind(json_list(ids))
-    .bind(&now)
+    .bind(ts(Utc::now()))
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -4,7 +4,9 @@
 use std::time::Duration as StdDuration;
 
 use chrono::{Duration, TimeZone, Utc};
-use rebound_core::{Action, ActionRule, BounceActions, BounceType, SubscriberStatus, SubscriptionStatus};
+use rebound_core::{
+    Action, ActionRule, ActionSemantics, BounceActions, BounceType, SubscriberStatus, SubscriptionStatus,
+};
 use rebound_store::{BounceFilter, BounceQuery, CampaignRef, Pagination, PerPage, RecordOutcome, StoreError};
 use rebound_testkit_db::fixtures::{BounceEventExt, bounce, bounce_of_uuid};
 use rebound_testkit_db::{Backend, backend_tests, insert_subscribers};
@@ -134,6 +136,62 @@ async fn blocklist_at_the_configured_count(b: Backend) {
     let d = f.subscriber_with("d@example.com", SubscriberStatus::Disabled, &[]).await;
     let out = f.record_bounces(&[bounce("d@example.com", Hard)], &actions, Utc::now()).await.unwrap();
     assert_eq!(out, vec![recorded(d.id, 1, None)]);
+}
+
+/// `bounce.action_semantics` "listmonk": listmonk's `record-bounce`
+/// blocklists by status only and leaves the lists; unsubscribing still
+/// unsubscribes every list, and a correction applies the same rule.
+async fn listmonk_semantics_blocklist_sets_the_status_only(b: Backend) {
+    let f = Fixture::new(b).await;
+    let (l1, l2) = (f.list("One").await, f.list("Two").await);
+    let a = f.subscriber("a@example.com", &[l1.id, l2.id]).await;
+    let u = f.subscriber("u@example.com", &[l1.id]).await;
+    let listmonk = |rule| BounceActions {
+        soft: ActionRule::new(1, Action::Unsubscribe),
+        semantics: ActionSemantics::Listmonk,
+        ..hard(rule)
+    };
+    let actions = listmonk(ActionRule::new(1, Action::Blocklist));
+    let out = f
+        .record_bounces(&[bounce("a@example.com", Hard), bounce("u@example.com", Soft)], &actions, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        vec![recorded(a.id, 1, Some(Action::Blocklist)), recorded(u.id, 1, Some(Action::Unsubscribe))]
+    );
+    let a2 = f.get_subscriber(a.id).await.unwrap();
+    assert_eq!(a2.status, SubscriberStatus::Blocklisted);
+    assert_eq!(statuses(&a2), vec![SubscriptionStatus::Confirmed; 2], "listmonk leaves the lists");
+    assert_eq!(f.get_list(l2.id).await.unwrap().subscriber_count, 1);
+    let u2 = f.get_subscriber(u.id).await.unwrap();
+    assert_eq!(
+        (u2.status, statuses(&u2)),
+        (SubscriberStatus::Enabled, vec![SubscriptionStatus::Unsubscribed])
+    );
+
+    // A correction to hard blocklists the same way.
+    let c = f.subscriber("c@example.com", &[l1.id]).await;
+    f.record_bounces(&[bounce("c@example.com", Complaint)], &actions, Utc::now()).await.unwrap();
+    let of_c = BounceQuery {
+        filter: BounceFilter { subscriber_id: Some(c.id), ..Default::default() },
+        ..Default::default()
+    };
+    let id = f.query_bounces(&of_c).await.unwrap().results[0].id;
+    let ask = rebound_store::Reclassification { bounce_id: id, to: Hard, by: "ops".into(), note: None };
+    f.reclassify_bounce(&ask, &actions, Utc::now()).await.unwrap();
+    let c2 = f.get_subscriber(c.id).await.unwrap();
+    assert_eq!(
+        (c2.status, statuses(&c2)),
+        (SubscriberStatus::Blocklisted, vec![SubscriptionStatus::Confirmed])
+    );
+
+    // rebound's semantics (the default) on the same lists unsubscribes them.
+    let d = f.subscriber("d@example.com", &[l1.id]).await;
+    let rebound = BounceActions { semantics: ActionSemantics::Rebound, ..actions.clone() };
+    f.record_bounces(&[bounce("d@example.com", Hard)], &rebound, Utc::now()).await.unwrap();
+    assert_eq!(statuses(&f.get_subscriber(d.id).await.unwrap()), vec![SubscriptionStatus::Unsubscribed]);
+    assert_eq!(BounceActions::default().semantics, ActionSemantics::Rebound);
 }
 
 async fn delete_at_the_configured_count(b: Backend) {
@@ -415,6 +473,7 @@ backend_tests!(
     action_none_only_counts,
     unsubscribe_at_the_configured_count,
     blocklist_at_the_configured_count,
+    listmonk_semantics_blocklist_sets_the_status_only,
     delete_at_the_configured_count,
     windows_count_only_recent_bounces,
     a_batch_counts_like_the_same_events_one_by_one,

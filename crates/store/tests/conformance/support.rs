@@ -109,7 +109,7 @@ impl Fixture {
 /// Rules that never act, so a test can count freely.
 pub fn counting_only() -> BounceActions {
     let rule = ActionRule::new(1000, Action::None);
-    BounceActions { soft: rule.clone(), hard: rule.clone(), complaint: rule }
+    BounceActions { soft: rule.clone(), hard: rule.clone(), complaint: rule, semantics: Default::default() }
 }
 
 /// `rule` for hard bounces, counting only for the other types.

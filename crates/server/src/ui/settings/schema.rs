@@ -75,6 +75,10 @@ pub(super) const ACTIONS: &[(&str, &str)] = &[
     ("blocklist", "Blocklist"),
     ("delete", "Delete the subscriber"),
 ];
+pub(super) const ACTION_SEMANTICS: &[(&str, &str)] = &[
+    ("rebound", "Blocklisting also unsubscribes every list"),
+    ("listmonk", "listmonk's: blocklisting sets the status only"),
+];
 pub(super) const ATTRIBUTION: &[(&str, &str)] =
     &[("any", "Any (listmonk's behaviour)"), ("strict", "Strict: only with evidence of a send")];
 pub(super) const MAILBOX_TYPES: &[(&str, &str)] = &[("pop", "POP3"), ("imap", "IMAP")];
@@ -189,6 +193,23 @@ pub(super) fn bounces_schema(mailboxes: usize, base_url: &str) -> Vec<Section> {
             entry: None,
         });
     }
+    s.push(Section {
+        heading: None,
+        id: "actions-semantics".into(),
+        title: "Blocklisting".into(),
+        intro: "",
+        webhook_url: None,
+        fields: vec![field(
+            "bounce.action_semantics",
+            "What the blocklist action does",
+            Kind::Select(ACTION_SEMANTICS),
+            "rebound's: a blocklisted subscriber is also unsubscribed from every list, as listmonk's \
+             own blocklisting does everywhere but in bounce recording. listmonk's: bounce recording \
+             sets the status only and leaves the subscriptions, as listmonk records bounces; only \
+             the unsubscribe action unsubscribes.",
+        )],
+        entry: None,
+    });
     for (i, (name, title, creds)) in PROVIDERS.iter().enumerate() {
         let p = format!("bounce.{name}");
         let mut fields = match *creds {
