@@ -27,6 +27,7 @@ pub mod dashboard;
 pub mod lists;
 pub mod mailboxes;
 pub mod settings;
+pub mod subscriber_query;
 pub mod subscribers;
 pub mod users;
 

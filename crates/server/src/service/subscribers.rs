@@ -76,7 +76,8 @@ pub async fn get(state: &AppState, p: &Principal, id: i64) -> ServiceResult<Subs
     Ok(state.store.get_subscriber(id).await?)
 }
 
-/// `search` is a plain search in e-mail and name (listmonk's is an SQL expression).
+/// `search` is a plain search in e-mail and name (the API's SQL `query` is
+/// [`super::subscriber_query`]).
 pub async fn list(state: &AppState, p: &Principal, q: &SubscriberQuery) -> ServiceResult<Paged<Subscriber>> {
     p.require(perm::SUBSCRIBERS_GET)?;
     Ok(state.store.query_subscribers(q).await?)

@@ -13,6 +13,7 @@ mod providers_http;
 mod recording;
 mod resources;
 mod settings_api;
+mod subscriber_query;
 mod users_api;
 mod webhook_errors;
 

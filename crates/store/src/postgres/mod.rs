@@ -10,6 +10,7 @@ mod reclassify;
 mod sessions;
 mod settings;
 mod stats;
+mod subscriber_query;
 mod subscribers;
 mod users;
 
