@@ -55,6 +55,7 @@ async fn client_expressions_find_the_subscriber(b: Backend) {
         "subscribers.attribs->>'city' = 'Oslo'",
         "(subscribers.attribs->>'age')::int > 30 AND subscribers.attribs->>'city' ILIKE 'os%'",
         "subscribers.id IN (SELECT subscriber_id FROM subscriber_lists WHERE list_id IN (SELECT id FROM lists WHERE name = 'news'))",
+        "subscribers.attribs ? 'age' AND subscribers.email ILIKE 'ANN%'",
         "subscribers.created_at < now() AND subscribers.status = 'enabled' AND subscribers.email LIKE 'ann%';",
     ] {
         let (status, body) = find(&s, None, &[("query", expression), ("per_page", "all")]).await;

@@ -61,15 +61,12 @@ fn rewrite(e: &mut Expr) {
             }
         }
         Expr::BinaryOp { left, op: BinaryOperator::Question, right } => {
-            if let Expr::Value(v) = right.as_ref() {
-                if let Value::SingleQuotedString(key) = &v.value {
-                    if !key.contains(['"', '\\', '\'']) {
-                        let test = format!("json_type({left}, '$.\"{key}\"') IS NOT NULL");
-                        if let Some(test) = parse(&test) {
-                            *e = Expr::Nested(Box::new(test));
-                        }
-                    }
-                }
+            if let Expr::Value(v) = right.as_ref()
+                && let Value::SingleQuotedString(key) = &v.value
+                && !key.contains(['"', '\\', '\''])
+                && let Some(test) = parse(&format!("json_type({left}, '$.\"{key}\"') IS NOT NULL"))
+            {
+                *e = Expr::Nested(Box::new(test));
             }
         }
         _ => {}
