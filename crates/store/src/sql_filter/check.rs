@@ -32,6 +32,9 @@ use super::{FilterError, quote};
 /// filter nests this far, and it bounds the recursion here.
 const MAX_DEPTH: usize = 64;
 
+/// None of them writes, sleeps, reads files or settings, or makes a value
+/// much longer than its input (no replace, repeat or lpad: nested, they
+/// build a gigabyte string from a short expression).
 pub const FUNCTIONS: &[&str] = &[
     // strings
     "lower",
@@ -43,7 +46,6 @@ pub const FUNCTIONS: &[&str] = &[
     "length",
     "char_length",
     "substr",
-    "replace",
     "concat",
     "strpos",
     "left",

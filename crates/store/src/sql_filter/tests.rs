@@ -67,6 +67,7 @@ fn other_tables_functions_and_statements_are_refused_by_name() {
         ("pg_sleep(10) IS NULL", "pg_sleep()"),
         ("query_to_xml('select 1', true, true, '') IS NULL", "query_to_xml()"),
         ("nextval('subscribers_id_seq') > 0", "nextval()"),
+        ("replace(replace(name, 'a', 'aaaaaaaa'), 'a', 'aaaaaaaa') = ''", "replace()"),
         ("1=1; DELETE FROM subscribers", "one SQL expression"),
         ("1=1 -- all", "comments"),
         ("1=1 /* all */", "comments"),
