@@ -13,6 +13,7 @@ mod queries;
 mod reclassify;
 mod recording;
 mod sessions_stats;
+mod subscriber_expressions;
 mod subscribers;
 mod support;
 mod unmatched;
