@@ -35,6 +35,8 @@ pub mod perm {
     pub const WEBHOOKS_POST_BOUNCE: &str = "webhooks:post_bounce";
     pub const SUBSCRIBERS_GET: &str = "subscribers:get";
     pub const SUBSCRIBERS_MANAGE: &str = "subscribers:manage";
+    /// listmonk's permission to filter subscribers with an SQL expression.
+    pub const SUBSCRIBERS_SQL_QUERY: &str = "subscribers:sql_query";
     pub const LISTS_GET: &str = "lists:get";
     pub const LISTS_MANAGE: &str = "lists:manage";
     pub const CAMPAIGNS_GET: &str = "campaigns:get";
@@ -43,13 +45,14 @@ pub mod perm {
     pub const SETTINGS_MANAGE: &str = "settings:manage";
     pub const USERS_MANAGE: &str = "users:manage";
 
-    pub const KNOWN: [&str; 13] = [
+    pub const KNOWN: [&str; 14] = [
         ALL,
         BOUNCES_GET,
         BOUNCES_MANAGE,
         WEBHOOKS_POST_BOUNCE,
         SUBSCRIBERS_GET,
         SUBSCRIBERS_MANAGE,
+        SUBSCRIBERS_SQL_QUERY,
         LISTS_GET,
         LISTS_MANAGE,
         CAMPAIGNS_GET,

@@ -61,6 +61,8 @@ pub struct ServerConfig {
     pub http: connections::HttpLimits,
     /// Failed authentications allowed per address and per username (login_limit.rs).
     pub login: login_limit::LoginLimits,
+    /// How long listmonk's `query` (an SQL expression) on GET /api/subscribers may run.
+    pub sql_query_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -75,6 +77,7 @@ impl Default for ServerConfig {
             sender: rebound_sender::SenderOptions::default(),
             http: connections::HttpLimits::default(),
             login: login_limit::LoginLimits::default(),
+            sql_query_timeout: Duration::from_secs(15),
         }
     }
 }
@@ -124,6 +127,7 @@ impl App {
                 metrics,
                 webhook_limit,
                 sender,
+                sql_query_timeout: config.sql_query_timeout,
             },
             writers,
             settings_watcher,

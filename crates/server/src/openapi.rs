@@ -224,6 +224,7 @@ pub struct Subscriber {
 pub struct SubscriberPage {
     results: Vec<Subscriber>,
     query: String,
+    search: String,
     total: i64,
     per_page: i64,
     page: i64,
@@ -428,7 +429,7 @@ pub struct SubscriberBulkBody {
     /// With `add`: `confirmed`, `unconfirmed` or `unsubscribed`; empty: new subscriptions are
     /// unconfirmed and existing ones keep their status.
     status: Option<String>,
-    /// `/query/...`: an SQL expression selecting subscribers (not supported yet: a non-empty one is a 400).
+    /// `/query/...`: an SQL expression selecting subscribers, checked and run as `GET /api/subscribers?query=` runs it.
     query: Option<String>,
     /// `/query/...`: plain text matched against e-mail and name.
     search: Option<String>,
@@ -672,8 +673,14 @@ fn mailbox_message() {}
 fn mailbox_message_raw() {}
 
 #[utoipa::path(get, path = "/api/subscribers", tag = "subscribers",
-    params(("query" = Option<String>, Query, description = "Searches e-mail and name"),
-        ("list_id" = Option<i64>, Query), ("status" = Option<String>, Query),
+    description = "listmonk's subscriber query. `query` is an SQL expression over subscribers (`subscribers.email = 'a@example.com'`, `subscribers.attribs->>'city' = 'Pune'`), as listmonk has it; it needs `subscribers:sql_query` besides `subscribers:get`, and unlike listmonk it is held to an allow-list (the tables subscribers, lists, subscriber_lists, and bounces with `bounces:get`; listed functions, operators and casts; one expression, no comments) and runs read-only with a time limit. A refused, failing or too slow expression is a 400 naming why. Results are newest first unless `order_by`/`order` say otherwise; an unknown value of either falls back to that default.",
+    params(("query" = Option<String>, Query, description = "An SQL expression over subscribers (listmonk's `query`)"),
+        ("search" = Option<String>, Query, description = "Searches e-mail and name (a substring, ignoring case)"),
+        ("list_id" = Option<i64>, Query),
+        ("subscription_status" = Option<String>, Query, description = "With list_id: unconfirmed, confirmed or unsubscribed"),
+        ("status" = Option<String>, Query, description = "The subscriber's status: enabled, disabled or blocklisted"),
+        ("order_by" = Option<String>, Query, description = "id, email, name, created_at or updated_at"),
+        ("order" = Option<String>, Query, description = "asc or desc"),
         ("page" = Option<i64>, Query), ("per_page" = Option<String>, Query)),
     responses((status = 200, body = DataSubscriberPage), Refusals), security(("basic" = []), ("token" = [])))]
 fn list_subscribers() {}

@@ -27,6 +27,8 @@ pub struct AppState {
     pub webhook_limit: Arc<PerIpLimit>,
     /// SMTP pools for test sends, following the live `smtp` settings.
     pub sender: Arc<rebound_sender::Sender>,
+    /// How long a subscriber `query` (an SQL expression) may run.
+    pub sql_query_timeout: std::time::Duration,
 }
 
 /// What the `Principal` extractor needs (auth.rs takes it this way, so it

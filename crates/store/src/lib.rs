@@ -13,6 +13,7 @@ mod postgres;
 pub mod reclassify;
 pub mod record;
 mod sessions;
+mod sql_filter;
 mod sqlite;
 mod stats;
 
@@ -32,6 +33,7 @@ pub use postgres::PgStore;
 pub use reclassify::{Correction, Reclassification, Reclassified};
 pub use record::RecordOutcome;
 pub use sessions::{NewSession, Session, SessionStore};
+pub use sql_filter::{BOUNCES_TABLE, FilterError, SUBSCRIBER_TABLES, SqlFilter};
 pub use sqlite::SqliteStore;
 pub use stats::{CampaignBounces, DailyBounces, SourceCount, StatsStore};
 

@@ -418,8 +418,15 @@ pub struct BounceQuery {
 pub struct SubscriberQuery {
     /// Matches e-mail or name, case-insensitively.
     pub search: Option<String>,
+    /// listmonk's `query`: an SQL expression, run read-only and time-bound.
+    pub expression: Option<SubscriberExpression>,
     pub list_id: Option<i64>,
+    /// With `list_id`: only subscriptions in this status (listmonk's
+    /// `subscription_status`; ignored without a list, as there).
+    pub subscription_status: Option<SubscriptionStatus>,
     pub status: Option<SubscriberStatus>,
+    pub order_by: SubscriberOrder,
+    pub desc: bool,
     pub pagination: Pagination,
 }
 
@@ -447,6 +454,51 @@ pub enum SubscriptionChange {
     Remove,
     /// Marks existing subscriptions unsubscribed.
     Unsubscribe,
+}
+
+/// A checked expression and how long it may run. A runtime error or the
+/// time running out is [`crate::StoreError::Invalid`], never a write.
+#[derive(Debug, Clone)]
+pub struct SubscriberExpression {
+    pub filter: crate::SqlFilter,
+    pub timeout: std::time::Duration,
+}
+
+/// listmonk's sort fields for subscribers (`subQuerySortFields`) and its default, the id.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SubscriberOrder {
+    #[default]
+    Id,
+    Email,
+    Name,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl SubscriberOrder {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.strip_prefix("subscribers.").unwrap_or(s) {
+            "id" => SubscriberOrder::Id,
+            "email" => SubscriberOrder::Email,
+            "name" => SubscriberOrder::Name,
+            "created_at" => SubscriberOrder::CreatedAt,
+            "updated_at" => SubscriberOrder::UpdatedAt,
+            _ => return None,
+        })
+    }
+
+    /// The ORDER BY clause; ties by id in the same direction.
+    pub(crate) fn order_by(self, desc: bool) -> String {
+        let column = match self {
+            SubscriberOrder::Id => "subscribers.id",
+            SubscriberOrder::Email => "subscribers.email",
+            SubscriberOrder::Name => "subscribers.name",
+            SubscriberOrder::CreatedAt => "subscribers.created_at",
+            SubscriberOrder::UpdatedAt => "subscribers.updated_at",
+        };
+        let dir = if desc { "DESC" } else { "ASC" };
+        format!("{column} {dir}, subscribers.id {dir}")
+    }
 }
 
 /// Which rows a delete applies to.

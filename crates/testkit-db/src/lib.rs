@@ -140,4 +140,3 @@ pub async fn insert_subscribers(database_url: &str, emails: &[String]) {
         .expect("insert subscribers");
     }
 }
-

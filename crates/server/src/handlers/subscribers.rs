@@ -1,12 +1,13 @@
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
-use rebound_store::SubscriberQuery;
+use rebound_store::{SubscriberOrder, SubscriberQuery};
 use serde_json::json;
 
 use super::data;
 use crate::auth::{Principal, perm};
 use crate::error::ApiResult;
 use crate::extract::{JsonBody, QueryPairs};
+use crate::service::subscriber_query;
 use crate::service::subscribers::{self, SubscriberInput};
 use crate::state::AppState;
 
@@ -26,8 +27,11 @@ pub async fn get(
     Ok(data(subscribers::get(&state, &p, id).await?))
 }
 
-/// GET /api/subscribers?query=text&list_id=N&status=S&page&per_page. Unlike
-/// listmonk, `query` is a plain search in e-mail and name, not an SQL expression.
+/// GET /api/subscribers?query=SQL&search=text&list_id=N&subscription_status=S
+/// &status=S&order_by=F&order=asc|desc&page&per_page, as listmonk has them:
+/// `query` is an SQL expression (service/subscriber_query.rs says how it is
+/// held in), `search` the plain search in e-mail and name. An unknown
+/// `order_by` or `order` falls back to listmonk's default, newest id first.
 pub async fn list(
     State(state): State<AppState>,
     p: Principal,
@@ -35,14 +39,19 @@ pub async fn list(
 ) -> ApiResult<impl IntoResponse> {
     p.require(perm::SUBSCRIBERS_GET)?;
     let query = SubscriberQuery {
-        search: q.get("query").or(q.get("search")).map(str::to_string),
+        search: q.get("search").map(str::to_string),
+        expression: None,
         list_id: q.int("list_id")?,
+        subscription_status: q.get("subscription_status").map(str::parse).transpose()?,
         status: q.get("status").map(str::parse).transpose()?,
+        order_by: q.get("order_by").and_then(SubscriberOrder::parse).unwrap_or_default(),
+        desc: q.get("order") != Some("asc"),
         pagination: q.pagination()?,
     };
-    let page = subscribers::list(&state, &p, &query).await?;
+    let expression = q.get("query");
+    let page = subscriber_query::list(&state, &p, expression, query).await?;
     Ok(data(json!({
-        "results": page.results, "query": q.get("query").unwrap_or(""),
+        "results": page.results, "query": expression.unwrap_or(""), "search": q.get("search").unwrap_or(""),
         "total": page.total, "per_page": page.per_page, "page": page.page,
     })))
 }

@@ -28,6 +28,7 @@ pub mod lists;
 pub mod mailboxes;
 pub mod settings;
 pub mod subscriber_bulk;
+pub mod subscriber_query;
 pub mod subscribers;
 pub mod users;
 

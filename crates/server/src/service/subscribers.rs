@@ -1,7 +1,12 @@
 //! Subscribers (listmonk's shape): the people bounces are about.
 
+use std::collections::HashSet;
+
 use rebound_core::{EmailAddress, SubscriberStatus};
-use rebound_store::{NewSubscriber, Paged, Subscriber, SubscriberFilter, SubscriberQuery, SubscriberUpdate};
+use rebound_store::{
+    NewSubscriber, Paged, Pagination, PerPage, Subscriber, SubscriberFilter, SubscriberQuery,
+    SubscriberUpdate,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -77,7 +82,8 @@ pub async fn get(state: &AppState, p: &Principal, id: i64) -> ServiceResult<Subs
     Ok(state.store.get_subscriber(id).await?)
 }
 
-/// `search` is a plain search in e-mail and name (listmonk's is an SQL expression).
+/// `search` is a plain search in e-mail and name (the API's SQL `query` is
+/// [`super::subscriber_query`]).
 pub async fn list(state: &AppState, p: &Principal, q: &SubscriberQuery) -> ServiceResult<Paged<Subscriber>> {
     p.require(perm::SUBSCRIBERS_GET)?;
     Ok(state.store.query_subscribers(q).await?)
@@ -187,9 +193,10 @@ fn text<'a>(fields: &'a Map<String, Value>, key: &'static str) -> ServiceResult<
 
 /// The ids of the subscribers an SQL expression selects (listmonk's
 /// `query` of the `/api/subscribers/query/...` endpoints) among those
-/// `filter` selects; an empty expression selects all of those. The one
-/// place the bulk endpoints evaluate an expression: the evaluator of
-/// `GET /api/subscribers?query=` is meant to be called here.
+/// `filter` selects; an empty expression selects all of those. The
+/// expression is checked and run exactly as `GET /api/subscribers?query=`
+/// runs it ([`super::subscriber_query::list`]: `subscribers:sql_query`,
+/// the allow-list, read-only with a time limit).
 pub async fn subscriber_ids_matching(
     state: &AppState,
     p: &Principal,
@@ -197,8 +204,20 @@ pub async fn subscriber_ids_matching(
     filter: &SubscriberFilter,
 ) -> ServiceResult<Vec<i64>> {
     p.require(perm::SUBSCRIBERS_GET)?;
-    if !expr.trim().is_empty() {
-        return Err(ServiceError::invalid("query", "SQL expressions are not supported yet"));
+    let selected = state.store.filtered_subscriber_ids(filter).await?;
+    if expr.trim().is_empty() {
+        return Ok(selected);
     }
-    Ok(state.store.filtered_subscriber_ids(filter).await?)
+    let every = SubscriberQuery {
+        search: filter.search.clone(),
+        pagination: Pagination { page: 1, per_page: PerPage::All },
+        ..Default::default()
+    };
+    let matching: HashSet<i64> = super::subscriber_query::list(state, p, Some(expr), every)
+        .await?
+        .results
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    Ok(selected.into_iter().filter(|id| matching.contains(id)).collect())
 }

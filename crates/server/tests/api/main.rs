@@ -15,6 +15,7 @@ mod recording;
 mod resources;
 mod settings_api;
 mod settings_listmonk;
+mod subscriber_query;
 mod subscribers_api;
 mod users_api;
 mod webhook_errors;

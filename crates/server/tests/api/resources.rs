@@ -24,7 +24,7 @@ async fn subscribers_crud(b: Backend) {
         s.send_json(Method::POST, "/api/subscribers", &json!({"email": "MIXED.case@example.com"})).await;
     assert_eq!(status, 409, "{body}");
 
-    let found = s.get_json("/api/subscribers?query=mixed").await["data"].clone();
+    let found = s.get_json("/api/subscribers?search=mixed").await["data"].clone();
     assert_eq!(found["total"], 1);
     assert_eq!(found["results"][0]["lists"][0]["name"], "one");
     assert_eq!(s.get_json(&format!("/api/subscribers?list_id={l2}")).await["data"]["total"], 0);

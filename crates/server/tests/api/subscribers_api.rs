@@ -212,15 +212,13 @@ async fn query_operations_select_by_lists_search_or_all(b: Backend) {
     let (d, _) = s.create_subscriber("d@example.com", &[]).await;
     let everyone = [a, bb, c, d];
 
-    // An SQL expression is refused (for now) and changes nothing.
-    let expr = json!({"query": "subscribers.email LIKE '%@example.com'", "all": false});
-    refused(&s, Method::PUT, "/api/subscribers/query/blocklist", &expr, "SQL expressions are not supported")
-        .await;
-    refused(&s, Method::POST, "/api/subscribers/query/delete", &expr, "SQL expressions are not supported")
-        .await;
-    let lists = json!({"query": "subscribers.id > 0", "action": "remove", "target_list_ids": [one]});
-    refused(&s, Method::PUT, "/api/subscribers/query/lists", &lists, "SQL expressions are not supported")
-        .await;
+    // An SQL expression that reads outside the subscriber tables, or calls a
+    // function off the allow-list, is refused and changes nothing.
+    let expr = json!({"query": "subscribers.email IN (SELECT email FROM rebound_users)", "all": false});
+    refused(&s, Method::PUT, "/api/subscribers/query/blocklist", &expr, "is not allowed in query").await;
+    refused(&s, Method::POST, "/api/subscribers/query/delete", &expr, "is not allowed in query").await;
+    let lists = json!({"query": "pg_read_file('/etc/passwd') IS NOT NULL", "action": "remove", "target_list_ids": [one]});
+    refused(&s, Method::PUT, "/api/subscribers/query/lists", &lists, "is not allowed in query").await;
     // Blocklisting or deleting everyone takes `all`.
     refused(&s, Method::PUT, "/api/subscribers/query/blocklist", &json!({}), "query").await;
     refused(&s, Method::POST, "/api/subscribers/query/delete", &json!({"list_ids": [one]}), "query").await;
@@ -290,6 +288,26 @@ async fn query_operations_select_by_lists_search_or_all(b: Backend) {
     assert!(subscriptions(&s, a).await.iter().all(|l| l.1 == "unsubscribed"));
     ok_true(&s, Method::PUT, "/api/subscribers/query/blocklist", &json!({"search": "c@example"})).await;
     assert_eq!(status_of(&s, c).await, "blocklisted");
+    // listmonk's SQL expression, as its UI's advanced query sends it, within `list_ids`.
+    let (e, _) = s.create_subscriber("e@example.com", &[two]).await;
+    let (f, _) = s.create_subscriber("f@example.com", &[two]).await;
+    let by_expr =
+        json!({"query": "subscribers.email = 'e@example.com' OR subscribers.id = 999999", "list_ids": [two]});
+    ok_true(&s, Method::PUT, "/api/subscribers/query/blocklist", &by_expr).await;
+    assert_eq!((status_of(&s, e).await, status_of(&s, f).await), ("blocklisted".into(), "enabled".into()));
+    let by_expr =
+        json!({"query": "subscribers.email LIKE 'f@%'", "action": "unsubscribe", "target_list_ids": [two]});
+    ok_true(&s, Method::PUT, "/api/subscribers/query/lists", &by_expr).await;
+    assert_eq!(subscriptions(&s, f).await, vec![(two, "unsubscribed".to_string())]);
+    ok_true(
+        &s,
+        Method::POST,
+        "/api/subscribers/query/delete",
+        &json!({"query": "subscribers.id = ".to_string() + &f.to_string()}),
+    )
+    .await;
+    let gone = s.req(Method::GET, &format!("/api/subscribers/{f}")).send().await.unwrap();
+    assert_eq!(gone.status(), 404);
 
     ok_true(&s, Method::POST, "/api/subscribers/query/delete", &json!({"search": "d@"})).await;
     let gone = s.req(Method::GET, &format!("/api/subscribers/{d}")).send().await.unwrap();

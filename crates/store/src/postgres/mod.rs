@@ -11,6 +11,7 @@ mod sessions;
 mod settings;
 mod stats;
 mod subscriber_bulk;
+mod subscriber_query;
 mod subscribers;
 mod users;
 

@@ -67,34 +67,7 @@ impl SubscriberStore for PgStore {
     }
 
     async fn query_subscribers(&self, q: &SubscriberQuery) -> Result<Paged<Subscriber>> {
-        let mut conn = self.pool.acquire().await?;
-        let pattern = q.search.as_ref().map(|s| format!("%{}%", s.trim()));
-        let filter = "($1::text IS NULL OR email ILIKE $1 OR name ILIKE $1)
-             AND ($2::int8 IS NULL OR id IN (SELECT subscriber_id FROM subscriber_lists WHERE list_id = $2))
-             AND ($3::text IS NULL OR status = $3::subscriber_status)";
-        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM subscribers WHERE {filter}"))
-            .bind(&pattern)
-            .bind(q.list_id)
-            .bind(q.status.map(|s| s.as_str()))
-            .fetch_one(&mut *conn)
-            .await?;
-        let (limit, offset) = q.pagination.limit_offset();
-        let sql =
-            format!("SELECT {SUB_COLUMNS} FROM subscribers WHERE {filter} ORDER BY id LIMIT $4 OFFSET $5");
-        let mut subs: Vec<Subscriber> = sqlx::query_as(&sql)
-            .bind(&pattern)
-            .bind(q.list_id)
-            .bind(q.status.map(|s| s.as_str()))
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(&mut *conn)
-            .await?;
-        let ids: Vec<i64> = subs.iter().map(|s| s.id).collect();
-        let mut lists = lists_of(&mut conn, &ids).await?;
-        for s in &mut subs {
-            s.lists = lists.extract_if(.., |l| l.subscriber_id == s.id).collect();
-        }
-        Ok(q.pagination.paged(subs, total))
+        super::subscriber_query::query(self, q).await
     }
 
     async fn update_subscriber(&self, id: i64, u: SubscriberUpdate) -> Result<Subscriber> {
@@ -173,7 +146,7 @@ async fn add_lists(
     Ok(())
 }
 
-async fn lists_of(conn: &mut PgConnection, sub_ids: &[i64]) -> Result<Vec<SubscriberList>> {
+pub(super) async fn lists_of(conn: &mut PgConnection, sub_ids: &[i64]) -> Result<Vec<SubscriberList>> {
     Ok(sqlx::query_as(
         "SELECT sl.subscriber_id::int8 AS subscriber_id, l.id::int8 AS id, l.uuid::text AS uuid, l.name,
                 l.type::text AS type, l.optin::text AS optin, sl.status::text AS subscription_status,

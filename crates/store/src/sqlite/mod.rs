@@ -15,6 +15,7 @@ mod sessions;
 mod settings;
 mod stats;
 mod subscriber_bulk;
+mod subscriber_query;
 mod subscribers;
 mod users;
 
@@ -33,12 +34,18 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Read-only connections (`PRAGMA query_only` too) for listmonk's SQL
+    /// expressions; None for an in-memory database, which another
+    /// connection would not see.
+    reader: Option<SqlitePool>,
 }
 
 impl SqliteStore {
     pub async fn connect(url: &str) -> Result<Self> {
         let opts = SqliteConnectOptions::from_str(url)?;
         create_private(opts.get_filename())?;
+        let reader_opts = opts.clone().read_only(true).pragma("query_only", "ON");
+        let in_memory = is_in_memory(opts.get_filename());
         let opts = opts
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -46,7 +53,10 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
-        Ok(SqliteStore { pool })
+        // Lazy: the file exists now, and a reader connects on first use.
+        let reader =
+            (!in_memory).then(|| SqlitePoolOptions::new().max_connections(2).connect_lazy_with(reader_opts));
+        Ok(SqliteStore { pool, reader })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -63,8 +73,7 @@ impl SqliteStore {
 /// world-readable) mode. An existing file keeps its mode: the operator may
 /// have chosen it. In-memory databases have no file.
 fn create_private(path: &Path) -> Result<()> {
-    let name = path.to_string_lossy();
-    if name.is_empty() || name == ":memory:" || name.starts_with("file::memory:") {
+    if is_in_memory(path) {
         return Ok(());
     }
     let mut create = std::fs::OpenOptions::new();
@@ -78,6 +87,11 @@ fn create_private(path: &Path) -> Result<()> {
             Err(StoreError::Invalid(format!("cannot create the database file {}: {e}", path.display())))
         }
     }
+}
+
+fn is_in_memory(path: &Path) -> bool {
+    let name = path.to_string_lossy();
+    name.is_empty() || name == ":memory:" || name.starts_with("file::memory:")
 }
 
 #[async_trait]

@@ -66,34 +66,7 @@ impl SubscriberStore for SqliteStore {
     }
 
     async fn query_subscribers(&self, q: &SubscriberQuery) -> Result<Paged<Subscriber>> {
-        let mut conn = self.pool.acquire().await?;
-        let pattern = q.search.as_ref().map(|s| format!("%{}%", s.trim()));
-        let filter = "(?1 IS NULL OR email LIKE ?1 OR name LIKE ?1)
-             AND (?2 IS NULL OR id IN (SELECT subscriber_id FROM subscriber_lists WHERE list_id = ?2))
-             AND (?3 IS NULL OR status = ?3)";
-        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM subscribers WHERE {filter}"))
-            .bind(&pattern)
-            .bind(q.list_id)
-            .bind(q.status.map(|s| s.as_str()))
-            .fetch_one(&mut *conn)
-            .await?;
-        let (limit, offset) = q.pagination.limit_offset();
-        let sql =
-            format!("SELECT {SUB_COLUMNS} FROM subscribers WHERE {filter} ORDER BY id LIMIT ?4 OFFSET ?5");
-        let mut subs: Vec<Subscriber> = sqlx::query_as(&sql)
-            .bind(&pattern)
-            .bind(q.list_id)
-            .bind(q.status.map(|s| s.as_str()))
-            .bind(limit.unwrap_or(-1))
-            .bind(offset)
-            .fetch_all(&mut *conn)
-            .await?;
-        let ids: Vec<i64> = subs.iter().map(|s| s.id).collect();
-        let mut lists = lists_of(&mut conn, &ids).await?;
-        for s in &mut subs {
-            s.lists = lists.extract_if(.., |l| l.subscriber_id == s.id).collect();
-        }
-        Ok(q.pagination.paged(subs, total))
+        super::subscriber_query::query(self, q).await
     }
 
     async fn update_subscriber(&self, id: i64, u: SubscriberUpdate) -> Result<Subscriber> {
@@ -187,7 +160,7 @@ async fn add_lists(
     Ok(())
 }
 
-async fn lists_of(conn: &mut SqliteConnection, sub_ids: &[i64]) -> Result<Vec<SubscriberList>> {
+pub(super) async fn lists_of(conn: &mut SqliteConnection, sub_ids: &[i64]) -> Result<Vec<SubscriberList>> {
     Ok(sqlx::query_as(
         "SELECT sl.subscriber_id, l.id, l.uuid, l.name, l.type, l.optin,
                 sl.status AS subscription_status,

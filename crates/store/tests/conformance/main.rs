@@ -14,6 +14,7 @@ mod reclassify;
 mod recording;
 mod sessions_stats;
 mod subscriber_bulk;
+mod subscriber_expressions;
 mod subscribers;
 mod support;
 mod unmatched;

@@ -239,7 +239,13 @@ async fn subscribers_search_filter_and_page(b: Backend) {
              list_id: Option<i64>,
              status: Option<SubscriberStatus>,
              pagination: Pagination| {
-        SubscriberQuery { search: search.map(String::from), list_id, status, pagination }
+        SubscriberQuery {
+            search: search.map(String::from),
+            list_id,
+            status,
+            pagination,
+            ..Default::default()
+        }
     };
     // In id order (creation order), not by e-mail.
     let every: Vec<String> = made.iter().map(|s| s.email.clone()).collect();
