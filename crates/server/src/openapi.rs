@@ -369,6 +369,16 @@ pub enum ContentType {
     Visual,
 }
 
+/// What campaign analytics count; rebound records bounces only.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum AnalyticsKind {
+    Bounces,
+    Views,
+    Clicks,
+    Links,
+}
+
 /// One campaign's count in one hour or day (UTC).
 #[derive(ToSchema)]
 pub struct CampaignCount {
@@ -851,7 +861,7 @@ fn delete_campaign() {}
 #[utoipa::path(get, path = "/api/campaigns/analytics/{type}", tag = "campaigns",
     description = "listmonk's campaign analytics: counts per campaign and hour (ranges under a week) or day. \
         rebound records bounces only: views and clicks answer `[]`, links (`[{url, count}]`) too.",
-    params(("type" = String, Path, description = "bounces, views, clicks or links"),
+    params(("type" = AnalyticsKind, Path),
         ("id" = Vec<i64>, Query, description = "Campaign ids (repeat the parameter)"),
         ("from" = String, Query, description = "A date (2026-03-01) or date and time; UTC unless an offset is given"),
         ("to" = String, Query, description = "Inclusive")),

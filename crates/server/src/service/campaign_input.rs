@@ -82,6 +82,36 @@ impl CampaignInput {
     /// The checked fields, with listmonk's defaults; `default_from` is the
     /// `app.from_email` setting.
     pub fn into_fields(self, default_from: &str, now: DateTime<Utc>) -> ServiceResult<CampaignFields> {
+        let fields = self.checked(default_from, now)?;
+        for (field, text) in [
+            ("name", fields.name.as_str()),
+            ("subject", &fields.subject),
+            ("from_email", &fields.from_email),
+            ("body", &fields.body),
+            ("body_source", fields.body_source.as_deref().unwrap_or("")),
+            ("altbody", fields.altbody.as_deref().unwrap_or("")),
+            ("messenger", &fields.messenger),
+            ("archive_slug", fields.archive_slug.as_deref().unwrap_or("")),
+        ] {
+            no_nul(field, text)?;
+        }
+        for (field, v) in [
+            ("headers", &fields.headers),
+            ("attribs", &fields.attribs),
+            ("archive_meta", &fields.archive_meta),
+        ] {
+            if json_has_nul(v) {
+                return Err(ServiceError::invalid(
+                    field,
+                    format!("{field} must not contain the character U+0000"),
+                ));
+            }
+        }
+        check_tags(&fields.tags)?;
+        Ok(fields)
+    }
+
+    fn checked(self, default_from: &str, now: DateTime<Utc>) -> ServiceResult<CampaignFields> {
         let nonempty = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
         let name = nonempty(self.name).ok_or_else(|| ServiceError::invalid("name", "name is required"))?;
         if name.chars().count() > NAME_MAX {
@@ -175,6 +205,35 @@ impl CampaignInput {
             lists,
         })
     }
+}
+
+/// PostgreSQL cannot store U+0000 in text (listmonk fails on it); refused
+/// on both backends alike.
+pub(super) fn no_nul(field: &'static str, text: &str) -> ServiceResult<()> {
+    if text.contains('\u{0}') {
+        return Err(ServiceError::invalid(field, format!("{field} must not contain the character U+0000")));
+    }
+    Ok(())
+}
+
+fn json_has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\u{0}'),
+        Value::Array(items) => items.iter().any(json_has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\u{0}') || json_has_nul(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
+/// listmonk's tags columns are VARCHAR(100)[].
+pub(super) fn check_tags(tags: &[String]) -> ServiceResult<()> {
+    for t in tags {
+        no_nul("tags", t)?;
+        if t.chars().count() > 100 {
+            return Err(ServiceError::invalid("tags", format!("tag {t:?} is longer than 100 characters")));
+        }
+    }
+    Ok(())
 }
 
 /// listmonk accepts an address, or anything holding `<local@domain>`.

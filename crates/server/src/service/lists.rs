@@ -3,6 +3,7 @@
 use rebound_store::{List, ListUpdate, NewList, Paged, Pagination};
 use serde::Deserialize;
 
+use super::campaign_input::{check_tags, no_nul};
 use super::{ServiceError, ServiceResult};
 use crate::auth::{Principal, perm};
 use crate::state::AppState;
@@ -40,8 +41,9 @@ pub async fn create(state: &AppState, p: &Principal, input: ListInput) -> Servic
     let list_type = one_of("type", input.list_type, &LIST_TYPES)?.unwrap_or_else(|| "private".into());
     let optin = one_of("optin", input.optin, &OPTINS)?.unwrap_or_else(|| "single".into());
     let status = one_of("status", input.status, &STATUSES)?.unwrap_or_else(|| "active".into());
-    let new =
-        NewList { name, list_type, optin, status, tags: tags(input.tags), description: input.description };
+    let tags = tags(input.tags)?;
+    no_nul("description", &input.description)?;
+    let new = NewList { name, list_type, optin, status, tags, description: input.description };
     Ok(state.store.create_list(new).await?)
 }
 
@@ -55,9 +57,10 @@ pub async fn update(state: &AppState, p: &Principal, id: i64, input: ListInput) 
         list_type: one_of("type", input.list_type, &LIST_TYPES)?,
         optin: one_of("optin", input.optin, &OPTINS)?,
         status: one_of("status", input.status, &STATUSES)?,
-        tags: tags(input.tags),
+        tags: tags(input.tags)?,
         description: Some(input.description).filter(|d| !d.is_empty()),
     };
+    no_nul("description", update.description.as_deref().unwrap_or(""))?;
     Ok(state.store.update_list(id, update).await?)
 }
 
@@ -65,6 +68,7 @@ fn name(given: Option<String>) -> ServiceResult<String> {
     let name = given
         .filter(|n| !n.trim().is_empty())
         .ok_or_else(|| ServiceError::invalid("name", "name is required"))?;
+    no_nul("name", &name)?;
     if name.chars().count() > NAME_MAX {
         return Err(ServiceError::invalid("name", format!("name is longer than {NAME_MAX} characters")));
     }
@@ -83,8 +87,15 @@ fn one_of(field: &'static str, given: Option<String>, allowed: &[&str]) -> Servi
     }
 }
 
-fn tags(given: Option<Vec<String>>) -> Vec<String> {
-    given.unwrap_or_default().into_iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect()
+fn tags(given: Option<Vec<String>>) -> ServiceResult<Vec<String>> {
+    let tags: Vec<String> = given
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
+    check_tags(&tags)?;
+    Ok(tags)
 }
 
 pub async fn get(state: &AppState, p: &Principal, id: i64) -> ServiceResult<List> {

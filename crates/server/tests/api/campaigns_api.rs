@@ -128,6 +128,9 @@ async fn creating_refuses_what_listmonk_refuses(b: Backend) {
         (json!({"from_email": "not an address"}), "from_email"),
         (json!({"headers": {"X": "1"}}), "headers"),
         (json!({"type": "optin"}), "double opt-in"),
+        (json!({"body": "a\u{0}b"}), "U+0000"),
+        (json!({"attribs": {"k": "\u{0}"}}), "U+0000"),
+        (json!({"tags": ["x".repeat(101)]}), "100 characters"),
     ] {
         let (status, body) = s.send_json(Method::POST, "/api/campaigns", &with(patch.clone())).await;
         assert_eq!(status, 400, "{patch}: {body}");
@@ -345,6 +348,8 @@ async fn lists_have_listmonks_fields_and_are_edited_as_in_listmonk(b: Backend) {
         (json!({"type": "private"}), "name"),
         (json!({"name": "x", "optin": "triple"}), "optin"),
         (json!({"name": "x", "status": "gone"}), "status"),
+        (json!({"name": "a\u{0}"}), "U+0000"),
+        (json!({"name": "x", "tags": ["y".repeat(101)]}), "100 characters"),
     ] {
         let (status, body) = s.send_json(Method::PUT, &format!("/api/lists/{id}"), &bad).await;
         assert_eq!(status, 400, "{bad}: {body}");
