@@ -105,6 +105,13 @@ async fn campaign_json_has_every_listmonk_field(b: Backend) {
     );
     assert_eq!(full["send_at"].as_str().map(|t| t.parse::<chrono::DateTime<Utc>>().unwrap()), Some(send_at));
     assert_eq!(full["altbody"], "hi");
+
+    // No From address: listmonk's `app.from_email` setting, as a listmonk database has it.
+    let from =
+        std::collections::BTreeMap::from([("app.from_email".to_string(), json!("Site <noreply@site.com>"))]);
+    s.store.save_settings(&from).await.unwrap();
+    let defaulted = s.post_ok("/api/campaigns", &json!({"name": "D", "subject": "S", "lists": [list]})).await;
+    assert_eq!(defaulted["from_email"], "Site <noreply@site.com>");
 }
 
 async fn creating_refuses_what_listmonk_refuses(b: Backend) {
