@@ -9,7 +9,7 @@ mod fake;
 use std::process::{Command, Output};
 
 use rebound_core::{EmailAddress, SubscriberStatus};
-use rebound_store::{NewCampaign, NewList, NewSubscriber};
+use rebound_store::{CampaignFields, NewList, NewSubscriber};
 use serde_json::json;
 
 use fake::FakeSmtp;
@@ -43,6 +43,7 @@ async fn send_test_sends_and_records_refusals() {
             name: "News".into(),
             list_type: "public".into(),
             optin: "single".into(),
+            status: "active".into(),
             tags: vec![],
             description: String::new(),
         })
@@ -62,14 +63,14 @@ async fn send_test_sends_and_records_refusals() {
             .unwrap();
     }
     let campaign = store
-        .create_campaign(NewCampaign {
+        .create_campaign(CampaignFields {
             name: "Spring".into(),
             subject: "Spring".into(),
             from_email: "news@site.test".into(),
             body: "Hello".into(),
             content_type: "plain".into(),
-            headers: json!([]),
             lists: vec![list.id],
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -41,11 +41,12 @@ pub mod perm {
     pub const LISTS_MANAGE: &str = "lists:manage";
     pub const CAMPAIGNS_GET: &str = "campaigns:get";
     pub const CAMPAIGNS_MANAGE: &str = "campaigns:manage";
+    pub const CAMPAIGNS_GET_ANALYTICS: &str = "campaigns:get_analytics";
     pub const SETTINGS_GET: &str = "settings:get";
     pub const SETTINGS_MANAGE: &str = "settings:manage";
     pub const USERS_MANAGE: &str = "users:manage";
 
-    pub const KNOWN: [&str; 14] = [
+    pub const KNOWN: [&str; 15] = [
         ALL,
         BOUNCES_GET,
         BOUNCES_MANAGE,
@@ -57,6 +58,7 @@ pub mod perm {
         LISTS_MANAGE,
         CAMPAIGNS_GET,
         CAMPAIGNS_MANAGE,
+        CAMPAIGNS_GET_ANALYTICS,
         SETTINGS_GET,
         SETTINGS_MANAGE,
         USERS_MANAGE,

@@ -243,18 +243,29 @@ pub struct DataSubscriber {
 #[derive(ToSchema)]
 pub struct List {
     id: i64,
-    uuid: String,
-    name: String,
-    #[schema(rename = "type")]
-    list_type: String,
-    optin: String,
-    tags: Vec<String>,
-    description: String,
-    subscriber_count: i64,
     #[schema(format = DateTime)]
     created_at: String,
     #[schema(format = DateTime)]
     updated_at: String,
+    uuid: String,
+    name: String,
+    #[schema(rename = "type")]
+    list_type: ListType,
+    optin: Optin,
+    status: ListStatus,
+    tags: Vec<String>,
+    description: String,
+    /// Every subscription, whatever its status.
+    subscriber_count: i64,
+    /// Subscriptions by status: `{"confirmed": 3, "unsubscribed": 1}`.
+    subscriber_statuses: std::collections::BTreeMap<String, i64>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum ListStatus {
+    Active,
+    Archived,
 }
 
 #[derive(ToSchema)]
@@ -275,26 +286,113 @@ pub struct DataList {
     data: List,
 }
 
+/// listmonk's campaign (`models.Campaign`), every field always present.
 #[derive(ToSchema)]
 pub struct Campaign {
     id: i64,
-    uuid: String,
-    name: String,
-    subject: String,
-    from_email: String,
-    body: String,
-    content_type: String,
-    /// `[{"Header-Name": "value"}, ...]`
-    #[schema(value_type = Vec<Object>)]
-    headers: serde_json::Value,
-    status: String,
     #[schema(format = DateTime)]
     created_at: String,
     #[schema(format = DateTime)]
     updated_at: String,
-    /// `[{"id": 1, "name": "..."}]`
+    /// Always 0: rebound does not track views.
+    views: i64,
+    /// Always 0: rebound does not track clicks.
+    clicks: i64,
+    /// Bounces recorded against the campaign.
+    bounces: i64,
+    lists: Vec<CampaignList>,
+    /// Always empty: rebound keeps no media.
     #[schema(value_type = Vec<Object>)]
-    lists: serde_json::Value,
+    media: serde_json::Value,
+    #[schema(format = DateTime)]
+    started_at: Option<String>,
+    to_send: i64,
+    sent: i64,
+    uuid: String,
+    #[schema(rename = "type")]
+    campaign_type: CampaignType,
+    name: String,
+    subject: String,
+    from_email: String,
+    body: String,
+    body_source: Option<String>,
+    altbody: Option<String>,
+    #[schema(format = DateTime)]
+    send_at: Option<String>,
+    status: CampaignStatus,
+    content_type: ContentType,
+    tags: Vec<String>,
+    /// `[{"Header-Name": "value"}, ...]`
+    headers: Vec<std::collections::BTreeMap<String, String>>,
+    #[schema(value_type = Object)]
+    attribs: serde_json::Value,
+    template_id: Option<i64>,
+    messenger: String,
+    archive: bool,
+    archive_slug: Option<String>,
+    archive_template_id: Option<i64>,
+    #[schema(value_type = Object)]
+    archive_meta: serde_json::Value,
+}
+
+/// A list a campaign goes to; `id` is null once the list is deleted.
+#[derive(ToSchema)]
+pub struct CampaignList {
+    id: Option<i64>,
+    name: String,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum CampaignType {
+    Regular,
+    Optin,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum CampaignStatus {
+    Draft,
+    Running,
+    Scheduled,
+    Paused,
+    Cancelled,
+    Finished,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum ContentType {
+    Richtext,
+    Html,
+    Plain,
+    Markdown,
+    Visual,
+}
+
+/// What campaign analytics count; rebound records bounces only.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum AnalyticsKind {
+    Bounces,
+    Views,
+    Clicks,
+    Links,
+}
+
+/// One campaign's count in one hour or day (UTC).
+#[derive(ToSchema)]
+pub struct CampaignCount {
+    campaign_id: i64,
+    count: i64,
+    /// The start of the hour or day.
+    #[schema(format = DateTime)]
+    timestamp: String,
+}
+
+#[derive(ToSchema)]
+pub struct DataCampaignCounts {
+    data: Vec<CampaignCount>,
 }
 
 #[derive(ToSchema)]
@@ -458,26 +556,60 @@ pub enum Optin {
 
 #[derive(ToSchema)]
 pub struct ListBody {
-    #[schema(min_length = 1)]
+    /// Required.
+    #[schema(min_length = 1, max_length = 2000)]
     name: String,
+    /// Empty: private to create, the stored type to update.
     #[schema(rename = "type")]
     list_type: Option<ListType>,
     optin: Option<Optin>,
+    status: Option<ListStatus>,
+    /// Replaces the list's tags (none sent: none kept).
     tags: Option<Vec<String>>,
     description: Option<String>,
 }
 
+/// listmonk's campaign body. To update, the fields sent replace the stored
+/// ones; `lists` must be sent either way.
 #[derive(ToSchema)]
 pub struct CampaignBody {
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, max_length = 2000)]
     name: String,
-    subject: Option<String>,
+    #[schema(min_length = 1, max_length = 5000)]
+    subject: String,
+    /// Empty: the `app.from_email` setting.
     from_email: Option<String>,
     body: Option<String>,
+    body_source: Option<String>,
+    altbody: Option<String>,
+    /// Empty: richtext.
     content_type: Option<String>,
-    #[schema(value_type = Vec<Object>)]
-    headers: Option<serde_json::Value>,
-    lists: Option<Vec<i64>>,
+    /// regular (the default) or optin; kept on update.
+    #[schema(rename = "type")]
+    campaign_type: Option<String>,
+    /// Empty: email. email or email-<smtp name>.
+    messenger: Option<String>,
+    /// None: 1, listmonk's default template; 0: no template.
+    template_id: Option<i64>,
+    /// In the future.
+    #[schema(format = DateTime)]
+    send_at: Option<String>,
+    headers: Option<Vec<std::collections::BTreeMap<String, String>>>,
+    #[schema(value_type = Object)]
+    attribs: Option<serde_json::Value>,
+    tags: Option<Vec<String>>,
+    archive: Option<bool>,
+    archive_slug: Option<String>,
+    archive_template_id: Option<i64>,
+    #[schema(value_type = Object)]
+    archive_meta: Option<serde_json::Value>,
+    /// One or more list ids; ids of no list are left out.
+    #[schema(min_items = 1)]
+    lists: Vec<i64>,
+    /// Accepted and ignored (rebound keeps no media).
+    media: Option<Vec<i64>>,
+    /// Accepted and ignored (listmonk v6 schedules by send_at alone).
+    send_later: Option<bool>,
 }
 
 #[derive(ToSchema)]
@@ -779,6 +911,10 @@ fn create_list() {}
     responses((status = 200, body = DataList), Refusals), security(("basic" = []), ("token" = [])))]
 fn get_list() {}
 
+#[utoipa::path(put, path = "/api/lists/{id}", tag = "lists", params(("id" = i64, Path)), request_body = ListBody,
+    responses((status = 200, body = DataList), Refusals), security(("basic" = []), ("token" = [])))]
+fn update_list() {}
+
 #[utoipa::path(delete, path = "/api/lists/{id}", tag = "lists", params(("id" = i64, Path)),
     responses((status = 200, body = DataTrue), Refusals), security(("basic" = []), ("token" = [])))]
 fn delete_list() {}
@@ -795,6 +931,27 @@ fn create_campaign() {}
 #[utoipa::path(get, path = "/api/campaigns/{id}", tag = "campaigns", params(("id" = i64, Path)),
     responses((status = 200, body = DataCampaign), Refusals), security(("basic" = []), ("token" = [])))]
 fn get_campaign() {}
+
+#[utoipa::path(put, path = "/api/campaigns/{id}", tag = "campaigns", params(("id" = i64, Path)),
+    description = "Refused (400) once the campaign runs, is cancelled or finished.",
+    request_body = CampaignBody,
+    responses((status = 200, body = DataCampaign), Refusals), security(("basic" = []), ("token" = [])))]
+fn update_campaign() {}
+
+#[utoipa::path(delete, path = "/api/campaigns/{id}", tag = "campaigns", params(("id" = i64, Path)),
+    description = "Whatever its status; its bounces stay, without a campaign.",
+    responses((status = 200, body = DataTrue), Refusals), security(("basic" = []), ("token" = [])))]
+fn delete_campaign() {}
+
+#[utoipa::path(get, path = "/api/campaigns/analytics/{type}", tag = "campaigns",
+    description = "listmonk's campaign analytics: counts per campaign and hour (ranges under a week) or day. \
+        rebound records bounces only: views and clicks answer `[]`, links (`[{url, count}]`) too.",
+    params(("type" = AnalyticsKind, Path),
+        ("id" = Vec<i64>, Query, description = "Campaign ids (repeat the parameter)"),
+        ("from" = String, Query, description = "A date (2026-03-01) or date and time; UTC unless an offset is given"),
+        ("to" = String, Query, description = "Inclusive")),
+    responses((status = 200, body = DataCampaignCounts), Refusals), security(("basic" = []), ("token" = [])))]
+fn campaign_analytics() {}
 
 #[utoipa::path(post, path = "/api/campaigns/{id}/test", tag = "campaigns",
     description = "listmonk's test send through the live smtp settings; recipients' refusals are recorded as bounces.",
@@ -867,8 +1024,9 @@ impl Modify for Security {
         patch_subscriber, blocklist_subscriber, blocklist_subscribers, manage_subscriber_lists,
         manage_subscriber_lists_of, blocklist_subscribers_by_query, delete_subscribers_by_query,
         manage_subscriber_lists_by_query,
-        list_lists, create_list, get_list, delete_list, list_campaigns, create_campaign, get_campaign,
-        campaign_test, get_settings, put_settings, put_setting, list_users, create_user, delete_user,
+        list_lists, create_list, get_list, update_list, delete_list, list_campaigns, create_campaign, get_campaign,
+        update_campaign, delete_campaign, campaign_analytics, campaign_test, get_settings, put_settings, put_setting,
+        list_users, create_user, delete_user,
     )
 )]
 pub struct ApiDoc;

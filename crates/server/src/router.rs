@@ -87,9 +87,10 @@ fn api() -> Router<AppState> {
             get(bounces::of_subscriber).delete(bounces::delete_of_subscriber),
         )
         .route("/api/lists", get(lists::list).post(lists::create))
-        .route("/api/lists/{id}", get(lists::get).delete(lists::delete))
+        .route("/api/lists/{id}", get(lists::get).put(lists::update).delete(lists::delete))
         .route("/api/campaigns", get(campaigns::list).post(campaigns::create))
-        .route("/api/campaigns/{id}", get(campaigns::get))
+        .route("/api/campaigns/analytics/{type}", get(campaigns::analytics))
+        .route("/api/campaigns/{id}", get(campaigns::get).put(campaigns::update).delete(campaigns::delete))
         .route("/api/campaigns/{id}/test", post(crate::handlers::campaign_test::send))
         .route("/api/settings", get(settings::get).put(settings::put))
         .route("/api/settings/{key}", axum::routing::put(settings::put_key))

@@ -4,6 +4,7 @@
 //! written for listmonk runs on either.
 
 mod bulk;
+mod catalog;
 mod error;
 mod import;
 mod mailbox;
@@ -25,6 +26,7 @@ use chrono::{DateTime, Utc};
 use rebound_core::{BounceActions, BounceEvent, SubscriberRef};
 use serde_json::Value;
 
+pub use catalog::*;
 pub use error::{Result, StoreError};
 pub use import::{ImportReport, ImportRow, ImportStore};
 pub use mailbox::*;
@@ -166,14 +168,28 @@ pub trait ListStore: Send + Sync {
     async fn create_list(&self, new: NewList) -> Result<List>;
     async fn get_list(&self, id: i64) -> Result<List>;
     async fn query_lists(&self, pagination: Pagination) -> Result<Paged<List>>;
+    /// Also renames the list in the campaigns that went to it (their
+    /// `campaign_lists.list_name`), as listmonk's update-list does.
+    async fn update_list(&self, id: i64, update: ListUpdate) -> Result<List>;
     async fn delete_list(&self, id: i64) -> Result<()>;
 }
 
 #[async_trait]
 pub trait CampaignStore: Send + Sync {
-    async fn create_campaign(&self, new: NewCampaign) -> Result<Campaign>;
+    async fn create_campaign(&self, new: CampaignFields) -> Result<Campaign>;
     async fn get_campaign(&self, id: i64) -> Result<Campaign>;
     async fn query_campaigns(&self, pagination: Pagination) -> Result<Paged<Campaign>>;
+    /// listmonk's update-campaign: every field but the type is replaced; a
+    /// scheduled campaign without `send_at` becomes a draft; the lists
+    /// become `fields.lists` (entries of deleted lists stay). NotFound for
+    /// an unknown campaign; Conflict unless its status is one of
+    /// [`EDITABLE_CAMPAIGN_STATUSES`].
+    async fn update_campaign(&self, id: i64, fields: CampaignFields) -> Result<Campaign>;
+    /// Its bounces stay, without a campaign (`ON DELETE SET NULL`).
+    async fn delete_campaign(&self, id: i64) -> Result<()>;
+    /// Bounces per campaign and hour or day, ordered by time then campaign;
+    /// buckets without bounces are absent.
+    async fn campaign_bounce_counts(&self, q: &CampaignCountQuery) -> Result<Vec<CampaignCount>>;
 }
 
 #[async_trait]

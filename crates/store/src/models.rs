@@ -39,41 +39,6 @@ pub struct SubscriberList {
     pub subscription_updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct List {
-    pub id: i64,
-    pub uuid: String,
-    pub name: String,
-    #[sqlx(rename = "type")]
-    #[serde(rename = "type")]
-    pub list_type: String,
-    pub optin: String,
-    #[sqlx(json)]
-    pub tags: Vec<String>,
-    pub description: String,
-    pub subscriber_count: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct Campaign {
-    pub id: i64,
-    pub uuid: String,
-    pub name: String,
-    pub subject: String,
-    pub from_email: String,
-    pub body: String,
-    pub content_type: String,
-    #[sqlx(json)]
-    pub headers: Value,
-    pub status: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    #[sqlx(json)]
-    pub lists: Value,
-}
-
 /// The id and name of a bounce's campaign, as listmonk nests it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CampaignRef {
@@ -280,26 +245,6 @@ pub struct SubscriberUpdate {
     /// Replaces the subscriber's lists when given.
     pub lists: Option<Vec<i64>>,
     pub preconfirm: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewList {
-    pub name: String,
-    pub list_type: String,
-    pub optin: String,
-    pub tags: Vec<String>,
-    pub description: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewCampaign {
-    pub name: String,
-    pub subject: String,
-    pub from_email: String,
-    pub body: String,
-    pub content_type: String,
-    pub headers: Value,
-    pub lists: Vec<i64>,
 }
 
 /// One page of a listing, in listmonk's envelope.

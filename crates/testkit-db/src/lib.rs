@@ -140,3 +140,25 @@ pub async fn insert_subscribers(database_url: &str, emails: &[String]) {
         .expect("insert subscribers");
     }
 }
+
+/// Sets a campaign's status straight in the table, as listmonk does when it
+/// starts, pauses or finishes sending one (rebound itself never does).
+pub async fn set_campaign_status(database_url: &str, campaign_id: i64, status: &str) {
+    if database_url.starts_with("sqlite") {
+        let pool = sqlx::SqlitePool::connect(database_url).await.expect("connect");
+        sqlx::query("UPDATE campaigns SET status = ?2 WHERE id = ?1")
+            .bind(campaign_id)
+            .bind(status)
+            .execute(&pool)
+            .await
+            .expect("set campaign status");
+    } else {
+        let pool = sqlx::PgPool::connect(database_url).await.expect("connect");
+        sqlx::query("UPDATE campaigns SET status = $2::campaign_status WHERE id = $1")
+            .bind(campaign_id)
+            .bind(status)
+            .execute(&pool)
+            .await
+            .expect("set campaign status");
+    }
+}

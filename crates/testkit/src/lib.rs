@@ -11,6 +11,7 @@ use rebound_server::{App, ServerConfig};
 use rebound_store::Store;
 pub use rebound_testkit_db::{
     Backend, TestDb, backend_tests, fixtures, insert_subscribers, listmonk, postgres_admin_url,
+    set_campaign_status,
 };
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -164,9 +165,12 @@ impl TestServer {
         (d["id"].as_i64().expect("id"), d["uuid"].as_str().expect("uuid").to_string())
     }
 
-    /// Returns (id, uuid).
+    /// Returns (id, uuid). A campaign goes to at least one list (listmonk
+    /// requires it): this one to a new list of its own, "<name> list".
     pub async fn create_campaign(&self, name: &str) -> (i64, String) {
-        let d = self.post_ok("/api/campaigns", &json!({"name": name, "subject": name})).await;
+        let list = self.create_list(&format!("{name} list")).await;
+        let d =
+            self.post_ok("/api/campaigns", &json!({"name": name, "subject": name, "lists": [list]})).await;
         (d["id"].as_i64().expect("id"), d["uuid"].as_str().expect("uuid").to_string())
     }
 

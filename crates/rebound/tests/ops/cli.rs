@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 use chrono::{TimeZone, Utc};
 use rebound_core::{BounceEvent, BounceType, EmailAddress, SubscriberRef, SubscriberStatus};
-use rebound_store::{NewCampaign, NewSubscriber, Store};
+use rebound_store::{CampaignFields, NewSubscriber, Store};
 use rebound_testkit::{Backend, OpenStore, TestDb};
 use serde_json::{Value, json};
 
@@ -27,14 +27,11 @@ async fn seed(store: &dyn Store) -> (i64, i64) {
     let mut campaigns = Vec::new();
     for name in ["spring", "summer"] {
         let c = store
-            .create_campaign(NewCampaign {
+            .create_campaign(CampaignFields {
                 name: name.into(),
                 subject: name.into(),
-                from_email: String::new(),
-                body: String::new(),
                 content_type: "plain".into(),
-                headers: json!([]),
-                lists: vec![],
+                ..Default::default()
             })
             .await
             .unwrap();

@@ -37,6 +37,15 @@ pub async fn list(
     })))
 }
 
+pub async fn update(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    JsonBody(input): JsonBody<ListInput>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(data(lists::update(&state, &p, id, input).await?))
+}
+
 pub async fn delete(
     State(state): State<AppState>,
     p: Principal,

@@ -1,18 +1,16 @@
-//! Campaigns: list, get, create, and the test send (listmonk's
+//! Campaigns: list, get, create, update, delete, and the test send (listmonk's
 //! POST /api/campaigns/{id}/test), whose refusals are recorded as bounces.
 
+use chrono::Utc;
 use rebound_sender::{CampaignOverrides, TestReport, TestSend, TestSendError};
-use rebound_store::{Campaign, List, NewCampaign, Paged, Pagination, PerPage};
+use rebound_store::{Campaign, EDITABLE_CAMPAIGN_STATUSES, List, Paged, Pagination, PerPage, StoreError};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value};
 
+pub use super::campaign_input::{CONTENT_TYPES, CampaignInput};
 use super::{ServiceError, ServiceResult};
 use crate::auth::{Principal, perm};
 use crate::state::AppState;
-
-pub const CONTENT_TYPES: [&str; 5] = ["richtext", "html", "plain", "markdown", "visual"];
-
-const HEADERS_SHAPE: &str = "headers must be a JSON array of {\"Name\": \"value\"} objects";
 
 pub async fn list(state: &AppState, p: &Principal, page: Pagination) -> ServiceResult<Paged<Campaign>> {
     p.require(perm::CAMPAIGNS_GET)?;
@@ -31,56 +29,64 @@ pub async fn list_choices(state: &AppState, p: &Principal) -> ServiceResult<Vec<
     Ok(state.store.query_lists(Pagination { page: 1, per_page: PerPage::All }).await?.results)
 }
 
-/// A new campaign as the API's body and the create form give it.
-#[derive(Debug, Default, Deserialize)]
-pub struct CampaignInput {
-    pub name: Option<String>,
-    /// Empty: the name.
-    pub subject: Option<String>,
-    #[serde(default)]
-    pub from_email: String,
-    #[serde(default)]
-    pub body: String,
-    /// None: richtext.
-    pub content_type: Option<String>,
-    #[serde(default)]
-    pub headers: Option<Value>,
-    #[serde(default)]
-    pub lists: Vec<i64>,
-}
-
+/// A new campaign, always a draft (listmonk's create-campaign).
 pub async fn create(state: &AppState, p: &Principal, input: CampaignInput) -> ServiceResult<Campaign> {
     p.require(perm::CAMPAIGNS_MANAGE)?;
-    let name = input
-        .name
-        .filter(|n| !n.trim().is_empty())
-        .ok_or_else(|| ServiceError::invalid("name", "name is required"))?;
-    let subject = input.subject.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| name.clone());
-    let content_type = input.content_type.unwrap_or_else(|| "richtext".into());
-    if !CONTENT_TYPES.contains(&content_type.as_str()) {
+    let fields = input.into_fields(&default_from(state).await?, Utc::now())?;
+    if fields.campaign_type == "optin" {
+        require_double_optin_list(state, &fields.lists).await?;
+    }
+    Ok(state.store.create_campaign(fields).await?)
+}
+
+/// listmonk's update-campaign: the fields in `body` replace the stored
+/// ones; `lists` must be sent. Refused (400, as listmonk) once the
+/// campaign runs, is cancelled or finished.
+pub async fn update(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    body: Map<String, Value>,
+) -> ServiceResult<Campaign> {
+    p.require(perm::CAMPAIGNS_MANAGE)?;
+    let stored = state.store.get_campaign(id).await?;
+    if !EDITABLE_CAMPAIGN_STATUSES.contains(&stored.status.as_str()) {
         return Err(ServiceError::invalid(
-            "content_type",
-            format!("invalid content_type {content_type:?}: expected one of {}", CONTENT_TYPES.join(", ")),
+            "status",
+            format!(
+                "a {} campaign cannot be changed (only draft, paused or scheduled ones can)",
+                stored.status
+            ),
         ));
     }
-    let headers = match input.headers {
-        None | Some(Value::Null) => json!([]),
-        Some(h @ Value::Array(_)) => h,
-        Some(_) => return Err(ServiceError::invalid("headers", HEADERS_SHAPE)),
-    };
-    let campaign = state
-        .store
-        .create_campaign(NewCampaign {
-            name,
-            subject,
-            from_email: input.from_email,
-            body: input.body,
-            content_type,
-            headers,
-            lists: input.lists,
-        })
-        .await?;
-    Ok(campaign)
+    let fields = CampaignInput::over(&stored, body)?.into_fields(&default_from(state).await?, Utc::now())?;
+    Ok(state.store.update_campaign(id, fields).await?)
+}
+
+/// Deletes the campaign, whatever its status (listmonk); its bounces stay,
+/// without a campaign.
+pub async fn delete(state: &AppState, p: &Principal, id: i64) -> ServiceResult<()> {
+    p.require(perm::CAMPAIGNS_MANAGE)?;
+    Ok(state.store.delete_campaign(id).await?)
+}
+
+/// The `app.from_email` setting (listmonk's), for campaigns sent without a
+/// From address; empty when it is not set.
+async fn default_from(state: &AppState) -> ServiceResult<String> {
+    let settings = state.store.load_settings().await?;
+    Ok(settings.get("app.from_email").and_then(Value::as_str).unwrap_or_default().to_string())
+}
+
+/// listmonk refuses an opt-in campaign none of whose lists is double opt-in.
+async fn require_double_optin_list(state: &AppState, ids: &[i64]) -> ServiceResult<()> {
+    for id in ids {
+        match state.store.get_list(*id).await {
+            Ok(l) if l.optin == "double" => return Ok(()),
+            Ok(_) | Err(StoreError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ServiceError::invalid("lists", "an opt-in campaign needs at least one double opt-in list"))
 }
 
 /// A test send: the campaign as edited (these fields override the stored
@@ -119,7 +125,7 @@ pub async fn send_test(
     let headers = match input.headers {
         None | Some(Value::Null) => None,
         Some(h @ Value::Array(_)) => Some(rebound_sender::headers_of(&h)),
-        Some(_) => return Err(ServiceError::invalid("headers", HEADERS_SHAPE)),
+        Some(_) => return Err(ServiceError::invalid("headers", super::campaign_input::HEADERS_SHAPE)),
     };
     let nonempty = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
     let req = TestSend {

@@ -22,6 +22,8 @@
 pub mod bounce_export;
 pub mod bounce_reclassify;
 pub mod bounces;
+pub mod campaign_analytics;
+mod campaign_input;
 pub mod campaigns;
 pub mod dashboard;
 pub mod lists;

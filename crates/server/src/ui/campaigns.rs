@@ -139,11 +139,11 @@ pub async fn create(State(state): State<AppState>, f: UiForm) -> Result<Response
     let input = CampaignInput {
         name: Some(get("name")),
         subject: Some(get("subject")),
-        from_email: get("from_email"),
-        body: get("body"),
+        from_email: Some(get("from_email")),
+        body: Some(get("body")),
         content_type: Some(get("content_type")),
-        headers: None,
-        lists: lists.clone(),
+        lists: Some(lists.clone()),
+        ..Default::default()
     };
     let refused = match campaigns::create(&state, &f.ui.principal, input).await {
         Ok(_) => return Ok(redirect_done(&format!("{BASE}/campaigns"), "created", &[])),
@@ -151,7 +151,7 @@ pub async fn create(State(state): State<AppState>, f: UiForm) -> Result<Response
     };
     let Some((field, msg)) = refused.invalid_field() else { return Err(refused.into()) };
     // The form's own fields; anything else is said above the form.
-    let field = if ["name", "content_type"].contains(&field) { field } else { "form" };
+    let field = if ["name", "subject", "content_type"].contains(&field) { field } else { "form" };
     let mut form = blank_form(&state, &f.ui, &lists, &get("content_type")).await?;
     form.name = get("name");
     form.subject = get("subject");

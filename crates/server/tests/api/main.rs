@@ -3,6 +3,7 @@
 
 mod bounces_api;
 mod bounces_reclassify;
+mod campaigns_api;
 mod concurrency;
 mod cross_site;
 mod error_shape;

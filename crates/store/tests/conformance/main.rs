@@ -7,6 +7,7 @@
 //! them where they are implemented.
 
 mod accounts;
+mod catalog;
 mod dedup;
 mod mailbox;
 mod queries;

@@ -95,7 +95,10 @@ async fn unsubscribe_at_the_configured_count(b: Backend) {
     assert_eq!(after.status, SubscriberStatus::Enabled, "unsubscribing leaves the subscriber enabled");
     assert_eq!(statuses(&after), vec![SubscriptionStatus::Unsubscribed; 2]);
     assert_eq!(statuses(&f.get_subscriber(bystander.id).await.unwrap()), vec![SubscriptionStatus::Confirmed]);
-    assert_eq!(f.get_list(l1.id).await.unwrap().subscriber_count, 1);
+    let l1 = f.get_list(l1.id).await.unwrap();
+    // listmonk counts every subscription, unsubscribed ones too.
+    assert_eq!(l1.subscriber_count, 2);
+    assert_eq!(l1.subscriber_statuses, [("confirmed".into(), 1), ("unsubscribed".into(), 1)].into());
 
     // Past the count every bounce is still kept (the operator's evidence).
     let out = f.record_bounces(&[bounce("a@example.com", Hard)], &actions, Utc::now()).await.unwrap();

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rebound_core::{Action, ActionRule, BounceActions, EmailAddress, SubscriberStatus};
 use rebound_store::{
-    Campaign, List, NewCampaign, NewList, NewSubscriber, NewUser, Store, Subscriber, User, UserType,
+    Campaign, CampaignFields, List, NewList, NewSubscriber, NewUser, Store, Subscriber, User, UserType,
 };
 use rebound_testkit_db::{Backend, TestDb};
 use serde_json::json;
@@ -66,6 +66,7 @@ impl Fixture {
                 name: name.to_string(),
                 list_type: "public".into(),
                 optin: optin.into(),
+                status: "active".into(),
                 tags: vec![],
                 description: String::new(),
             })
@@ -79,14 +80,12 @@ impl Fixture {
 
     pub async fn campaign_on(&self, name: &str, lists: &[i64]) -> Campaign {
         self.store
-            .create_campaign(NewCampaign {
+            .create_campaign(CampaignFields {
                 name: name.to_string(),
                 subject: name.to_string(),
                 from_email: "news@example.com".into(),
-                body: String::new(),
-                content_type: "richtext".into(),
-                headers: json!([]),
                 lists: lists.to_vec(),
+                ..Default::default()
             })
             .await
             .unwrap_or_else(|e| panic!("create campaign {name}: {e}"))
