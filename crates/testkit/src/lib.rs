@@ -158,10 +158,16 @@ impl TestServer {
             .expect("list id")
     }
 
-    /// Returns (id, uuid).
+    /// A subscriber with confirmed subscriptions to `lists` (pre-confirmed:
+    /// without it listmonk, and rebound, leave them unconfirmed). Returns (id, uuid).
     pub async fn create_subscriber(&self, email: &str, lists: &[i64]) -> (i64, String) {
-        let d =
-            self.post_ok("/api/subscribers", &json!({"email": email, "name": email, "lists": lists})).await;
+        let d = self
+            .post_ok(
+                "/api/subscribers",
+                &json!({"email": email, "name": email, "lists": lists,
+                "preconfirm_subscriptions": true}),
+            )
+            .await;
         (d["id"].as_i64().expect("id"), d["uuid"].as_str().expect("uuid").to_string())
     }
 

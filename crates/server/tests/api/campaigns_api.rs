@@ -331,7 +331,7 @@ async fn lists_have_listmonks_fields_and_are_edited_as_in_listmonk(b: Backend) {
         (&json!("Renamed"), &json!("public"), &json!("double"), &json!("d"))
     );
     assert_eq!(u["tags"], json!([]), "listmonk clears the tags an update does not send");
-    assert_eq!((&u["subscriber_count"], &u["subscriber_statuses"]), (&json!(1), &json!({"unconfirmed": 1})));
+    assert_eq!((&u["subscriber_count"], &u["subscriber_statuses"]), (&json!(1), &json!({"confirmed": 1})));
     let names: Vec<Value> = s.get_json(&path).await["data"]["lists"]
         .as_array()
         .unwrap()

@@ -33,7 +33,8 @@ async fn subscriber(s: &TestServer, email: &str, city: &str, lists: &[i64]) -> (
     let d = s
         .post_ok(
             "/api/subscribers",
-            &json!({"email": email, "name": email, "lists": lists, "attribs": {"city": city, "age": 40}}),
+            &json!({"email": email, "name": email, "lists": lists, "attribs": {"city": city, "age": 40},
+                "preconfirm_subscriptions": true}),
         )
         .await;
     (d["id"].as_i64().unwrap(), d["uuid"].as_str().unwrap().to_string())

@@ -140,7 +140,8 @@ async fn patch_changes_only_the_fields_given(b: Backend) {
     let created = s
         .post_ok(
             "/api/subscribers",
-            &json!({"email": "p@example.com", "name": "Old", "lists": [one], "attribs": {"city": "Oslo", "n": 1}}),
+            &json!({"email": "p@example.com", "name": "Old", "lists": [one], "attribs": {"city": "Oslo", "n": 1},
+                "preconfirm_subscriptions": true}),
         )
         .await;
     let id = created["id"].as_i64().unwrap();

@@ -117,7 +117,11 @@ impl SubscriberStore for PgStore {
     }
 }
 
-/// Subscribes to lists that exist (unknown ids are ignored, as listmonk does).
+/// Subscribes to lists that exist (unknown ids are ignored, as listmonk does),
+/// with listmonk's statuses (insert-subscriber, update-subscriber-with-lists):
+/// unconfirmed, whatever the list's opt-in, unless pre-confirmed; a
+/// blocklisted subscriber as unsubscribed. An existing subscription changes
+/// only from unconfirmed: a confirmed or unsubscribed one stays as it is.
 async fn add_lists(
     tx: &mut Transaction<'static, Postgres>,
     sub_id: i64,
@@ -132,10 +136,12 @@ async fn add_lists(
         "INSERT INTO subscriber_lists (subscriber_id, list_id, status)
          SELECT $1, id,
            (CASE WHEN $3 = 'blocklisted' THEN 'unsubscribed'
-                 WHEN optin = 'double' AND NOT $4 THEN 'unconfirmed'
-                 ELSE 'confirmed' END)::subscription_status
+                 WHEN $4 THEN 'confirmed'
+                 ELSE 'unconfirmed' END)::subscription_status
          FROM lists WHERE id = ANY($2)
-         ON CONFLICT (subscriber_id, list_id) DO NOTHING",
+         ON CONFLICT (subscriber_id, list_id) DO UPDATE
+           SET status = excluded.status, updated_at = NOW()
+           WHERE subscriber_lists.status = 'unconfirmed' AND excluded.status <> 'unconfirmed'",
     )
     .bind(sub_id)
     .bind(lists)

@@ -126,9 +126,11 @@ impl SubscriberStore for SqliteStore {
     }
 }
 
-/// Subscribes to lists that exist (unknown ids are ignored, as listmonk does).
-/// Double opt-in lists start unconfirmed unless pre-confirmed; a blocklisted
-/// subscriber is added as unsubscribed.
+/// Subscribes to lists that exist (unknown ids are ignored, as listmonk does),
+/// with listmonk's statuses (insert-subscriber, update-subscriber-with-lists):
+/// unconfirmed, whatever the list's opt-in, unless pre-confirmed; a
+/// blocklisted subscriber as unsubscribed. An existing subscription changes
+/// only from unconfirmed: a confirmed or unsubscribed one stays as it is.
 async fn add_lists(
     tx: &mut Transaction<'static, Sqlite>,
     sub_id: i64,
@@ -144,11 +146,13 @@ async fn add_lists(
         "INSERT INTO subscriber_lists (subscriber_id, list_id, status, created_at, updated_at)
          SELECT ?1, id,
            CASE WHEN ?3 = 'blocklisted' THEN 'unsubscribed'
-                WHEN optin = 'double' AND NOT ?4 THEN 'unconfirmed'
-                ELSE 'confirmed' END,
+                WHEN ?4 THEN 'confirmed'
+                ELSE 'unconfirmed' END,
            ?5, ?5
          FROM lists WHERE id IN (SELECT value FROM json_each(?2))
-         ON CONFLICT (subscriber_id, list_id) DO NOTHING",
+         ON CONFLICT (subscriber_id, list_id) DO UPDATE
+           SET status = excluded.status, updated_at = excluded.updated_at
+           WHERE subscriber_lists.status = 'unconfirmed' AND excluded.status <> 'unconfirmed'",
     )
     .bind(sub_id)
     .bind(json_list(lists))

@@ -77,16 +77,27 @@ async fn lookups_prefer_the_uuid(b: Backend) {
     assert!(matches!(f.get_subscriber(999_999).await, Err(StoreError::NotFound(_))));
 }
 
-async fn subscriptions_follow_optin_and_status(b: Backend) {
+/// listmonk's insert-subscriber and update-subscriber-with-lists: new
+/// subscriptions are unconfirmed whatever the list's opt-in unless
+/// pre-confirmed; a later pre-confirmed update confirms the unconfirmed ones
+/// and leaves unsubscribed ones as they are.
+async fn subscriptions_follow_preconfirm_and_status(b: Backend) {
     let f = Fixture::new(b).await;
     let single = f.list("Single").await;
     let double = f.list_with("Double", "double").await;
     let both = [single.id, double.id, 999_999];
-    let a = f.subscriber("a@example.com", &both).await;
+    let a = f
+        .create_subscriber(NewSubscriber {
+            name: "Name of a@example.com".into(),
+            lists: both.to_vec(),
+            ..plain("a@example.com")
+        })
+        .await
+        .unwrap();
     assert_eq!(
         statuses(&a),
-        vec![(single.id, SubscriptionStatus::Confirmed), (double.id, SubscriptionStatus::Unconfirmed)],
-        "double opt-in waits for confirmation; unknown lists are ignored"
+        vec![(single.id, SubscriptionStatus::Unconfirmed), (double.id, SubscriptionStatus::Unconfirmed)],
+        "unconfirmed until confirmed; unknown lists are ignored"
     );
     let pre = f
         .create_subscriber(NewSubscriber {
@@ -128,6 +139,22 @@ async fn subscriptions_follow_optin_and_status(b: Backend) {
         .unwrap();
     assert_eq!((a.name.as_str(), &a.attribs), ("Ann", &json!({"k": 1})));
     assert_eq!(statuses(&a), vec![(double.id, SubscriptionStatus::Unconfirmed)], "lists not given stay");
+    // A pre-confirmed update confirms what waits and adds confirmed.
+    let a = f
+        .update_subscriber(
+            a.id,
+            SubscriberUpdate {
+                lists: Some(vec![single.id, double.id]),
+                preconfirm: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        statuses(&a),
+        vec![(single.id, SubscriptionStatus::Confirmed), (double.id, SubscriptionStatus::Confirmed)]
+    );
     // Blocklisting unsubscribes from every list.
     let a = f
         .update_subscriber(
@@ -239,7 +266,7 @@ async fn import_creates_subscribes_and_counts(b: Backend) {
 backend_tests!(
     an_email_is_one_subscriber_whatever_its_case,
     lookups_prefer_the_uuid,
-    subscriptions_follow_optin_and_status,
+    subscriptions_follow_preconfirm_and_status,
     deleting_subscribers_takes_their_bounces,
     import_creates_subscribes_and_counts,
 );

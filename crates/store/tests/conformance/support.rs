@@ -41,6 +41,8 @@ impl Fixture {
         self.subscriber_with(email, SubscriberStatus::Enabled, lists).await
     }
 
+    /// A subscriber with confirmed (pre-confirmed) subscriptions to `lists`;
+    /// a blocklisted one's are unsubscribed.
     pub async fn subscriber_with(&self, email: &str, status: SubscriberStatus, lists: &[i64]) -> Subscriber {
         self.store
             .create_subscriber(NewSubscriber {
@@ -49,7 +51,7 @@ impl Fixture {
                 attribs: json!({}),
                 status,
                 lists: lists.to_vec(),
-                preconfirm: false,
+                preconfirm: true,
             })
             .await
             .unwrap_or_else(|e| panic!("create subscriber {email}: {e}"))
