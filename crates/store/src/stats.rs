@@ -30,6 +30,29 @@ pub struct CampaignBounces {
     pub count: i64,
 }
 
+/// One campaign's recorded bounces by type.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct BounceTypeCounts {
+    pub soft: i64,
+    pub hard: i64,
+    pub complaint: i64,
+}
+
+impl BounceTypeCounts {
+    pub(crate) fn from_rows(rows: &[(String, i64)]) -> Self {
+        let mut counts = BounceTypeCounts::default();
+        for (bounce_type, n) in rows {
+            match bounce_type.parse() {
+                Ok(BounceType::Soft) => counts.soft += n,
+                Ok(BounceType::Hard) => counts.hard += n,
+                Ok(BounceType::Complaint) => counts.complaint += n,
+                Err(_) => {}
+            }
+        }
+        counts
+    }
+}
+
 #[async_trait]
 pub trait StatsStore: Send + Sync {
     /// Bounces created on `since`'s UTC day or later, counted per UTC day and
@@ -39,6 +62,9 @@ pub trait StatsStore: Send + Sync {
     async fn bounces_by_source(&self) -> Result<Vec<SourceCount>>;
     /// The `limit` campaigns with the most bounces, most first.
     async fn top_bounced_campaigns(&self, limit: u32) -> Result<Vec<CampaignBounces>>;
+    /// The bounces recorded against one campaign, by type (zeros for a
+    /// campaign without bounces or one that does not exist).
+    async fn bounce_counts_of_campaign(&self, campaign_id: i64) -> Result<BounceTypeCounts>;
 }
 
 /// The flat row both backends select for [`StatsStore::bounces_per_day`].

@@ -162,3 +162,16 @@ pub async fn set_campaign_status(database_url: &str, campaign_id: i64, status: &
             .expect("set campaign status");
     }
 }
+
+/// Sets a campaign's `sent` count straight in the table, as listmonk's
+/// sending pipeline does (rebound itself never sends campaigns).
+pub async fn set_campaign_sent(database_url: &str, campaign_id: i64, sent: i64) {
+    let query = "UPDATE campaigns SET sent = $2 WHERE id = $1";
+    if database_url.starts_with("sqlite") {
+        let pool = sqlx::SqlitePool::connect(database_url).await.expect("connect");
+        sqlx::query(query).bind(campaign_id).bind(sent).execute(&pool).await.expect("set campaign sent");
+    } else {
+        let pool = sqlx::PgPool::connect(database_url).await.expect("connect");
+        sqlx::query(query).bind(campaign_id).bind(sent).execute(&pool).await.expect("set campaign sent");
+    }
+}

@@ -11,7 +11,7 @@ use rebound_server::{App, ServerConfig};
 use rebound_store::Store;
 pub use rebound_testkit_db::{
     Backend, TestDb, backend_tests, fixtures, insert_subscribers, listmonk, postgres_admin_url,
-    set_campaign_status,
+    set_campaign_sent, set_campaign_status,
 };
 use serde_json::{Value, json};
 use tokio::net::TcpListener;

@@ -24,6 +24,7 @@ pub mod bounce_reclassify;
 pub mod bounces;
 pub mod campaign_analytics;
 mod campaign_input;
+pub mod campaign_report;
 pub mod campaigns;
 pub mod dashboard;
 pub mod lists;

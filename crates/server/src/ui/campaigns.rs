@@ -29,6 +29,7 @@ pub struct CampaignRow {
     pub status: String,
     pub created: String,
     pub created_iso: String,
+    pub href: String,
     pub bounces_href: String,
     pub test_href: String,
 }
@@ -85,6 +86,7 @@ async fn page(
             status: c.status.clone(),
             created: when(c.created_at),
             created_iso: iso(c.created_at),
+            href: format!("{BASE}/campaigns/{}", c.id),
             bounces_href: link("/bounces", &[("campaign_id", c.id.to_string())]),
             test_href: format!("{BASE}/campaigns/{}/test", c.id),
         })

@@ -10,6 +10,7 @@
 mod assets;
 mod bounce_reclassify;
 mod bounces;
+mod campaign_report;
 mod campaigns;
 mod chart;
 mod dashboard;
@@ -56,6 +57,7 @@ pub fn router() -> Router<AppState> {
         .route(&r("/subscribers/{id}"), get(subscribers::detail))
         .route(&r("/subscribers/{id}/bounces/delete"), post(subscribers::delete_bounces))
         .route(&r("/campaigns"), get(campaigns::list).post(campaigns::create))
+        .route(&r("/campaigns/{id}"), get(campaign_report::show))
         .route(&r("/campaigns/{id}/test"), get(campaigns::test_form).post(campaigns::send_test))
         .route(&r("/mailboxes"), get(mailboxes::status))
         .route(&r("/mailboxes/{uuid}/scan"), post(mailboxes::scan_now))

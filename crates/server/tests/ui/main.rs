@@ -4,6 +4,7 @@
 //! under `target/test-output/ui/` (or `$REBOUND_TEST_OUTPUT/ui/`).
 
 mod browser;
+mod campaign_report;
 mod campaign_test;
 mod forms;
 mod http;

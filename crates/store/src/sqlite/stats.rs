@@ -2,6 +2,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::SqliteStore;
+use crate::stats::BounceTypeCounts;
 use crate::stats::daily_row;
 use crate::{CampaignBounces, DailyBounces, Result, SourceCount, StatsStore};
 
@@ -40,5 +41,14 @@ impl StatsStore for SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    async fn bounce_counts_of_campaign(&self, campaign_id: i64) -> Result<BounceTypeCounts> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT type, COUNT(*) FROM bounces WHERE campaign_id = ?1 GROUP BY 1")
+                .bind(campaign_id)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(BounceTypeCounts::from_rows(&rows))
     }
 }

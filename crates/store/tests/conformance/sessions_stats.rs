@@ -3,7 +3,7 @@
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use rebound_core::{BounceActions, BounceEvent, BounceType, EmailAddress, SubscriberRef};
-use rebound_store::{NewSession, Store};
+use rebound_store::{BounceTypeCounts, NewSession, Store};
 use rebound_testkit_db::{Backend, backend_tests};
 use serde_json::json;
 
@@ -135,6 +135,13 @@ async fn dashboard_aggregates(b: Backend) {
         .collect();
     assert_eq!(top, vec![(c1, "Spring news".into(), 3), (c2, "Summer news".into(), 1)]);
     assert_eq!(s.store.top_bounced_campaigns(1).await.unwrap().len(), 1);
+
+    let c1_counts = s.store.bounce_counts_of_campaign(c1).await.unwrap();
+    assert_eq!(c1_counts, BounceTypeCounts { soft: 2, hard: 1, complaint: 0 });
+    let c2_counts = s.store.bounce_counts_of_campaign(c2).await.unwrap();
+    assert_eq!(c2_counts, BounceTypeCounts { soft: 0, hard: 0, complaint: 1 });
+    let unknown = s.store.bounce_counts_of_campaign(c2 + 1000).await.unwrap();
+    assert_eq!(unknown, BounceTypeCounts::default(), "an unknown campaign has no bounces");
 }
 
 async fn empty_database_has_empty_aggregates(b: Backend) {
