@@ -18,11 +18,12 @@ use anyhow::{Context, bail};
 use rebound_store::SqliteStore;
 
 use crate::cli::BackupArgs;
-use crate::config::{FileConfig, database_url};
+use crate::config::{FileConfig, database};
 
 pub async fn run(args: BackupArgs) -> anyhow::Result<ExitCode> {
     let file = FileConfig::load(args.db.config.as_deref())?;
-    let url = database_url(&args.db, &file);
+    let db = database(&args.db, &file)?;
+    let url = db.url.clone();
     if !url.starts_with("sqlite:") {
         bail!("rebound backup copies SQLite databases; for PostgreSQL use pg_dump");
     }

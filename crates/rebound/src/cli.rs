@@ -125,6 +125,9 @@ pub struct DbArgs {
     /// Database URL: sqlite://PATH or postgres://USER@HOST/DB [default: sqlite://rebound.db]
     #[arg(long, env = "REBOUND_DATABASE_URL")]
     pub database: Option<String>,
+    /// Companion mode: the PostgreSQL database of a listmonk installation, whose bounces rebound processes (docs/companion.md)
+    #[arg(long, env = "REBOUND_LISTMONK_DATABASE_URL", conflicts_with = "database")]
+    pub listmonk: Option<String>,
     /// TOML config file [default: rebound.toml when it exists]
     #[arg(long, env = "REBOUND_CONFIG")]
     pub config: Option<PathBuf>,

@@ -12,6 +12,8 @@ use rebound_server::connections::HttpLimits;
 use rebound_server::login_limit::LoginLimits;
 use serde::Deserialize;
 
+use rebound_store::Mode;
+
 use crate::cli::{DbArgs, LogFormat};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9000";
@@ -30,6 +32,28 @@ pub struct FileConfig {
     pub limits: LimitsFileConfig,
     #[serde(default)]
     pub metrics: MetricsFileConfig,
+    #[serde(default)]
+    pub listmonk: ListmonkFileConfig,
+}
+
+/// `[listmonk]`: companion mode (docs/companion.md).
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListmonkFileConfig {
+    /// listmonk's PostgreSQL database; rebound runs as its companion there.
+    pub database: Option<String>,
+    /// Accept listmonk's API users' tokens too (default false).
+    #[serde(default)]
+    pub api_tokens: bool,
+}
+
+impl std::fmt::Debug for ListmonkFileConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListmonkFileConfig")
+            .field("database", &self.database.as_deref().map(rebound_store::redact_url))
+            .field("api_tokens", &self.api_tokens)
+            .finish()
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -123,23 +147,56 @@ impl FileConfig {
                 .webhook_concurrency_per_ip
                 .unwrap_or(d.webhook_concurrency_per_ip),
             metrics_token: self.metrics.token.clone().or_else(|| std::env::var("REBOUND_METRICS_TOKEN").ok()),
+            listmonk_api_tokens: self.listmonk.api_tokens,
             ..d
         })
     }
 }
 
-/// The database URL after layering.
-pub fn database_url(args: &DbArgs, file: &FileConfig) -> String {
-    args.database.clone().or_else(|| file.database.clone()).unwrap_or_else(|| DEFAULT_DATABASE.to_string())
+/// Which database, and whose.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pub url: String,
+    pub mode: Mode,
 }
 
-/// Connects to `url` and brings its schema up to date; every subcommand that
+/// The database after layering: `--listmonk` / `[listmonk] database` choose
+/// companion mode in listmonk's database; otherwise `--database` /
+/// `database`, or the default SQLite file.
+pub fn database(args: &DbArgs, file: &FileConfig) -> anyhow::Result<Database> {
+    let own = args.database.clone().or_else(|| file.database.clone());
+    let listmonk = args.listmonk.clone().or_else(|| file.listmonk.database.clone());
+    match (own, listmonk) {
+        // A flag beats the file: --database over a file's [listmonk], and the other way round.
+        (Some(_), Some(l)) if args.listmonk.is_some() => {
+            Ok(Database { url: l, mode: Mode::ListmonkCompanion })
+        }
+        (Some(url), Some(_)) if args.database.is_some() => Ok(Database { url, mode: Mode::Own }),
+        (Some(_), Some(_)) => anyhow::bail!(
+            "the config file sets both `database` and `[listmonk] database`: choose one (a database of \
+             rebound's own, or listmonk's with rebound as its companion)"
+        ),
+        (_, Some(url)) => Ok(Database { url, mode: Mode::ListmonkCompanion }),
+        (own, None) => {
+            Ok(Database { url: own.unwrap_or_else(|| DEFAULT_DATABASE.to_string()), mode: Mode::Own })
+        }
+    }
+}
+
+/// Connects and brings rebound's schema up to date; every subcommand that
 /// touches the database starts here.
-pub async fn open_store(url: &str) -> anyhow::Result<std::sync::Arc<dyn rebound_store::Store>> {
-    let store = rebound_store::connect(url)
+pub async fn open_store(db: &Database) -> anyhow::Result<std::sync::Arc<dyn rebound_store::Store>> {
+    let store = rebound_store::connect_as(&db.url, db.mode)
         .await
-        .with_context(|| format!("opening {}", rebound_store::redact_url(url)))?;
+        .with_context(|| format!("opening {}", rebound_store::redact_url(&db.url)))?;
     store.migrate().await.context("migrating the database")?;
+    if db.mode == Mode::ListmonkCompanion {
+        tracing::info!(
+            database = %rebound_store::redact_url(&db.url),
+            schema = rebound_store::COMPANION_SCHEMA,
+            "companion mode: listmonk's tables are listmonk's; rebound's own live in their schema"
+        );
+    }
     Ok(store)
 }
 

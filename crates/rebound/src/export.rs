@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rebound_store::{Bounce, BounceFilter, BounceQuery, Pagination, PerPage};
 
 use crate::cli::{ExportArgs, ExportFormat};
-use crate::config::{FileConfig, database_url, open_store};
+use crate::config::{FileConfig, database, open_store};
 
 /// Rows per page read from the database.
 const PAGE: u32 = 1000;
@@ -19,8 +19,8 @@ const PAGE: u32 = 1000;
 pub async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let since = args.since.as_deref().map(parse_since).transpose()?;
     let file = FileConfig::load(args.db.config.as_deref())?;
-    let url = database_url(&args.db, &file);
-    let store = open_store(&url).await?;
+    let db = database(&args.db, &file)?;
+    let store = open_store(&db).await?;
     let filter = BounceFilter { campaign_id: args.campaign, ..Default::default() };
 
     let out: Box<dyn Write> = match &args.output {

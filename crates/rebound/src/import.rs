@@ -15,7 +15,7 @@ use rebound_store::ImportRow;
 use serde_json::Value;
 
 use crate::cli::ImportArgs;
-use crate::config::{FileConfig, database_url, open_store};
+use crate::config::{FileConfig, database, open_store};
 
 /// A row that was not imported, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,13 +26,18 @@ pub struct BadRow {
 
 pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let file = FileConfig::load(args.db.config.as_deref())?;
-    let url = database_url(&args.db, &file);
+    let db = database(&args.db, &file)?;
+    anyhow::ensure!(
+        db.mode == rebound_store::Mode::Own,
+        "rebound runs as listmonk's companion on this database, and listmonk owns its subscribers: \
+         import them with listmonk (Subscribers → Import)"
+    );
     let text = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let (rows, bad) = read_csv(&text)?;
     for b in &bad {
         eprintln!("{}:{}: skipped: {}", args.file.display(), b.line, b.reason);
     }
-    let store = open_store(&url).await?;
+    let store = open_store(&db).await?;
 
     let bar = if std::io::stderr().is_terminal() {
         ProgressBar::new(rows.len() as u64)

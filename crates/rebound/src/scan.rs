@@ -13,12 +13,12 @@ use rebound_intake::{Intake, IntakeConfig, Unobserved};
 use rebound_mailbox::{MailboxConfig, Progress, ScanOptions, ScanReport, Scanner, StopSignal};
 
 use crate::cli::ScanArgs;
-use crate::config::{FileConfig, database_url, open_store};
+use crate::config::{FileConfig, database, open_store};
 
 pub async fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let file = FileConfig::load(args.db.config.as_deref())?;
-    let url = database_url(&args.db, &file);
-    let store = open_store(&url).await?;
+    let db = database(&args.db, &file)?;
+    let store = open_store(&db).await?;
     let settings = Settings::from_map(&store.load_settings().await?).context("reading the settings")?;
     if !settings.bounce_enabled && !args.force {
         anyhow::bail!("bounce processing is disabled (bounce.enabled is false); --force scans anyway");

@@ -16,12 +16,12 @@ use rebound_sender::{
 };
 
 use crate::cli::SendTestArgs;
-use crate::config::{FileConfig, database_url, open_store};
+use crate::config::{FileConfig, database, open_store};
 
 pub async fn run(args: SendTestArgs) -> anyhow::Result<ExitCode> {
     let file = FileConfig::load(args.db.config.as_deref())?;
-    let url = database_url(&args.db, &file);
-    let store = open_store(&url).await?;
+    let db = database(&args.db, &file)?;
+    let store = open_store(&db).await?;
     let settings = Settings::from_map(&store.load_settings().await?).context("reading the settings")?;
     if !settings.bounce_enabled {
         eprintln!("note: bounce.enabled is false; refusals are reported but not recorded");

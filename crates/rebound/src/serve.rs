@@ -5,16 +5,17 @@ use rebound_server::App;
 use tokio::net::TcpListener;
 
 use crate::cli::ServeArgs;
-use crate::config::{DEFAULT_LISTEN, FileConfig, database_url, open_store};
+use crate::config::{DEFAULT_LISTEN, FileConfig, database, open_store};
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let file = FileConfig::load(args.db.config.as_deref())?;
     let config = file.server_config()?;
-    let url = database_url(&args.db, &file);
+    let db = database(&args.db, &file)?;
+    let url = db.url.clone();
     let listen =
         args.listen.clone().or_else(|| file.listen.clone()).unwrap_or_else(|| DEFAULT_LISTEN.to_string());
 
-    let store = open_store(&url).await?;
+    let store = open_store(&db).await?;
     let admin_user = std::env::var("REBOUND_ADMIN_USER").ok();
     let admin_password = std::env::var("REBOUND_ADMIN_PASSWORD").ok();
     if let Some((user, password)) =

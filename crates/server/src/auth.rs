@@ -106,6 +106,8 @@ pub struct Authenticator {
     /// argon2's working memory, one buffer per permit, reused (see
     /// `verify_secret`).
     memory: Mutex<Vec<Vec<Block>>>,
+    /// Companion mode: listmonk's API users may authenticate too.
+    listmonk_tokens: bool,
 }
 
 impl Authenticator {
@@ -119,7 +121,34 @@ impl Authenticator {
             metrics,
             verifying: tokio::sync::Semaphore::new(VERIFYING_AT_ONCE),
             memory: Mutex::new(Vec::new()),
+            listmonk_tokens: false,
         }
+    }
+
+    /// In companion mode, whether listmonk's API users may authenticate
+    /// (`[listmonk] api_tokens`); a rebound user of the same name wins.
+    pub fn accepting_listmonk_tokens(mut self, accept: bool) -> Self {
+        self.listmonk_tokens = accept;
+        self
+    }
+
+    /// A listmonk API user whose token is `secret`, as a principal with its
+    /// role's permissions (listmonk's Super Admin role: all). Its id is
+    /// negative so it never names a rebound user.
+    async fn listmonk_principal(&self, username: &str, secret: &str) -> ApiResult<Option<Principal>> {
+        let Some(listmonk) = self.store.listmonk().filter(|_| self.listmonk_tokens) else { return Ok(None) };
+        let Some(user) = listmonk.listmonk_api_user(username).await? else { return Ok(None) };
+        // listmonk keeps the token as is; compare without leaking its prefix through timing.
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(user.token.as_bytes(), secret.as_bytes())) {
+            return Ok(None);
+        }
+        let permissions = if user.super_admin { vec![perm::ALL.to_string()] } else { user.permissions };
+        Ok(Some(Principal {
+            user_id: -user.id,
+            username: user.username,
+            user_type: UserType::Api,
+            permissions: permissions.into(),
+        }))
     }
 
     /// Checks `username:secret` against the stored hash; `client` is the
@@ -161,6 +190,14 @@ impl Authenticator {
             return Ok(p);
         }
         let user = self.store.find_user(username).await?;
+        if user.is_none()
+            && let Some(p) = self.listmonk_principal(username, secret).await?
+        {
+            self.metrics.auth_check("verified");
+            self.remember(key, p.clone());
+            attempt.succeeded();
+            return Ok(p);
+        }
         let hash = user.as_ref().map(|u| u.password_hash.clone());
         let secret = secret.to_string();
         let mut memory = self.memory.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_default();

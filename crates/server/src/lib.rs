@@ -9,6 +9,7 @@
 //! characters: a username cannot forge a log line or carry an escape sequence.
 
 pub mod auth;
+mod companion;
 pub mod connections;
 pub mod cross_site;
 pub mod error;
@@ -63,6 +64,9 @@ pub struct ServerConfig {
     pub login: login_limit::LoginLimits,
     /// How long listmonk's `query` (an SQL expression) on GET /api/subscribers may run.
     pub sql_query_timeout: Duration,
+    /// Companion mode: also accept listmonk's API users (their tokens, with
+    /// their role's permissions) where no rebound user has the name.
+    pub listmonk_api_tokens: bool,
 }
 
 impl Default for ServerConfig {
@@ -78,6 +82,7 @@ impl Default for ServerConfig {
             http: connections::HttpLimits::default(),
             login: login_limit::LoginLimits::default(),
             sql_query_timeout: Duration::from_secs(15),
+            listmonk_api_tokens: false,
         }
     }
 }
@@ -108,7 +113,10 @@ impl App {
         );
         let webhook_limit = webhook_guard::PerIpLimit::new(config.webhook_concurrency_per_ip);
         let settings_watcher = settings.watch_database(store.clone(), config.settings_poll);
-        let auth = Arc::new(auth::Authenticator::new(store.clone(), config.login, metrics.clone()));
+        let auth = Arc::new(
+            auth::Authenticator::new(store.clone(), config.login, metrics.clone())
+                .accepting_listmonk_tokens(config.listmonk_api_tokens),
+        );
         let fetch: Arc<dyn HttpFetch> = match &config.http_fetch {
             Some(f) => f.clone(),
             None => Arc::new(ReqwestFetch::new().map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?),

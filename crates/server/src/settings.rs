@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rebound_core::{BounceActions, Settings};
+use rebound_core::{ActionSemantics, BounceActions, Settings};
 use rebound_store::Store;
 use serde_json::{Map, Value};
 use tokio::sync::{Mutex, watch};
@@ -18,6 +18,17 @@ use crate::service::{ServiceError, ServiceResult};
 pub struct SettingsHandle {
     tx: Arc<watch::Sender<Arc<Settings>>>,
     write: Arc<Mutex<()>>,
+    /// Companion mode: the actions have listmonk's record-bounce semantics,
+    /// always (listmonk's own pages and SQL read the rows they leave).
+    companion: bool,
+}
+
+/// In companion mode, `bounce.action_semantics` is "listmonk" whatever is stored.
+fn constrained(mut settings: Settings, companion: bool) -> Settings {
+    if companion {
+        settings.action_semantics = ActionSemantics::Listmonk;
+    }
+    settings
 }
 
 /// The intake reads the actions at each commit: a PUT of the settings
@@ -29,11 +40,18 @@ impl rebound_intake::ActionsSource for SettingsHandle {
 }
 
 impl SettingsHandle {
-    /// Loads settings, storing the defaults for keys not saved yet.
+    /// Loads settings, storing the defaults for keys not saved yet. The
+    /// first time in companion mode, rebound's settings start as listmonk's
+    /// `bounce.*` rows.
     pub async fn load(store: &dyn Store) -> ApiResult<SettingsHandle> {
-        let stored = store.load_settings().await?;
-        let mut settings = Settings::from_map(&stored)
+        let companion = store.listmonk();
+        let mut stored = store.load_settings().await?;
+        if let (Some(listmonk), true) = (companion, stored.is_empty()) {
+            stored = crate::companion::initial_settings(listmonk).await?;
+        }
+        let settings = Settings::from_map(&stored)
             .map_err(|e| ApiError::internal(anyhow::anyhow!("the stored settings are invalid: {e}")))?;
+        let mut settings = constrained(settings, companion.is_some());
         settings.assign_ids();
         let all = settings.to_map();
         let missing: std::collections::BTreeMap<_, _> = all
@@ -44,8 +62,15 @@ impl SettingsHandle {
         if !missing.is_empty() {
             store.save_settings(&missing).await?;
         }
+        if let Some(listmonk) = companion {
+            crate::companion::warn_about_double_scanning(listmonk, &settings).await;
+        }
         let (tx, _) = watch::channel(Arc::new(settings));
-        Ok(SettingsHandle { tx: Arc::new(tx), write: Arc::new(Mutex::new(())) })
+        Ok(SettingsHandle {
+            tx: Arc::new(tx),
+            write: Arc::new(Mutex::new(())),
+            companion: companion.is_some(),
+        })
     }
 
     pub fn get(&self) -> Arc<Settings> {
@@ -68,6 +93,13 @@ impl SettingsHandle {
         let current = self.get();
         let next =
             current.apply_update(update).map_err(|e| ServiceError::invalid("settings", e.to_string()))?;
+        if self.companion && next.action_semantics != ActionSemantics::Listmonk {
+            return Err(ServiceError::invalid(
+                "settings",
+                "bounce.action_semantics is \"listmonk\" in companion mode: listmonk's pages and queries read \
+                 the subscriber rows rebound's actions leave, so they follow listmonk's record-bounce",
+            ));
+        }
         let before = current.to_map();
         let changed: std::collections::BTreeMap<_, _> =
             next.to_map().into_iter().filter(|(k, v)| before.get(k) != Some(v)).collect();
@@ -83,7 +115,7 @@ impl SettingsHandle {
     pub async fn reload(&self, store: &dyn Store) -> ApiResult<()> {
         let _guard = self.write.lock().await;
         let stored = store.load_settings().await?;
-        let next = Settings::from_map(&stored)?;
+        let next = constrained(Settings::from_map(&stored)?, self.companion);
         if *self.get() != next {
             tracing::info!("settings changed in the database; applying");
             self.tx.send_replace(Arc::new(next));

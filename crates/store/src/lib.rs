@@ -31,7 +31,7 @@ pub use error::{Result, StoreError};
 pub use import::{ImportReport, ImportRow, ImportStore};
 pub use mailbox::*;
 pub use models::*;
-pub use postgres::PgStore;
+pub use postgres::{COMPANION_SCHEMA, PgStore};
 pub use reclassify::{Correction, Reclassification, Reclassified};
 pub use record::RecordOutcome;
 pub use sessions::{NewSession, Session, SessionStore};
@@ -48,6 +48,29 @@ pub enum Backend {
 /// Opens the database named by `url` (`sqlite://PATH` or `postgres://...`),
 /// creating a SQLite file if it does not exist. Does not migrate.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
+    connect_as(url, Mode::Own).await
+}
+
+/// Whose database it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// rebound's own (SQLite or PostgreSQL).
+    Own,
+    /// listmonk's, with rebound as its companion (PostgreSQL only).
+    ListmonkCompanion,
+}
+
+/// Opens the database in the given mode. Does not migrate.
+pub async fn connect_as(url: &str, mode: Mode) -> Result<Arc<dyn Store>> {
+    if mode == Mode::ListmonkCompanion {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(StoreError::Invalid(format!(
+                "companion mode runs in listmonk's PostgreSQL database; {:?} is not a postgres:// URL",
+                redact_url(url)
+            )));
+        }
+        return Ok(Arc::new(PgStore::connect_listmonk(url).await?));
+    }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(PgStore::connect(url).await?))
     } else if url.starts_with("sqlite:") {
@@ -96,6 +119,35 @@ pub trait Store:
     async fn migrate(&self) -> Result<()>;
     /// Answers when the database does.
     async fn ping(&self) -> Result<()>;
+    /// listmonk's own tables, in companion mode (docs/companion.md); None
+    /// for a database of rebound's own.
+    fn listmonk(&self) -> Option<&dyn ListmonkLink> {
+        None
+    }
+}
+
+/// What rebound reads of listmonk beyond the shared tables, in companion
+/// mode. Read only: rebound never writes listmonk's settings or users.
+#[async_trait]
+pub trait ListmonkLink: Send + Sync {
+    /// The schema of listmonk's tables (normally `public`).
+    fn listmonk_schema(&self) -> &str;
+    /// listmonk's own settings rows, as listmonk stores them.
+    async fn listmonk_settings(&self) -> Result<BTreeMap<String, Value>>;
+    /// The enabled listmonk API user of that name, with its token.
+    async fn listmonk_api_user(&self, username: &str) -> Result<Option<ListmonkApiUser>>;
+}
+
+/// A listmonk API user (its `users` row of type `api`).
+#[derive(Debug, Clone)]
+pub struct ListmonkApiUser {
+    pub id: i64,
+    pub username: String,
+    pub token: String,
+    /// listmonk's Super Admin role: every permission.
+    pub super_admin: bool,
+    /// Its role's permissions, in listmonk's names (`bounces:get`, ...).
+    pub permissions: Vec<String>,
 }
 
 #[async_trait]

@@ -7,6 +7,7 @@
 //! so the suite links once.
 
 mod cli;
+mod companion;
 mod crash;
 // The mailbox tests' real Dovecot and corpus fixtures, reused as they are.
 #[path = "../../../mailbox/tests/mailboxes/dovecot.rs"]

@@ -44,6 +44,15 @@ impl Server {
 
     /// With environment variables and a rebound.toml in the working directory.
     pub async fn start_configured(database: &str, env: &[(&str, &str)], toml: Option<&str>) -> Server {
+        Self::spawn(&["--database", database], env, toml).await
+    }
+
+    /// `rebound serve --listmonk URL`: companion mode in listmonk's database.
+    pub async fn start_companion(listmonk: &str, env: &[(&str, &str)], toml: Option<&str>) -> Server {
+        Self::spawn(&["--listmonk", listmonk], env, toml).await
+    }
+
+    async fn spawn(database: &[&str], env: &[(&str, &str)], toml: Option<&str>) -> Server {
         let port = free_port();
         let logdir = tempfile::tempdir().unwrap();
         if let Some(toml) = toml {
@@ -52,7 +61,8 @@ impl Server {
         let log = logdir.path().join("rebound.log");
         let file = std::fs::File::create(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_rebound"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", database])
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(database)
             .env("REBOUND_ADMIN_USER", ADMIN.0)
             .env("REBOUND_ADMIN_PASSWORD", ADMIN.1)
             .env("RUST_LOG", "info,sqlx=warn")

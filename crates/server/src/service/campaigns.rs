@@ -1,6 +1,7 @@
 //! Campaigns: list, get, create, update, delete, and the test send (listmonk's
 //! POST /api/campaigns/{id}/test), whose refusals are recorded as bounces.
 
+use super::companion::{ListmonkData, refuse_in_companion};
 use chrono::Utc;
 use rebound_sender::{CampaignOverrides, TestReport, TestSend, TestSendError};
 use rebound_store::{Campaign, EDITABLE_CAMPAIGN_STATUSES, List, Paged, Pagination, PerPage, StoreError};
@@ -32,6 +33,7 @@ pub async fn list_choices(state: &AppState, p: &Principal) -> ServiceResult<Vec<
 /// A new campaign, always a draft (listmonk's create-campaign).
 pub async fn create(state: &AppState, p: &Principal, input: CampaignInput) -> ServiceResult<Campaign> {
     p.require(perm::CAMPAIGNS_MANAGE)?;
+    refuse_in_companion(state, ListmonkData::Campaigns)?;
     let fields = input.into_fields(&default_from(state).await?, Utc::now())?;
     if fields.campaign_type == "optin" {
         require_double_optin_list(state, &fields.lists).await?;
@@ -49,6 +51,7 @@ pub async fn update(
     body: Map<String, Value>,
 ) -> ServiceResult<Campaign> {
     p.require(perm::CAMPAIGNS_MANAGE)?;
+    refuse_in_companion(state, ListmonkData::Campaigns)?;
     let stored = state.store.get_campaign(id).await?;
     if !EDITABLE_CAMPAIGN_STATUSES.contains(&stored.status.as_str()) {
         return Err(ServiceError::invalid(
@@ -67,6 +70,7 @@ pub async fn update(
 /// without a campaign.
 pub async fn delete(state: &AppState, p: &Principal, id: i64) -> ServiceResult<()> {
     p.require(perm::CAMPAIGNS_MANAGE)?;
+    refuse_in_companion(state, ListmonkData::Campaigns)?;
     Ok(state.store.delete_campaign(id).await?)
 }
 

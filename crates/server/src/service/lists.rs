@@ -1,5 +1,6 @@
 //! Mailing lists (listmonk's), which subscribers and campaigns refer to.
 
+use super::companion::{ListmonkData, refuse_in_companion};
 use rebound_store::{List, ListUpdate, NewList, Paged, Pagination};
 use serde::Deserialize;
 
@@ -37,6 +38,7 @@ const NAME_MAX: usize = 2000;
 
 pub async fn create(state: &AppState, p: &Principal, input: ListInput) -> ServiceResult<List> {
     p.require(perm::LISTS_MANAGE)?;
+    refuse_in_companion(state, ListmonkData::Lists)?;
     let name = name(input.name)?;
     let list_type = one_of("type", input.list_type, &LIST_TYPES)?.unwrap_or_else(|| "private".into());
     let optin = one_of("optin", input.optin, &OPTINS)?.unwrap_or_else(|| "single".into());
@@ -52,6 +54,7 @@ pub async fn create(state: &AppState, p: &Principal, input: ListInput) -> Servic
 /// replaced (none sent: none kept).
 pub async fn update(state: &AppState, p: &Principal, id: i64, input: ListInput) -> ServiceResult<List> {
     p.require(perm::LISTS_MANAGE)?;
+    refuse_in_companion(state, ListmonkData::Lists)?;
     let update = ListUpdate {
         name: name(input.name)?,
         list_type: one_of("type", input.list_type, &LIST_TYPES)?,
@@ -110,5 +113,6 @@ pub async fn list(state: &AppState, p: &Principal, page: Pagination) -> ServiceR
 
 pub async fn delete(state: &AppState, p: &Principal, id: i64) -> ServiceResult<()> {
     p.require(perm::LISTS_MANAGE)?;
+    refuse_in_companion(state, ListmonkData::Lists)?;
     Ok(state.store.delete_list(id).await?)
 }

@@ -26,6 +26,7 @@ pub mod campaign_analytics;
 mod campaign_input;
 pub mod campaign_report;
 pub mod campaigns;
+pub mod companion;
 pub mod dashboard;
 pub mod lists;
 pub mod mailboxes;

@@ -3,6 +3,7 @@
 //! subscriptions of the subscribers a query selects (`/api/subscribers/query/...`).
 //! Checks and messages follow listmonk's cmd/subscribers.go, in its order.
 
+use super::companion::{ListmonkData, refuse_in_companion};
 use rebound_core::SubscriptionStatus;
 use rebound_store::{SubscriberFilter, SubscriptionChange};
 use serde::{Deserialize, Deserializer};
@@ -62,6 +63,7 @@ pub fn path_id(id: i64) -> ServiceResult<i64> {
 /// error, as in listmonk.
 pub async fn blocklist_one(state: &AppState, p: &Principal, id: i64) -> ServiceResult<()> {
     p.require(perm::SUBSCRIBERS_MANAGE)?;
+    refuse_in_companion(state, ListmonkData::Subscribers)?;
     state.store.blocklist_subscribers(&[path_id(id)?]).await?;
     Ok(())
 }
@@ -69,6 +71,7 @@ pub async fn blocklist_one(state: &AppState, p: &Principal, id: i64) -> ServiceR
 /// PUT /api/subscribers/blocklist `{"ids": [...]}`; ids not there are skipped.
 pub async fn blocklist(state: &AppState, p: &Principal, req: &BulkRequest) -> ServiceResult<()> {
     p.require(perm::SUBSCRIBERS_MANAGE)?;
+    refuse_in_companion(state, ListmonkData::Subscribers)?;
     if req.ids.is_empty() {
         return Err(ServiceError::invalid("ids", "No IDs given"));
     }
@@ -85,6 +88,7 @@ pub async fn change_lists(
     req: &BulkRequest,
 ) -> ServiceResult<()> {
     p.require(perm::SUBSCRIBERS_MANAGE)?;
+    refuse_in_companion(state, ListmonkData::Subscribers)?;
     let id = id.map(path_id).transpose()?;
     if req.ids.is_empty() {
         return Err(ServiceError::invalid("ids", "No IDs given"));
@@ -101,6 +105,7 @@ pub async fn change_lists(
 /// PUT /api/subscribers/query/blocklist
 pub async fn blocklist_by_query(state: &AppState, p: &Principal, req: &BulkRequest) -> ServiceResult<()> {
     p.require(perm::SUBSCRIBERS_MANAGE)?;
+    refuse_in_companion(state, ListmonkData::Subscribers)?;
     let ids = selected(state, p, req, Selecting::Narrowed).await?;
     if !ids.is_empty() {
         state.store.blocklist_subscribers(&ids).await?;
@@ -111,6 +116,7 @@ pub async fn blocklist_by_query(state: &AppState, p: &Principal, req: &BulkReque
 /// POST /api/subscribers/query/delete
 pub async fn delete_by_query(state: &AppState, p: &Principal, req: &BulkRequest) -> ServiceResult<()> {
     p.require(perm::SUBSCRIBERS_MANAGE)?;
+    refuse_in_companion(state, ListmonkData::Subscribers)?;
     let ids = selected(state, p, req, Selecting::Narrowed).await?;
     if !ids.is_empty() {
         state.store.delete_subscribers(&ids).await?;
@@ -122,6 +128,7 @@ pub async fn delete_by_query(state: &AppState, p: &Principal, req: &BulkRequest)
 /// applies to every subscriber (on `list_ids`), as in listmonk.
 pub async fn change_lists_by_query(state: &AppState, p: &Principal, req: &BulkRequest) -> ServiceResult<()> {
     p.require(perm::SUBSCRIBERS_MANAGE)?;
+    refuse_in_companion(state, ListmonkData::Subscribers)?;
     if req.target_list_ids.is_empty() {
         return Err(ServiceError::invalid("target_list_ids", "No lists given"));
     }

@@ -1,5 +1,6 @@
 //! Subscribers (listmonk's shape): the people bounces are about.
 
+use super::companion::{ListmonkData, refuse_in_companion};
 use std::collections::HashSet;
 
 use rebound_core::{EmailAddress, SubscriberStatus};
@@ -56,6 +57,7 @@ impl SubscriberInput {
 
 pub async fn create(state: &AppState, p: &Principal, input: SubscriberInput) -> ServiceResult<Subscriber> {
     p.require(perm::SUBSCRIBERS_MANAGE)?;
+    refuse_in_companion(state, ListmonkData::Subscribers)?;
     let email = input.email()?.ok_or_else(|| ServiceError::invalid("email", "email is required"))?;
     let name = input
         .name
@@ -96,6 +98,7 @@ pub async fn update(
     input: SubscriberInput,
 ) -> ServiceResult<Subscriber> {
     p.require(perm::SUBSCRIBERS_MANAGE)?;
+    refuse_in_companion(state, ListmonkData::Subscribers)?;
     let update = SubscriberUpdate {
         email: input.email()?,
         name: input.name.clone().filter(|n| !n.trim().is_empty()),
@@ -109,6 +112,7 @@ pub async fn update(
 
 pub async fn delete(state: &AppState, p: &Principal, id: i64) -> ServiceResult<()> {
     p.require(perm::SUBSCRIBERS_MANAGE)?;
+    refuse_in_companion(state, ListmonkData::Subscribers)?;
     if state.store.delete_subscribers(&[id]).await? == 0 {
         return Err(ServiceError::NotFound(format!("subscriber {id} not found")));
     }
@@ -118,6 +122,7 @@ pub async fn delete(state: &AppState, p: &Principal, id: i64) -> ServiceResult<(
 /// Deletes these subscribers (ids not there are skipped).
 pub async fn delete_many(state: &AppState, p: &Principal, ids: &[i64]) -> ServiceResult<u64> {
     p.require(perm::SUBSCRIBERS_MANAGE)?;
+    refuse_in_companion(state, ListmonkData::Subscribers)?;
     if ids.is_empty() {
         return Err(ServiceError::invalid("id", "give one or more id=N parameters"));
     }
@@ -132,6 +137,7 @@ pub async fn delete_many(state: &AppState, p: &Principal, ids: &[i64]) -> Servic
 /// (but for `attribs`).
 pub async fn patch(state: &AppState, p: &Principal, id: i64, body: &Value) -> ServiceResult<Subscriber> {
     p.require(perm::SUBSCRIBERS_MANAGE)?;
+    refuse_in_companion(state, ListmonkData::Subscribers)?;
     let id = path_id(id)?;
     let Value::Object(fields) = body else {
         return Err(ServiceError::invalid("body", "the body must be a JSON object"));
