@@ -8,6 +8,8 @@
 //! only after its group commit. Then, on the same PostgreSQL, it records
 //! bounces the way listmonk does (one statement, so one transaction and one
 //! commit, per bounce, from a single connection) and prints the ratio.
+//! Last, companion mode: `rebound serve --listmonk` in a database made by
+//! listmonk's own schema.sql (filter: `companion`).
 //!
 //! Environment: REBOUND_BENCH_SECONDS (default 10 per phase),
 //! REBOUND_BENCH_CLIENTS (default 64), REBOUND_TEST_POSTGRES_URL (admin URL
@@ -64,13 +66,14 @@ impl Server {
     }
 }
 
-async fn start_server(database: &str) -> Server {
+/// `database_flag` is `--database` (rebound's own) or `--listmonk` (companion mode).
+async fn start_server(database_flag: &str, database: &str) -> Server {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rebound"));
-    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", database]);
+    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), database_flag, database]);
     // REBOUND_BENCH_CONFIG: a rebound.toml to try other ingest settings.
     if let Ok(cfg) = std::env::var("REBOUND_BENCH_CONFIG") {
         cmd.args(["--config", &cfg]);
@@ -250,6 +253,34 @@ fn pg_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
+/// Companion mode on the same PostgreSQL: a database made by listmonk
+/// v6.2.0's own schema.sql (../shared; the phase is skipped with a note
+/// without it), `rebound serve --listmonk`.
+async fn companion(clients: usize, secs: u64) {
+    use sqlx::Connection;
+    let Some(schema) = rebound_testkit::listmonk::file("schema.sql") else { return };
+    let admin = pg_admin_url();
+    let name = format!("rebound_bench_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL for the benchmark");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+    let url = format!("{}/{name}", &admin[..admin.rfind('/').unwrap()]);
+    {
+        let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::raw_sql(&std::fs::read_to_string(schema).unwrap())
+            .execute(&mut db)
+            .await
+            .expect("listmonk's schema.sql");
+        let server = start_server("--listmonk", &url).await;
+        let token = prepare(&server, &url).await;
+        drive(&server.base, Some(&token), clients, 1).await;
+        let bounces = drive(&server.base, Some(&token), clients, secs).await;
+        let ceiling = drive(&server.base, None, clients, secs).await;
+        report("companion", &bounces, &ceiling);
+        println!("            server peak RSS: {:.1} MiB", server.peak_rss_mib().unwrap_or(0.0));
+    }
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await.unwrap();
+}
+
 fn main() {
     // `cargo bench` passes --bench; a filter argument selects backends.
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
@@ -263,7 +294,7 @@ fn main() {
         if wants("sqlite") {
             let dir = tempfile::tempdir().unwrap();
             let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-            let server = start_server(&url).await;
+            let server = start_server("--database", &url).await;
             let token = prepare(&server, &url).await;
             drive(&server.base, Some(&token), clients, 1).await; // warm-up
             let bounces = drive(&server.base, Some(&token), clients, secs).await;
@@ -279,7 +310,7 @@ fn main() {
             sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
             let url = format!("{}/{name}", &admin[..admin.rfind('/').unwrap()]);
             {
-                let server = start_server(&url).await;
+                let server = start_server("--database", &url).await;
                 let token = prepare(&server, &url).await;
                 drive(&server.base, Some(&token), clients, 1).await;
                 let bounces = drive(&server.base, Some(&token), clients, secs).await;
@@ -297,6 +328,9 @@ fn main() {
                 );
             }
             sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await.unwrap();
+        }
+        if wants("companion") {
+            companion(clients, secs).await;
         }
     });
 }

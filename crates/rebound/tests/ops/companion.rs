@@ -330,6 +330,18 @@ async fn companion_records_into_listmonks_tables_as_listmonk_would_and_changes_n
     let html = page.text().await.unwrap();
     // The webhook's 5 bounces named the campaign: 5 of its 400 sent.
     assert!(html.contains("1.25 %"), "the bounce rate against listmonk's campaigns.sent:\n{html}");
+    let list = s
+        .client
+        .get(s.url("/admin/campaigns"))
+        .header("Cookie", format!("rebound_session={session}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("Spring") && list.contains("campaigns-listmonk-owned"), "{list}");
+    assert!(!list.contains("new-campaign-heading"), "no form to create campaigns in listmonk's database");
 
     s.terminate(Duration::from_secs(20));
     assert_eq!(listmonk_settings(&pool).await, settings_before);

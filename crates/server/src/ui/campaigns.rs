@@ -61,6 +61,8 @@ struct CampaignsPage {
     rows: Vec<CampaignRow>,
     pager: Pager,
     can_manage: bool,
+    /// Companion mode: listmonk's campaigns, read only here.
+    listmonk_owned: bool,
     form: NewCampaignForm,
 }
 
@@ -98,6 +100,7 @@ async fn page(
         rows,
         pager,
         can_manage: ui.principal.can(perm::CAMPAIGNS_MANAGE),
+        listmonk_owned: crate::service::companion::is_companion(state),
         form,
     })
 }
