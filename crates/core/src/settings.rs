@@ -207,6 +207,9 @@ pub enum MailboxAuth {
     None,
     #[default]
     Userpass,
+    /// SASL XOAUTH2 / OAUTHBEARER with a token rebound obtains (the
+    /// mailbox's `oauth2` object; crate::oauth2).
+    Oauth2,
 }
 
 /// What an IMAP scanner does with a message once its outcome is durable.
@@ -233,6 +236,9 @@ pub struct MailboxSettings {
     pub auth_protocol: MailboxAuth,
     pub username: String,
     pub password: Secret,
+    /// The client and grant of an `oauth2` mailbox (beyond listmonk).
+    #[serde(skip_serializing_if = "crate::oauth2::MailboxOAuth2::is_unset")]
+    pub oauth2: crate::oauth2::MailboxOAuth2,
     pub return_path: String,
     #[serde(with = "crate::duration::required")]
     pub scan_interval: Duration,
@@ -271,6 +277,7 @@ impl Default for MailboxSettings {
             auth_protocol: MailboxAuth::Userpass,
             username: String::new(),
             password: Secret::default(),
+            oauth2: Default::default(),
             return_path: String::new(),
             scan_interval: Duration::from_secs(15 * 60),
             tls_enabled: true,
@@ -496,6 +503,9 @@ impl Settings {
             if m.enabled && m.port == 0 {
                 return Err(CoreError::invalid(format!("bounce.mailboxes[{i}].port is required")));
             }
+            if m.enabled && m.auth_protocol == MailboxAuth::Oauth2 {
+                m.oauth2.check(&format!("bounce.mailboxes[{i}].oauth2")).map_err(CoreError::invalid)?;
+            }
             if m.scan_interval < Duration::from_secs(1) {
                 return Err(CoreError::invalid(format!(
                     "bounce.mailboxes[{i}].scan_interval must be at least 1s"
@@ -541,6 +551,7 @@ impl Settings {
         }
         for m in &mut s.mailboxes {
             m.password = m.password.masked();
+            m.oauth2.mask();
         }
         for m in &mut s.smtp {
             m.password = m.password.masked();
@@ -587,8 +598,14 @@ impl Settings {
                 .or_else(|| old.mailboxes.get(i).filter(|_| m.uuid.is_none()));
             let server =
                 |s: &MailboxSettings| (s.host.trim().to_ascii_lowercase(), s.port, s.username.clone());
+            let grant = prev.map(|p| (p, p.oauth2.grant_owner() == m.oauth2.grant_owner()));
             let prev = prev.map(|p| (&p.password, server(p) == server(m)));
             keep_server_secret(&mut m.password, prev, &format!("bounce.mailboxes[{i}].password"))?;
+            let field = format!("bounce.mailboxes[{i}].oauth2");
+            let secret = grant.map(|(p, same)| (&p.oauth2.client_secret, same));
+            keep_server_secret(&mut m.oauth2.client_secret, secret, &format!("{field}.client_secret"))?;
+            let token = grant.map(|(p, same)| (&p.oauth2.refresh_token, same));
+            keep_server_secret(&mut m.oauth2.refresh_token, token, &format!("{field}.refresh_token"))?;
         }
         for (i, m) in self.smtp.iter_mut().enumerate() {
             let prev = m

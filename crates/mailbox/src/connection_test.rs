@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use rebound_core::settings::{MailboxAuth, MailboxKind, MailboxSettings};
+use rebound_core::settings::{MailboxKind, MailboxSettings};
+
+use crate::login::Login;
+use crate::oauth::OAuthTokens;
 
 use crate::imap::Imap;
 use crate::pop3::Pop3;
@@ -33,24 +36,24 @@ pub enum ConnectionTestError {
 /// Connects to `m` and logs in (POP3: USER/PASS, IMAP: LOGIN and SELECT of
 /// its folder), counts the messages waiting and says goodbye. Nothing is
 /// fetched, deleted or moved. Gives up after [`CONNECTION_TEST_LIMIT`].
-pub async fn test_connection(m: &MailboxSettings) -> Result<Connected, ConnectionTestError> {
+pub async fn test_connection(
+    m: &MailboxSettings,
+    tokens: &OAuthTokens,
+) -> Result<Connected, ConnectionTestError> {
     let cfg = MailboxConfig::new(m);
     let timeouts = Timeouts {
         connect: Duration::from_secs(10),
         login: Duration::from_secs(15),
         read: Duration::from_secs(15),
     };
-    let credentials =
-        (m.auth_protocol == MailboxAuth::Userpass).then(|| (m.username.as_str(), m.password.expose()));
     let attempt = async {
+        let login = Login::of(&cfg, tokens).await?;
         let waiting = match m.kind {
             MailboxKind::Pop => {
                 let mut pop =
                     Pop3::connect(&m.host, m.port, cfg.security(), m.tls_skip_verify, timeouts, 1 << 20)
                         .await?;
-                if let Some((user, password)) = credentials {
-                    pop.login(user, password).await?;
-                }
+                pop.log_in(&login).await?;
                 let n = pop.list().await?.len();
                 pop.quit().await?;
                 n
@@ -62,7 +65,7 @@ pub async fn test_connection(m: &MailboxSettings) -> Result<Connected, Connectio
                     cfg.security(),
                     m.tls_skip_verify,
                     timeouts,
-                    credentials,
+                    &login,
                     &m.folder,
                     1 << 20,
                 )

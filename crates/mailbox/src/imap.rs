@@ -46,6 +46,21 @@ pub struct Imap {
     can_uid_expunge: bool,
 }
 
+/// A SASL exchange with one initial response: sent at the first
+/// challenge; any later challenge (XOAUTH2's error details) gets an empty
+/// answer, after which the server says NO.
+struct SaslOnce {
+    response: Option<Vec<u8>>,
+}
+
+impl async_imap::Authenticator for SaslOnce {
+    type Response = Vec<u8>;
+
+    fn process(&mut self, _challenge: &[u8]) -> Vec<u8> {
+        self.response.take().unwrap_or_default()
+    }
+}
+
 impl Imap {
     /// Connects, logs in (when credentials are given; else the server must
     /// greet with PREAUTH) and selects `folder`. A response longer than
@@ -57,7 +72,7 @@ impl Imap {
         security: Security,
         skip_verify: bool,
         timeouts: Timeouts,
-        credentials: Option<(&str, &str)>,
+        login: &crate::Login<'_>,
         folder: &str,
         max_response: usize,
     ) -> Result<Imap> {
@@ -92,22 +107,32 @@ impl Imap {
                 Client::new(Box::new(imap_responses(tls, max_response)) as BoxStream)
             }
         };
-        let mut session = match credentials {
-            Some((user, password)) => {
+        let refused = |e: async_imap::error::Error, what: &str| match e {
+            async_imap::error::Error::No(m) | async_imap::error::Error::Bad(m) => {
+                MailboxError::Auth { addr: addr.clone(), message: server_text(&m) }
+            }
+            e => imap_error(&addr, what, e),
+        };
+        let mut session = match login {
+            crate::Login::Password { user, password } => {
+                let login =
+                    async { client.login(user, password).await.map_err(|(e, _)| refused(e, "LOGIN")) };
+                net::timed(timeouts.login, || format!("logging in to {addr}"), login).await?
+            }
+            crate::Login::Sasl { mechanism, response } => {
+                let auth = SaslOnce { response: Some(response.clone().into_bytes()) };
                 let login = async {
-                    client.login(user, password).await.map_err(|(e, _)| match e {
-                        async_imap::error::Error::No(m) | async_imap::error::Error::Bad(m) => {
-                            MailboxError::Auth { addr: addr.clone(), message: server_text(&m) }
-                        }
-                        e => imap_error(&addr, "LOGIN", e),
-                    })
+                    client
+                        .authenticate(mechanism.name(), auth)
+                        .await
+                        .map_err(|(e, _)| refused(e, "AUTHENTICATE"))
                 };
                 net::timed(timeouts.login, || format!("logging in to {addr}"), login).await?
             }
-            None => {
+            crate::Login::None => {
                 // async-imap offers no session without LOGIN (a PREAUTH greeting).
                 return Err(MailboxError::Config(format!(
-                    "{addr}: IMAP mailboxes need auth_protocol \"userpass\""
+                    "{addr}: IMAP mailboxes need auth_protocol \"userpass\" or \"oauth2\""
                 )));
             }
         };

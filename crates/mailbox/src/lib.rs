@@ -14,8 +14,10 @@
 mod connection_test;
 mod error;
 pub mod imap;
+mod login;
 pub mod message;
 pub mod net;
+pub mod oauth;
 pub mod pop3;
 pub mod scan;
 pub mod status;
@@ -23,7 +25,9 @@ mod supervisor;
 
 pub use connection_test::{CONNECTION_TEST_LIMIT, Connected, ConnectionTestError, test_connection};
 pub use error::{MailboxError, Result};
+pub use login::Login;
 pub use net::Timeouts;
+pub use oauth::OAuthTokens;
 pub use scan::{
     MailboxConfig, NoProgress, Progress, ReadOptions, ScanCounts, ScanOptions, ScanReport, Scanner,
     StopSignal, enabled_mailboxes, read_options,

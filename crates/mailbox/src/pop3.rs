@@ -120,6 +120,35 @@ impl Pop3 {
         }
     }
 
+    /// AUTH with a SASL mechanism and its initial response (RFC 5034), for
+    /// OAuth2 bearer tokens. A refused XOAUTH2 first sends a challenge with
+    /// the error's details, which the client answers with an empty line.
+    pub async fn authenticate(&mut self, mechanism: &str, response: &str) -> Result<()> {
+        use base64::Engine;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(response);
+        let t = self.timeouts.login;
+        let addr = self.addr.clone();
+        let step = net::timed(t, || format!("logging in to {addr}"), async {
+            match self.command_status(&format!("AUTH {mechanism} {encoded}"), "AUTH").await? {
+                Err(text) if text.starts_with('+') => self.command_status("", "AUTH").await,
+                answer => Ok(answer),
+            }
+        });
+        match step.await? {
+            Ok(_) => Ok(()),
+            Err(text) => Err(MailboxError::Auth { addr: self.addr.clone(), message: text }),
+        }
+    }
+
+    /// Logs in as `login` says.
+    pub async fn log_in(&mut self, login: &crate::Login<'_>) -> Result<()> {
+        match login {
+            crate::Login::None => Ok(()),
+            crate::Login::Password { user, password } => self.login(user, password).await,
+            crate::Login::Sasl { mechanism, response } => self.authenticate(mechanism.name(), response).await,
+        }
+    }
+
     /// UIDL (RFC 1939 §7): message number -> unique id; None when the server
     /// does not offer UIDL.
     pub async fn uidl(&mut self) -> Result<Option<Vec<(u32, String)>>> {

@@ -25,7 +25,10 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rebound_core::settings::{AfterProcessing, MailboxAuth, MailboxKind, MailboxSettings};
+use rebound_core::settings::{AfterProcessing, MailboxKind, MailboxSettings};
+
+use crate::login::Login;
+use crate::oauth::OAuthTokens;
 use rebound_core::{BounceEvent, Settings};
 use rebound_dsn::ParseOptions;
 use rebound_intake::{Intake, MailboxChunk};
@@ -104,13 +107,6 @@ impl MailboxConfig {
     /// overhead) plus room for the protocol's own lines.
     fn max_response(&self) -> usize {
         usize::try_from(self.settings.max_message_size).unwrap_or(usize::MAX).saturating_mul(2) + 65536
-    }
-
-    fn credentials(&self) -> Option<(&str, &str)> {
-        match self.settings.auth_protocol {
-            MailboxAuth::Userpass => Some((self.settings.username.as_str(), self.settings.password.expose())),
-            MailboxAuth::None => None,
-        }
     }
 }
 
@@ -294,18 +290,26 @@ pub struct Scanner {
     pub(crate) options: ScanOptions,
     /// Parses in flight at most, across every mailbox (one per core).
     parsers: Arc<Semaphore>,
+    /// OAuth2 mailboxes' access tokens.
+    pub(crate) oauth: OAuthTokens,
 }
 
 impl Scanner {
     pub fn new(store: Arc<dyn Store>, intake: Intake, options: ScanOptions) -> Scanner {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Scanner {
+            oauth: OAuthTokens::new(store.clone()),
             store,
             intake,
             owner: lease_owner(),
             options,
             parsers: Arc::new(Semaphore::new(cores.max(2))),
         }
+    }
+
+    /// The access tokens of OAuth2 mailboxes (shared with connection tests).
+    pub fn oauth(&self) -> &OAuthTokens {
+        &self.oauth
     }
 
     pub fn owner(&self) -> &str {
@@ -437,9 +441,7 @@ impl Scanner {
             mailbox.max_response(),
         )
         .await?;
-        if let Some((user, password)) = mailbox.credentials() {
-            pop.login(user, password).await?;
-        }
+        pop.log_in(&Login::of(mailbox, &self.oauth).await?).await?;
         let mut remote = PopRemote { pop, prefix: mailbox.key_prefix() };
         let result = self.run(&mut remote, mailbox, parse, progress, stop, counts).await;
         // QUIT makes the DELEs take effect (RFC 1939 §6). After a failure of
@@ -456,14 +458,14 @@ impl Scanner {
 
     pub(crate) async fn connect_imap(&self, mailbox: &MailboxConfig) -> Result<Imap> {
         let s = &mailbox.settings;
-        let credentials = mailbox.credentials();
+        let login = Login::of(mailbox, &self.oauth).await?;
         let mut imap = Imap::connect(
             &s.host,
             s.port,
             mailbox.security(),
             s.tls_skip_verify,
             self.options.timeouts,
-            credentials,
+            &login,
             &s.folder,
             mailbox.max_response(),
         )

@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::imap::IdleWake;
+use crate::oauth::OAuthTokens;
 use crate::scan::{
     MailboxConfig, NoProgress, ScanCounts, ScanReport, Scanner, StopSignal, enabled_mailboxes, read_options,
 };
@@ -96,6 +97,8 @@ pub struct Scanners {
 }
 
 struct Inner {
+    /// The scanners' OAuth2 tokens, for connection tests.
+    oauth: OAuthTokens,
     live: LiveMap,
     triggers: Arc<Mutex<HashMap<Uuid, mpsc::Sender<Reply>>>>,
     settings: watch::Receiver<Arc<Settings>>,
@@ -113,10 +116,12 @@ impl Scanners {
         let live: LiveMap = Arc::default();
         let triggers: Arc<Mutex<HashMap<Uuid, mpsc::Sender<Reply>>>> = Arc::default();
         let (shutdown, stop) = StopSignal::new();
+        let oauth = scanner.oauth().clone();
         let supervisor =
             tokio::spawn(supervise(scanner, settings.clone(), config, live.clone(), triggers.clone(), stop));
         Scanners {
             inner: Arc::new(Inner {
+                oauth,
                 live,
                 triggers,
                 settings,
@@ -124,6 +129,11 @@ impl Scanners {
                 supervisor: tokio::sync::Mutex::new(Some(supervisor)),
             }),
         }
+    }
+
+    /// The OAuth2 access tokens the scanners use.
+    pub fn oauth(&self) -> &OAuthTokens {
+        &self.inner.oauth
     }
 
     /// What each running scanner is doing, by mailbox uuid.

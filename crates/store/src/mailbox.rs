@@ -53,6 +53,12 @@ pub trait MailboxStore: Send + Sync {
     async fn save_mailbox_scan(&self, mailbox: Uuid, scan: &MailboxScan) -> Result<()>;
     /// The state of every mailbox that was ever scanned or leased.
     async fn mailbox_states(&self) -> Result<Vec<MailboxState>>;
+
+    /// An OAuth2 mailbox's rotated refresh token, if one was saved for the
+    /// grant `issued_for` (a digest of the refresh token in the settings).
+    async fn rotated_refresh_token(&self, mailbox: Uuid, issued_for: &str) -> Result<Option<String>>;
+    /// Keeps the refresh token a provider rotated to, for that grant.
+    async fn save_rotated_refresh_token(&self, mailbox: Uuid, issued_for: &str, token: &str) -> Result<()>;
 }
 
 /// Why a fetched message was kept instead of recorded.

@@ -39,10 +39,25 @@ pub struct Dovecot {
     dir: tempfile::TempDir,
     pub ports: Ports,
     child: Option<Child>,
+    /// OAuth2 logins only (XOAUTH2, OAUTHBEARER), the tokens checked at
+    /// this RFC 7662 introspection URL.
+    oauth2_introspection: Option<String>,
 }
 
 impl Dovecot {
     pub fn start() -> Dovecot {
+        Self::start_with(None)
+    }
+
+    /// A Dovecot whose logins are OAuth2 bearer tokens (SASL XOAUTH2 and
+    /// OAUTHBEARER), each checked by POSTing it to `introspection_url`
+    /// (Dovecot's oauth2 passdb; the answer must say `"active": true` and
+    /// `"username": "bounces"`).
+    pub fn start_oauth2(introspection_url: &str) -> Dovecot {
+        Self::start_with(Some(introspection_url.to_string()))
+    }
+
+    fn start_with(oauth2_introspection: Option<String>) -> Dovecot {
         let binary = Command::new("dovecot").arg("--version").output();
         match binary {
             Ok(o) if o.status.success() => {}
@@ -66,7 +81,12 @@ impl Dovecot {
         }
         std::fs::write(dir.path().join("passwd"), format!("{USER}:{{PLAIN}}{PASSWORD}\n")).expect("passwd");
         certificate(dir.path());
-        let mut d = Dovecot { dir, ports: Ports { pop3: 0, pop3s: 0, imap: 0, imaps: 0 }, child: None };
+        let mut d = Dovecot {
+            dir,
+            ports: Ports { pop3: 0, pop3s: 0, imap: 0, imaps: 0 },
+            child: None,
+            oauth2_introspection,
+        };
         // Ephemeral ports are picked by binding port 0; another process may
         // take one before Dovecot binds it, so try a few times.
         for attempt in 1..=3 {
@@ -88,6 +108,29 @@ impl Dovecot {
     fn write_config(&self) {
         let d = self.dir.path().display();
         let Ports { pop3, pop3s, imap, imaps } = self.ports;
+        let (mechanisms, passdb) = match &self.oauth2_introspection {
+            None => {
+                ("plain login".to_string(), format!("driver = passwd-file\n  args = scheme=PLAIN {d}/passwd"))
+            }
+            Some(url) => {
+                let ext = self.dir.path().join("oauth2.conf.ext");
+                std::fs::write(
+                    &ext,
+                    format!(
+                        "introspection_mode = post\nintrospection_url = {url}\nusername_attribute = username\n\
+                         active_attribute = active\nactive_value = true\n"
+                    ),
+                )
+                .expect("oauth2.conf.ext");
+                (
+                    "xoauth2 oauthbearer".to_string(),
+                    format!(
+                        "driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {}",
+                        ext.display()
+                    ),
+                )
+            }
+        };
         let conf = format!(
             r#"# Throwaway Dovecot for rebound's tests.
 base_dir = {d}/run
@@ -101,14 +144,14 @@ ssl_cert = <{d}/cert.pem
 ssl_key = <{d}/key.pem
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
+auth_failure_delay = 0
 mail_uid = {MAIL_UID}
 mail_gid = {MAIL_UID}
 mail_location = maildir:{d}/mail/%u/Maildir
 mail_max_userip_connections = 50
 passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN {d}/passwd
+  {passdb}
 }}
 userdb {{
   driver = static
@@ -285,6 +328,7 @@ service pop3-login {{
             auth_protocol: MailboxAuth::Userpass,
             username: USER.into(),
             password: Secret::new(PASSWORD),
+            oauth2: Default::default(),
             return_path: "bounces@site.test".into(),
             scan_interval: Duration::from_secs(3600),
             tls_enabled: mode == Mode::Tls,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rebound_mailbox::imap::Imap;
 use rebound_mailbox::pop3::{Pop3, Security};
-use rebound_mailbox::{MailboxError, Timeouts};
+use rebound_mailbox::{Login, MailboxError, Timeouts};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
@@ -87,9 +87,18 @@ async fn pop3_message_line_without_end_is_refused() {
 }
 
 async fn imap_connect(port: u16) -> MailboxError {
-    Imap::connect("127.0.0.1", port, Security::Plain, false, timeouts(), Some(("u", "p")), "INBOX", 1 << 20)
-        .await
-        .expect_err("the server never ends its line")
+    Imap::connect(
+        "127.0.0.1",
+        port,
+        Security::Plain,
+        false,
+        timeouts(),
+        &Login::Password { user: "u", password: "p" },
+        "INBOX",
+        1 << 20,
+    )
+    .await
+    .expect_err("the server never ends its line")
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ mod connection_test;
 mod endless;
 mod imap;
 mod interrupted;
+mod oauth;
 mod pop3;
 mod supervisor;
 mod throughput;

@@ -156,3 +156,12 @@ pub async fn kept_rows(store: &dyn Store) -> Vec<rebound_store::MailboxMessage> 
 pub fn config(m: &rebound_core::settings::MailboxSettings) -> MailboxConfig {
     MailboxConfig::new(m)
 }
+
+/// OAuth2 token handling over a throwaway SQLite store, for calls that take
+/// one (the password mailboxes of these tests never use it).
+pub async fn oauth_tokens() -> (rebound_testkit::TestDb, rebound_mailbox::OAuthTokens) {
+    use rebound_testkit::OpenStore;
+    let db = rebound_testkit::TestDb::new(rebound_testkit::Backend::Sqlite).await;
+    let store = db.store().await;
+    (db, rebound_mailbox::OAuthTokens::new(store))
+}

@@ -78,7 +78,7 @@ pub async fn test_connection(
         .iter()
         .find(|m| m.uuid.is_some_and(|u| u.to_string() == uuid))
         .ok_or_else(|| ServiceError::NotFound("There is no such mailbox (save it first).".into()))?;
-    let result = rebound_mailbox::test_connection(mailbox).await;
+    let result = rebound_mailbox::test_connection(mailbox, state.mailboxes.oauth()).await;
     tracing::info!(mailbox = ?uuid, ok = result.is_ok(), by = ?p.username, "mailbox connection tested");
     Ok(result)
 }

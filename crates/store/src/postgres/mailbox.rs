@@ -201,6 +201,32 @@ impl MailboxStore for PgStore {
         Ok(())
     }
 
+    async fn rotated_refresh_token(&self, mailbox: Uuid, issued_for: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT oauth_refresh_token FROM rebound_mailbox_state
+             WHERE mailbox_uuid = $1 AND oauth_issued_for = $2 AND oauth_refresh_token IS NOT NULL",
+        )
+        .bind(mailbox)
+        .bind(issued_for)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn save_rotated_refresh_token(&self, mailbox: Uuid, issued_for: &str, token: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO rebound_mailbox_state (mailbox_uuid, oauth_issued_for, oauth_refresh_token)
+             VALUES ($1, $2, $3)
+             ON CONFLICT (mailbox_uuid) DO UPDATE SET
+               oauth_issued_for = excluded.oauth_issued_for, oauth_refresh_token = excluded.oauth_refresh_token",
+        )
+        .bind(mailbox)
+        .bind(issued_for)
+        .bind(token)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn mailbox_states(&self) -> Result<Vec<MailboxState>> {
         Ok(sqlx::query_as(
             "SELECT mailbox_uuid::text AS mailbox_uuid, label, lease_owner, lease_until, last_scan_at,

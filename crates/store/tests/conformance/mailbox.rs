@@ -215,7 +215,31 @@ async fn kept_messages_page_newest_first(backend: Backend) {
     assert!(store.mailbox_handled(m).await.unwrap().is_empty());
 }
 
+/// An OAuth2 mailbox's rotated refresh token belongs to the grant it was
+/// issued for; a scan's state written later keeps it.
+async fn a_rotated_refresh_token_is_kept_per_grant(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let store = f.store.clone();
+    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+    assert_eq!(store.rotated_refresh_token(a, "grant-1").await.unwrap(), None);
+    store.save_rotated_refresh_token(a, "grant-1", "rt-2").await.unwrap();
+    store.save_rotated_refresh_token(a, "grant-1", "rt-3").await.unwrap();
+    let scan = MailboxScan {
+        label: "a".into(),
+        started_at: Utc::now(),
+        finished_at: Utc::now(),
+        counts: json!({}),
+        error: None,
+    };
+    store.save_mailbox_scan(a, &scan).await.unwrap();
+    assert_eq!(store.rotated_refresh_token(a, "grant-1").await.unwrap().as_deref(), Some("rt-3"));
+    // A new authorization is another grant: the old rotation does not apply.
+    assert_eq!(store.rotated_refresh_token(a, "grant-2").await.unwrap(), None);
+    assert_eq!(store.rotated_refresh_token(b, "grant-1").await.unwrap(), None);
+}
+
 backend_tests!(
+    a_rotated_refresh_token_is_kept_per_grant,
     kept_messages_keep_raw_bytes_once,
     handled_ids_are_remembered_per_mailbox,
     a_lease_has_one_holder_until_released_or_expired,
