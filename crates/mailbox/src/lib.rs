@@ -27,7 +27,7 @@ pub use connection_test::{CONNECTION_TEST_LIMIT, Connected, ConnectionTestError,
 pub use error::{MailboxError, Result};
 pub use login::Login;
 pub use net::Timeouts;
-pub use oauth::OAuthTokens;
+pub use oauth::{Authorization, OAuthTokens, authorization};
 pub use scan::{
     MailboxConfig, NoProgress, Progress, ReadOptions, ScanCounts, ScanOptions, ScanReport, Scanner,
     StopSignal, enabled_mailboxes, read_options,

@@ -10,7 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
-use oauth2::{AuthType, ClientId, ClientSecret, RefreshToken, RequestTokenError, TokenResponse, TokenUrl};
+use oauth2::{
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
+};
 use rebound_core::oauth2::MailboxOAuth2;
 use rebound_store::Store;
 use sha2::{Digest, Sha256};
@@ -145,6 +148,98 @@ impl OAuthTokens {
         // Old grants of this mailbox are of no use any more.
         cache.retain(|(m, _), _| *m != key.0);
         cache.insert(key, c);
+    }
+}
+
+/// The start of an authorization-code grant (RFC 6749 §4.1 with PKCE, RFC
+/// 7636): where to send the operator's browser, and what the callback needs.
+pub struct Authorization {
+    pub url: String,
+    /// The `state` parameter the callback must bring back.
+    pub state: String,
+    /// The PKCE verifier, kept by rebound until the callback.
+    pub verifier: String,
+}
+
+fn client_error(field: &str, e: impl std::fmt::Display) -> MailboxError {
+    MailboxError::Config(format!("oauth2 {field}: {e}"))
+}
+
+/// Where to send the operator to authorize the mailbox `o`; the provider
+/// redirects back to `redirect_uri`.
+pub fn authorization(o: &MailboxOAuth2, redirect_uri: &str) -> Result<Authorization> {
+    let e = o.endpoints();
+    if e.auth_url.is_empty() {
+        return Err(MailboxError::Config(
+            "the mailbox has no oauth2.auth_url (choose the microsoft or google provider, or give one)"
+                .into(),
+        ));
+    }
+    let client = BasicClient::new(ClientId::new(o.client_id.trim().to_string()))
+        .set_auth_uri(AuthUrl::new(e.auth_url.clone()).map_err(|x| client_error("auth_url", x))?)
+        .set_redirect_uri(
+            RedirectUrl::new(redirect_uri.to_string()).map_err(|x| client_error("redirect URI", x))?,
+        );
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let mut request = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scopes(e.scope.split_whitespace().map(|s| Scope::new(s.to_string())))
+        .set_pkce_challenge(challenge);
+    for (k, v) in e.auth_params {
+        request = request.add_extra_param(*k, *v);
+    }
+    let (url, state) = request.url();
+    Ok(Authorization {
+        url: url.to_string(),
+        state: state.secret().clone(),
+        verifier: verifier.secret().clone(),
+    })
+}
+
+impl OAuthTokens {
+    /// The callback's half: trades the authorization code for tokens at
+    /// the token endpoint and returns the refresh token to store.
+    pub async fn exchange_code(
+        &self,
+        o: &MailboxOAuth2,
+        redirect_uri: &str,
+        code: &str,
+        verifier: &str,
+    ) -> Result<String> {
+        let e = o.endpoints();
+        let addr = e.token_url.clone();
+        let mut client = BasicClient::new(ClientId::new(o.client_id.trim().to_string()))
+            .set_token_uri(TokenUrl::new(e.token_url.clone()).map_err(|x| client_error("token_url", x))?)
+            .set_redirect_uri(
+                RedirectUrl::new(redirect_uri.to_string()).map_err(|x| client_error("redirect URI", x))?,
+            )
+            .set_auth_type(AuthType::RequestBody);
+        if !o.client_secret.is_empty() {
+            client = client.set_client_secret(ClientSecret::new(o.client_secret.expose().to_string()));
+        }
+        let response = client
+            .exchange_code(AuthorizationCode::new(code.to_string()))
+            .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| match e {
+                RequestTokenError::ServerResponse(r) => MailboxError::Auth {
+                    addr: addr.clone(),
+                    message: format!(
+                        "the token endpoint refused the authorization: {}{}",
+                        r.error(),
+                        r.error_description().map(|d| format!(": {d}")).unwrap_or_default()
+                    ),
+                },
+                other => MailboxError::Protocol(format!("the token endpoint {addr}: {other}")),
+            })?;
+        let refresh = response.refresh_token().ok_or_else(|| MailboxError::Auth {
+            addr: addr.clone(),
+            message: "the provider gave no refresh token: the scope must allow offline access \
+                      (Microsoft: offline_access; Google asks for consent again)"
+                .into(),
+        })?;
+        Ok(refresh.secret().clone())
     }
 }
 

@@ -136,6 +136,7 @@ impl App {
                 webhook_limit,
                 sender,
                 sql_query_timeout: config.sql_query_timeout,
+                oauth_pending: Arc::default(),
             },
             writers,
             settings_watcher,

@@ -29,6 +29,8 @@ pub struct AppState {
     pub sender: Arc<rebound_sender::Sender>,
     /// How long a subscriber `query` (an SQL expression) may run.
     pub sql_query_timeout: std::time::Duration,
+    /// OAuth2 mailbox authorizations waiting for their callback.
+    pub oauth_pending: Arc<crate::service::mailbox_oauth::PendingAuthorizations>,
 }
 
 /// What the `Principal` extractor needs (auth.rs takes it this way, so it

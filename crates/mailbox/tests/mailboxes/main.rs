@@ -13,7 +13,11 @@ mod endless;
 mod imap;
 mod interrupted;
 mod oauth;
+// The UI tests' plain-HTTP login, for "Authorize".
 mod pop3;
 mod supervisor;
 mod throughput;
 mod tls;
+#[path = "../../../server/tests/ui/http.rs"]
+#[allow(dead_code)]
+mod ui_http;

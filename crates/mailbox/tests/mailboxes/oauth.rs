@@ -269,3 +269,68 @@ async fn imap_xoauth2_with_a_revoked_grant_is_a_mailbox_error_and_deletes_nothin
     assert_eq!(dovecot.message_count(), 1, "nothing fetched or deleted");
     assert_eq!(bounced(&server).await, ["one@oauth.test"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorizing_in_the_ui_trades_a_code_for_the_grant_the_scanner_uses() {
+    use crate::ui_http::{login, page};
+    let auth = AuthServer::start("nothing-yet", Duration::from_secs(3600)).await;
+    let dovecot = Dovecot::start_oauth2(&format!("{}/introspect", auth.base));
+    let server = TestServer::start(Backend::Sqlite).await;
+    server.create_subscriber("one@oauth.test", &[]).await;
+    dovecot.deliver(&dsn("one@oauth.test"));
+    // Saved as OAuth2, without a refresh token yet.
+    let mailbox = oauth_mailbox(&dovecot, MailboxKind::Imap, &auth, "xoauth2", "");
+    server.put_settings(&json!({"bounce.enabled": true, "bounce.mailboxes": [mailbox]})).await;
+    let status = scanned(&server, 0).await;
+    assert_eq!(status["last_ok"], false, "{status}");
+    assert!(status["last_error"].as_str().unwrap().contains("not authorized yet"), "{status}");
+    let uuid = status["uuid"].as_str().unwrap().to_string();
+
+    let (session, _, code) = login(&server, "admin", &server.admin_password, &[]).await;
+    assert_eq!(code, 303);
+    let session = session.unwrap();
+    let (_, _, html) = page(&server, &session, "/admin/settings/bounces").await;
+    let start = format!("/admin/settings/bounces/mailboxes/{uuid}/authorize");
+    assert!(html.contains(&start), "the mailbox offers Authorize");
+
+    // "Authorize" sends the browser to the provider, with PKCE.
+    let (status, location, _) = page(&server, &session, &start).await;
+    assert_eq!(status, 303);
+    let url = reqwest::Url::parse(&location).unwrap();
+    assert_eq!(
+        format!("{}{}", url.origin().ascii_serialization(), url.path()),
+        format!("{}/authorize", auth.base)
+    );
+    let q: HashMap<String, String> = url.query_pairs().into_owned().collect();
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["client_id"], CLIENT_ID);
+    assert_eq!(q["scope"], "mail");
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["redirect_uri"], server.url("/admin/oauth/callback"));
+    assert!(!location.contains(CLIENT_SECRET), "the secret never goes to the browser");
+
+    // The operator consents; the provider sends the browser back with a code.
+    auth.grants
+        .lock()
+        .unwrap()
+        .codes
+        .insert("code-1".into(), (q["code_challenge"].clone(), q["redirect_uri"].clone()));
+    let callback = format!("/admin/oauth/callback?code=code-1&state={}", q["state"]);
+    let (status, location, body) = page(&server, &session, &callback).await;
+    assert_eq!(status, 303, "{body}");
+    assert!(location.contains("done=authorized"), "{location}");
+
+    // The scanner logs in with the new grant at once.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while bounced(&server).await.is_empty() {
+        assert!(Instant::now() < deadline, "no scan with the new grant: {}", dovecot.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(bounced(&server).await, ["one@oauth.test"]);
+    let requests = auth.requests();
+    assert_eq!(requests[0], ("authorization_code".to_string(), "code-1".to_string()), "{requests:?}");
+    assert_eq!(requests[1], ("refresh_token".to_string(), "rt-2".to_string()), "{requests:?}");
+    // A state is good for one callback.
+    let (status, _, _) = page(&server, &session, &callback).await;
+    assert_eq!(status, 400);
+}

@@ -29,6 +29,7 @@ pub mod campaigns;
 pub mod companion;
 pub mod dashboard;
 pub mod lists;
+pub mod mailbox_oauth;
 pub mod mailboxes;
 pub mod settings;
 pub mod subscriber_bulk;

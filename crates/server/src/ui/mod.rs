@@ -16,6 +16,7 @@ mod chart;
 mod dashboard;
 mod error;
 mod form;
+mod mailbox_oauth;
 mod mailboxes;
 mod page;
 pub mod session;
@@ -64,6 +65,8 @@ pub fn router() -> Router<AppState> {
         .route(&r("/settings"), get(settings::index))
         .route(&r("/settings/bounces"), get(settings::bounces_form).post(settings::save_bounces))
         .route(&r("/settings/bounces/mailboxes/{uuid}/test"), post(settings::test_mailbox))
+        .route(&r("/settings/bounces/mailboxes/{uuid}/authorize"), get(mailbox_oauth::start))
+        .route(&r("/oauth/callback"), get(mailbox_oauth::callback))
         .route(&r("/settings/smtp"), get(settings::smtp_form).post(settings::save_smtp))
         // Unknown UI paths get a page, not the API's JSON 404.
         .route(&r("/{*rest}"), any(not_found))

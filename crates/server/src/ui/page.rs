@@ -74,6 +74,11 @@ impl Flash {
             }
             "none-selected" => ("warn", "Nothing was selected.".to_string()),
             "saved" => ("ok", "Settings saved. They apply right away.".to_string()),
+            "authorized" => (
+                "ok",
+                "Mailbox authorized: rebound keeps the grant and renews its access tokens itself."
+                    .to_string(),
+            ),
             "created" => ("ok", "Campaign created.".to_string()),
             "scan-queued" => ("ok", "Scan started. Reload this page to see its result.".to_string()),
             "scan-bounce-off" => ("warn", "Bounce processing is off: nothing is scanned.".to_string()),

@@ -82,7 +82,17 @@ pub(super) const ACTION_SEMANTICS: &[(&str, &str)] = &[
 pub(super) const ATTRIBUTION: &[(&str, &str)] =
     &[("any", "Any (listmonk's behaviour)"), ("strict", "Strict: only with evidence of a send")];
 pub(super) const MAILBOX_TYPES: &[(&str, &str)] = &[("pop", "POP3"), ("imap", "IMAP")];
-pub(super) const MAILBOX_AUTH: &[(&str, &str)] = &[("userpass", "Username and password"), ("none", "None")];
+pub(super) const MAILBOX_AUTH: &[(&str, &str)] = &[
+    ("userpass", "Username and password"),
+    ("oauth2", "OAuth2 (Microsoft 365, Gmail, ...)"),
+    ("none", "None"),
+];
+pub(super) const OAUTH2_PROVIDERS: &[(&str, &str)] = &[
+    ("custom", "Other (give the endpoints)"),
+    ("microsoft", "Microsoft 365 / Outlook.com"),
+    ("google", "Google (Gmail)"),
+];
+pub(super) const SASL: &[(&str, &str)] = &[("xoauth2", "XOAUTH2"), ("oauthbearer", "OAUTHBEARER (RFC 7628)")];
 pub(super) const AFTER: &[(&str, &str)] = &[("delete", "Delete it"), ("move", "Move it to a folder")];
 pub(super) const SMTP_AUTH: &[(&str, &str)] = &[
     ("none", "None"),
@@ -300,6 +310,34 @@ pub(super) fn bounces_schema(mailboxes: usize, base_url: &str) -> Vec<Section> {
                 field(format!("{p}.auth_protocol"), "Authentication", Kind::Select(MAILBOX_AUTH), ""),
                 field(format!("{p}.username"), "Username", Kind::Text, ""),
                 field(format!("{p}.password"), "Password", Kind::Secret, ""),
+                field(format!("{p}.oauth2.provider"), "OAuth2 provider", Kind::Select(OAUTH2_PROVIDERS), ""),
+                field(
+                    format!("{p}.oauth2.client_id"),
+                    "OAuth2 client id",
+                    Kind::Text,
+                    "The app registered with the provider.",
+                ),
+                field(format!("{p}.oauth2.client_secret"), "OAuth2 client secret", Kind::Secret, ""),
+                field(
+                    format!("{p}.oauth2.refresh_token"),
+                    "OAuth2 refresh token",
+                    Kind::Secret,
+                    "Filled by \"Authorize\" below; or paste one.",
+                ),
+                field(format!("{p}.oauth2.mechanism"), "OAuth2 login mechanism", Kind::Select(SASL), ""),
+                field(
+                    format!("{p}.oauth2.token_url"),
+                    "OAuth2 token URL",
+                    Kind::Text,
+                    "Empty: the provider's.",
+                ),
+                field(
+                    format!("{p}.oauth2.auth_url"),
+                    "OAuth2 authorization URL",
+                    Kind::Text,
+                    "Empty: the provider's.",
+                ),
+                field(format!("{p}.oauth2.scope"), "OAuth2 scopes", Kind::Text, "Empty: the provider's."),
                 field(
                     format!("{p}.return_path"),
                     "Return path",

@@ -59,6 +59,8 @@ pub struct SectionView {
     pub is_mailbox: bool,
     /// A saved list entry's uuid (to test a mailbox's connection).
     pub saved_uuid: Option<String>,
+    /// A saved mailbox whose stored authentication is OAuth2: it offers "Authorize".
+    pub oauth2: bool,
     /// The result of "test connection": (worked, what to say).
     pub test_result: Option<(bool, String)>,
     /// Providers fold away (open when enabled or refused), so the page
@@ -230,7 +232,15 @@ pub(super) fn views(
                     Source::Posted(form) => Some(raw(form, &name).to_string()).filter(|u| !u.is_empty()),
                 }
             });
+            let oauth2 = match (source, &s.entry) {
+                (Source::Stored(map), Some(e)) if !e.is_new => {
+                    map.get(e.key).and_then(|l| l.get(e.index)).and_then(|m| m.get("auth_protocol"))
+                        == Some(&Value::String("oauth2".into()))
+                }
+                _ => false,
+            };
             SectionView {
+                oauth2,
                 heading: s.heading,
                 id: s.id.clone(),
                 title: s.title.clone(),
