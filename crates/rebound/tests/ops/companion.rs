@@ -317,6 +317,26 @@ async fn companion_records_into_listmonks_tables_as_listmonk_would_and_changes_n
         assert!(rows.iter().any(|r| r.0 == "c@lm.test" && r.2 == "postmark"), "{rows:?}");
     }
 
+    // listmonk's own subscriber query shows the statuses rebound's actions set.
+    if let Some(q) = listmonk_query("subscribers.sql", "get-subscriber") {
+        use sqlx::Row;
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url).await.unwrap();
+        sqlx::raw_sql(&format!("PREPARE get_subscriber AS {}", q.trim().trim_end_matches(';')))
+            .execute(&mut conn)
+            .await
+            .expect("PREPARE listmonk's get-subscriber");
+        for (email, want) in
+            [("b@lm.test", "blocklisted"), ("c@lm.test", "blocklisted"), ("a@lm.test", "enabled")]
+        {
+            let rows = sqlx::raw_sql(&format!("EXECUTE get_subscriber(0, '', {})", lit(email)))
+                .fetch_all(&mut conn)
+                .await
+                .expect("EXECUTE get_subscriber");
+            let status: String = rows[0].try_get_unchecked("status").unwrap();
+            assert_eq!(status, want, "{email} as listmonk reads it");
+        }
+    }
+
     // The per-campaign view reads listmonk's campaigns.sent.
     let session = login(&s).await;
     let page = s
