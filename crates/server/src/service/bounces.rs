@@ -8,6 +8,8 @@ use rebound_store::{
     SourceCount, Subscriber, UnmatchedBounce,
 };
 
+use rebound_core::SubscriberStatus;
+
 use super::{ServiceError, ServiceResult};
 use crate::auth::{Principal, perm};
 use crate::state::AppState;
@@ -58,6 +60,72 @@ pub async fn blocklist(state: &AppState, p: &Principal) -> ServiceResult<u64> {
     p.require(perm::BOUNCES_MANAGE)?;
     let n = state.store.blocklist_bounced_subscribers().await?;
     tracing::info!(blocklisted = n, by = ?p.username, "bounced subscribers blocklisted");
+    Ok(n)
+}
+
+/// Whether a filter selects every bounce.
+fn selects_everything(f: &BounceFilter) -> bool {
+    f.campaign_id.is_none() && f.subscriber_id.is_none() && f.source.is_none() && f.bounce_type.is_none()
+}
+
+/// Deletes every bounce `filter` selects (all pages of a filtered view);
+/// returns how many there were.
+pub async fn delete_matching(state: &AppState, p: &Principal, filter: &BounceFilter) -> ServiceResult<u64> {
+    p.require(perm::BOUNCES_MANAGE)?;
+    let sel = if selects_everything(filter) {
+        Selection::All
+    } else {
+        let q = BounceQuery {
+            filter: filter.clone(),
+            pagination: Pagination { page: 1, per_page: PerPage::All },
+            ..Default::default()
+        };
+        Selection::Ids(state.store.bounce_ids(&q).await?)
+    };
+    if matches!(&sel, Selection::Ids(ids) if ids.is_empty()) {
+        return Ok(0);
+    }
+    let n = state.store.delete_bounces(&sel).await?;
+    tracing::info!(deleted = n, by = ?p.username, filter = ?filter, "bounces deleted");
+    Ok(n)
+}
+
+/// The subscribers of the bounces `filter` selects that are not blocklisted
+/// yet, in id order (read page by page: a filter may select millions).
+pub async fn subscribers_to_blocklist(
+    state: &AppState,
+    p: &Principal,
+    filter: &BounceFilter,
+) -> ServiceResult<Vec<i64>> {
+    p.require(perm::BOUNCES_MANAGE)?;
+    let mut ids = std::collections::BTreeSet::new();
+    let mut after = 0;
+    loop {
+        let page = state.store.bounces_after(filter, after, 1000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        ids.extend(
+            page.iter()
+                .filter(|b| b.subscriber_status != SubscriberStatus::Blocklisted)
+                .map(|b| b.subscriber_id),
+        );
+    }
+    Ok(ids.into_iter().collect())
+}
+
+/// Blocklists the subscribers of the bounces `filter` selects (and
+/// unsubscribes their lists, as listmonk's blocklisting does); returns how many.
+pub async fn blocklist_matching(
+    state: &AppState,
+    p: &Principal,
+    filter: &BounceFilter,
+) -> ServiceResult<u64> {
+    let ids = subscribers_to_blocklist(state, p, filter).await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let n = state.store.blocklist_subscribers(&ids).await?;
+    tracing::info!(blocklisted = n, by = ?p.username, filter = ?filter, "subscribers of bounces blocklisted");
     Ok(n)
 }
 

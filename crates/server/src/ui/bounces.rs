@@ -63,6 +63,8 @@ struct BouncesPage {
     export_href: String,
     here: String,
     total: i64,
+    /// The active filters, carried by the bulk forms so "all" means "all shown".
+    filter_fields: Vec<(&'static str, String)>,
 }
 
 /// The listing's query: filters, order and page, as both the store and links need them.
@@ -232,6 +234,7 @@ pub async fn list(State(state): State<AppState>, ui: Ui, q: QueryPairs) -> Resul
         pager,
         can_manage: ui.principal.can(perm::BOUNCES_MANAGE),
         export_href: link("/bounces/export.csv", &l.filter_params()),
+        filter_fields: l.filter_params().into_iter().filter(|(_, v)| !v.is_empty()).collect(),
         here: l.href(l.order_by, l.desc, page.page),
         total: page.total,
     };
@@ -288,13 +291,22 @@ pub async fn delete_many(State(state): State<AppState>, f: UiForm) -> Result<Res
     f.ui.principal.require(perm::BOUNCES_MANAGE)?;
     let to = back(&f, "/bounces");
     let Some(sel) = selection(&f)? else { return Ok(redirect_done(&to, "none-selected", &[])) };
+    // "Delete all" acts on what the filter shows (every page of it), never more.
+    let filter = f.form.bounce_filter()?;
+    let scoped = filter != BounceFilter::default();
     let message = match &sel {
         Selection::All => {
-            let total = bounces::list(&state, &f.ui.principal, &BounceQuery::default()).await?.total;
-            format!(
-                "Delete all {} (every bounce, not only the ones shown)? This cannot be undone.",
-                count(total, "bounce", "bounces")
-            )
+            let q = BounceQuery { filter: filter.clone(), ..BounceQuery::default() };
+            let total = bounces::list(&state, &f.ui.principal, &q).await?.total;
+            if scoped {
+                format!(
+                    "Delete the {} this filter shows (on every page; bounces outside the filter stay)? \
+                     This cannot be undone.",
+                    count(total, "bounce", "bounces")
+                )
+            } else {
+                format!("Delete all {}? This cannot be undone.", count(total, "bounce", "bounces"))
+            }
         }
         Selection::Ids(ids) => format!(
             "Delete the {} selected? This cannot be undone.",
@@ -304,7 +316,10 @@ pub async fn delete_many(State(state): State<AppState>, f: UiForm) -> Result<Res
     if let Some(ask) = ask_first(&f, "bounces", &format!("{BASE}/bounces/delete"), message, "Delete") {
         return ask;
     }
-    let n = bounces::delete(&state, &f.ui.principal, &sel).await?;
+    let n = match &sel {
+        Selection::All => bounces::delete_matching(&state, &f.ui.principal, &filter).await?,
+        ids => bounces::delete(&state, &f.ui.principal, ids).await?,
+    };
     Ok(redirect_done(&to, "deleted", &[("n", n)]))
 }
 
@@ -335,14 +350,22 @@ pub async fn delete_one(
 /// POST /admin/bounces/blocklist
 pub async fn blocklist(State(state): State<AppState>, f: UiForm) -> Result<Response, UiError> {
     f.ui.principal.require(perm::BOUNCES_MANAGE)?;
-    let message =
-        "Blocklist every subscriber that has bounces? They are unsubscribed from all their lists and \
-                   receive no more e-mail."
-            .to_string();
+    // The subscribers of the bounces shown (every page of the filter), not
+    // everyone who ever bounced once.
+    let filter = f.form.bounce_filter()?;
+    let n = bounces::subscribers_to_blocklist(&state, &f.ui.principal, &filter).await?.len();
+    if n == 0 {
+        return Ok(redirect_done(&back(&f, "/bounces"), "blocklisted", &[("n", 0)]));
+    }
+    let message = format!(
+        "Blocklist the {} of the bounces this filter shows? They are unsubscribed from all their lists \
+         and receive no more e-mail.",
+        count(n as i64, "subscriber", "subscribers")
+    );
     if let Some(ask) = ask_first(&f, "bounces", &format!("{BASE}/bounces/blocklist"), message, "Blocklist") {
         return ask;
     }
-    let n = bounces::blocklist(&state, &f.ui.principal).await?;
+    let n = bounces::blocklist_matching(&state, &f.ui.principal, &filter).await?;
     Ok(redirect_done(&back(&f, "/bounces"), "blocklisted", &[("n", n)]))
 }
 

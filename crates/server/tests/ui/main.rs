@@ -3,6 +3,7 @@
 //! driven in real headless Chromium over WebDriver, each saving a screenshot
 //! under `target/test-output/ui/` (or `$REBOUND_TEST_OUTPUT/ui/`).
 
+mod bounce_actions;
 mod browser;
 mod campaign_report;
 mod campaign_test;
