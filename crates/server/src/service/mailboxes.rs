@@ -19,6 +19,40 @@ pub async fn overview(state: &AppState, p: &Principal) -> ServiceResult<Vec<Mail
     Ok(rebound_mailbox::overview(&settings, state.store.as_ref(), &state.mailboxes.live()).await?)
 }
 
+/// An enabled mailbox whose last scan failed.
+#[derive(Debug, Clone)]
+pub struct FailingMailbox {
+    pub uuid: String,
+    /// "user at host:port".
+    pub label: String,
+    pub error: String,
+}
+
+/// The enabled mailboxes whose last scan (on any instance) failed, for
+/// every page's header: a failing source must be impossible to miss.
+pub async fn failing(state: &AppState, p: &Principal) -> ServiceResult<Vec<FailingMailbox>> {
+    p.require(perm::BOUNCES_GET)?;
+    let settings = state.settings.get();
+    if !settings.bounce_enabled {
+        return Ok(Vec::new());
+    }
+    let states = state.store.mailbox_states().await?;
+    Ok(settings
+        .mailboxes
+        .iter()
+        .filter(|m| m.enabled)
+        .filter_map(|m| {
+            let uuid = m.uuid?.to_string();
+            let s = states.iter().find(|s| s.mailbox_uuid == uuid && s.last_ok == Some(false))?;
+            Some(FailingMailbox {
+                uuid,
+                label: format!("{} at {}:{}", m.username, m.host, m.port),
+                error: s.last_error.clone().unwrap_or_default(),
+            })
+        })
+        .collect())
+}
+
 /// A mailbox uuid as a path gives it.
 pub fn parse_uuid(raw: &str) -> ServiceResult<Uuid> {
     Uuid::parse_str(raw)

@@ -28,6 +28,8 @@ struct DashboardPage {
     bounce_enabled: bool,
     webhooks_enabled: bool,
     mailboxes: usize,
+    /// Of them, failing at their last scan.
+    mailboxes_failing: usize,
 }
 
 struct Stats {
@@ -78,6 +80,7 @@ pub async fn show(State(state): State<AppState>, ui: Ui) -> Result<Response, UiE
         bounce_enabled: settings.bounce_enabled,
         webhooks_enabled: settings.webhooks_enabled,
         mailboxes: settings.mailboxes.iter().filter(|m| m.enabled).count(),
+        mailboxes_failing: ui.failing.len(),
     };
     html(&page)
 }

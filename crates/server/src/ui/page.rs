@@ -24,6 +24,8 @@ pub struct Chrome {
     pub can_settings: bool,
     pub flash: Option<Flash>,
     pub asset_version: &'static str,
+    /// Failing sources, in a banner on every page.
+    pub failing: Vec<crate::service::mailboxes::FailingMailbox>,
 }
 
 impl Ui {
@@ -40,6 +42,7 @@ impl Ui {
             can_settings: p.can(perm::SETTINGS_GET),
             flash: q.and_then(Flash::from_query),
             asset_version: assets::version(),
+            failing: self.failing.clone(),
         }
     }
 }

@@ -47,6 +47,8 @@ pub struct Ui {
     pub principal: Principal,
     pub csrf: String,
     token_hash: String,
+    /// Enabled mailboxes whose last scan failed (shown on every page).
+    pub failing: Vec<crate::service::mailboxes::FailingMailbox>,
 }
 
 impl FromRequestParts<AppState> for Ui {
@@ -73,16 +75,19 @@ impl FromRequestParts<AppState> for Ui {
             state.store.delete_session(&token_hash).await?;
             return Err(login());
         };
-        Ok(Ui {
-            principal: Principal {
-                user_id: user.id,
-                username: user.username.clone(),
-                user_type: user.user_type,
-                permissions: Arc::from(user.permissions.clone()),
-            },
-            csrf: session.csrf_token,
-            token_hash,
-        })
+        let principal = Principal {
+            user_id: user.id,
+            username: user.username.clone(),
+            user_type: user.user_type,
+            permissions: Arc::from(user.permissions.clone()),
+        };
+        // A page still renders when this cannot be read; the mailboxes page says more.
+        let failing = if principal.can(crate::auth::perm::BOUNCES_GET) {
+            crate::service::mailboxes::failing(state, &principal).await.unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        Ok(Ui { principal, csrf: session.csrf_token, token_hash, failing })
     }
 }
 
