@@ -11,10 +11,17 @@ use sha2::{Digest, Sha256};
 
 use super::UiError;
 
-const ASSETS: [(&str, &str, &str); 2] = [
+const ASSETS: [(&str, &str, &str); 3] = [
     ("app.css", "text/css; charset=utf-8", include_str!("assets/app.css")),
     ("app.js", "text/javascript; charset=utf-8", include_str!("assets/app.js")),
+    ("favicon.svg", "image/svg+xml", include_str!("assets/favicon.svg")),
 ];
+
+/// GET /favicon.ico, which browsers ask for on every site whatever the
+/// page says: the same icon, so no request ends in a 404.
+pub async fn favicon() -> Response {
+    serve(Path("favicon.svg".to_string())).await.into_response()
+}
 
 pub async fn serve(Path(name): Path<String>) -> Result<Response, UiError> {
     let (_, mime, body) = ASSETS

@@ -89,7 +89,18 @@ impl IntoResponse for UiError {
                     tracing::error!(error = format!("{cause:#}"), "UI request failed");
                 }
                 let title = match status {
-                    StatusCode::FORBIDDEN => "Permission denied",
+                    StatusCode::FORBIDDEN => {
+                        // The title says it already; the message says which permission and what to do.
+                        let m = e.to_string();
+                        let which = m.strip_prefix("permission denied: ").unwrap_or(&m).to_string();
+                        return render_error(
+                            StatusCode::FORBIDDEN,
+                            "Permission denied",
+                            &format!(
+                                "Your user may not open this: {which}. Ask an administrator to grant it."
+                            ),
+                        );
+                    }
                     StatusCode::NOT_FOUND => "Not found",
                     StatusCode::UNAUTHORIZED => "Not logged in",
                     s if s.is_server_error() => "Something went wrong",
@@ -98,12 +109,15 @@ impl IntoResponse for UiError {
                 (status, title, e.to_string())
             }
         };
-        let page = ErrorPage { title, message: &message, asset_version: super::assets::version() };
-        match page.render() {
-            Ok(body) => (status, Html(body)).into_response(),
-            Err(_) => {
-                (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message).into_response()
-            }
-        }
+        render_error(status, title, &message)
+    }
+}
+
+fn render_error(status: StatusCode, title: &str, message: &str) -> Response {
+    let page = ErrorPage { title, message, asset_version: super::assets::version() };
+    match page.render() {
+        Ok(body) => (status, Html(body)).into_response(),
+        Err(_) => (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message.to_string())
+            .into_response(),
     }
 }

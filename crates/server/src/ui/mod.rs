@@ -44,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .route(&r("/login"), get(session::login_form).post(session::login))
         .route(&r("/logout"), post(session::logout))
         .route(&r("/assets/{name}"), get(assets::serve))
+        .route("/favicon.ico", get(assets::favicon))
         .route(&r("/bounces"), get(bounces::list))
         .route(&r("/bounces/export.csv"), get(bounces::export_csv))
         .route(&r("/bounces/delete"), post(bounces::delete_many))

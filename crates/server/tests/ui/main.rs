@@ -10,6 +10,7 @@ mod campaign_test;
 mod failing_source;
 mod forms;
 mod http;
+mod page_chrome;
 mod pages;
 mod provider_status;
 mod reclassify;
