@@ -150,6 +150,7 @@ impl QueryPairs {
             subscriber_id: self.int("subscriber_id")?,
             source: self.get("source").map(str::to_string),
             bounce_type: self.get("type").map(|t| t.parse::<BounceType>()).transpose()?,
+            reason: self.get("reason").map(str::to_string),
         })
     }
 

@@ -712,6 +712,7 @@ fn provider_webhook() {}
         ("subscriber_id" = Option<i64>, Query),
         ("source" = Option<String>, Query),
         ("type" = Option<String>, Query, description = "hard, soft or complaint"),
+        ("reason" = Option<String>, Query, description = "beyond listmonk: the parser's reason in meta.reason (mailboxfull, userunknown, ...)"),
         ("page" = Option<i64>, Query),
         ("per_page" = Option<String>, Query, description = "a number from 1 (pages over 1000 are streamed), or all; anything else is 20"),
         ("order_by" = Option<String>, Query, description = "email, campaign_name, source, created_at or type"),

@@ -349,6 +349,8 @@ pub struct BounceFilter {
     pub subscriber_id: Option<i64>,
     pub source: Option<String>,
     pub bounce_type: Option<BounceType>,
+    /// The parser's reason (`meta.reason`: "mailboxfull", "userunknown", ...).
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]

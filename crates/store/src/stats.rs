@@ -60,6 +60,9 @@ pub trait StatsStore: Send + Sync {
     async fn bounces_per_day(&self, since: DateTime<Utc>) -> Result<Vec<DailyBounces>>;
     /// Every source with its bounce count, most bounces first.
     async fn bounces_by_source(&self) -> Result<Vec<SourceCount>>;
+    /// Every parser reason (`meta.reason`) with its bounce count, most first
+    /// (in `SourceCount.source`); bounces without one are left out.
+    async fn bounces_by_reason(&self) -> Result<Vec<SourceCount>>;
     /// The `limit` campaigns with the most bounces, most first.
     async fn top_bounced_campaigns(&self, limit: u32) -> Result<Vec<CampaignBounces>>;
     /// The bounces recorded against one campaign, by type (zeros for a

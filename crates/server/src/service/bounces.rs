@@ -37,6 +37,12 @@ pub async fn sources(state: &AppState, p: &Principal) -> ServiceResult<Vec<Sourc
     Ok(state.store.bounces_by_source().await?)
 }
 
+/// Every parser reason with its bounce count, most bounces first.
+pub async fn reasons(state: &AppState, p: &Principal) -> ServiceResult<Vec<SourceCount>> {
+    p.require(perm::BOUNCES_GET)?;
+    Ok(state.store.bounces_by_reason().await?)
+}
+
 /// Deletes the selected bounces; returns how many there were.
 pub async fn delete(state: &AppState, p: &Principal, sel: &Selection) -> ServiceResult<u64> {
     p.require(perm::BOUNCES_MANAGE)?;
@@ -65,7 +71,7 @@ pub async fn blocklist(state: &AppState, p: &Principal) -> ServiceResult<u64> {
 
 /// Whether a filter selects every bounce.
 fn selects_everything(f: &BounceFilter) -> bool {
-    f.campaign_id.is_none() && f.subscriber_id.is_none() && f.source.is_none() && f.bounce_type.is_none()
+    *f == BounceFilter::default()
 }
 
 /// Deletes every bounce `filter` selects (all pages of a filtered view);

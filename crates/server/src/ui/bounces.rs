@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use rebound_core::BounceType;
 use rebound_store::{BounceFilter, BounceOrder, BounceQuery, Pagination, PerPage, Selection};
+use serde_json::Value;
 
 use super::bounce_reclassify::Verdict;
 use super::form::{ask_first, back, redirect_done, selection};
@@ -27,6 +28,10 @@ pub struct Row {
     pub source: String,
     pub source_href: String,
     pub kind: &'static str,
+    /// The parser's reason, with the link that filters by it.
+    pub reason: Option<(String, String)>,
+    /// Why: the parser's explanation, else the server's diagnostic.
+    pub why: Option<String>,
     pub created: String,
     pub created_iso: String,
     pub href: String,
@@ -53,6 +58,7 @@ struct BouncesPage {
     headers: Vec<SortHeader>,
     campaigns: Vec<Choice>,
     sources: Vec<Choice>,
+    reasons: Vec<Choice>,
     types: Vec<Choice>,
     per_pages: Vec<Choice>,
     order_by: &'static str,
@@ -92,6 +98,7 @@ impl Listing {
                 subscriber_id: None,
                 source: q.get("source").map(str::to_string),
                 bounce_type: q.get("type").map(str::parse::<BounceType>).transpose()?,
+                reason: q.get("reason").map(str::to_string),
             },
             order_by,
             desc,
@@ -104,6 +111,7 @@ impl Listing {
             ("campaign_id", self.filter.campaign_id.map(|c| c.to_string()).unwrap_or_default()),
             ("source", self.filter.source.clone().unwrap_or_default()),
             ("type", self.filter.bounce_type.map(|t| t.as_str().to_string()).unwrap_or_default()),
+            ("reason", self.filter.reason.clone().unwrap_or_default()),
         ]
     }
 
@@ -147,6 +155,74 @@ const COLUMNS: [(BounceOrder, &str); 5] = [
     (BounceOrder::CreatedAt, "Created"),
 ];
 
+/// A reason id in words: "mailboxfull" → "mailbox full". The ids are the
+/// parser's (Sisimai's vocabulary, docs/parser.md), run together.
+fn reason_words(id: &str) -> String {
+    const WORDS: [(&str, &str); 33] = [
+        ("userunknown", "user unknown"),
+        ("hostunknown", "host unknown"),
+        ("hasmoved", "has moved"),
+        ("mailboxfull", "mailbox full"),
+        ("suspend", "suspended"),
+        ("expired", "expired (gave up)"),
+        ("filtered", "filtered"),
+        ("rejected", "sender rejected"),
+        ("blocked", "blocked (sending IP)"),
+        ("spamdetected", "spam detected"),
+        ("virusdetected", "virus detected"),
+        ("policyviolation", "policy violation"),
+        ("authfailure", "authentication failure (SPF/DKIM/DMARC)"),
+        ("badreputation", "bad reputation"),
+        ("requireptr", "PTR record required"),
+        ("securityerror", "security error"),
+        ("contenterror", "content error"),
+        ("notcompliantrfc", "not RFC compliant"),
+        ("emailtoolarge", "message too large"),
+        ("exceedlimit", "over a size limit"),
+        ("norelaying", "relaying denied"),
+        ("notaccept", "does not accept mail"),
+        ("networkerror", "network error"),
+        ("systemerror", "system error"),
+        ("systemfull", "system full"),
+        ("mailererror", "mailer error"),
+        ("ratelimited", "rate limited"),
+        ("speeding", "recipient over its rate"),
+        ("suppressed", "on the provider's suppression list"),
+        ("failedstarttls", "TLS required, failed"),
+        ("syntaxerror", "syntax error"),
+        ("feedback", "complaint (feedback report)"),
+        ("undefined", "undefined"),
+    ];
+    WORDS.iter().find(|(k, _)| *k == id).map_or_else(|| id.to_string(), |(_, w)| (*w).to_string())
+}
+
+/// A bounce's reason (linked to the listing filtered by it, keeping
+/// `filters`) and its explanation, for a table row.
+pub(super) fn reason_cells(
+    meta: &Value,
+    filters: &[(&'static str, String)],
+) -> (Option<(String, String)>, Option<String>) {
+    let reason = meta.get("reason").and_then(Value::as_str).filter(|r| !r.is_empty()).map(|r| {
+        let mut p: Vec<(&str, String)> = filters.iter().filter(|(k, _)| *k != "reason").cloned().collect();
+        p.push(("reason", r.to_string()));
+        (reason_words(r), link("/bounces", &p))
+    });
+    let why = ["explanation", "diagnostic", "Details", "description"]
+        .iter()
+        .find_map(|k| meta.get(*k).and_then(Value::as_str).filter(|t| !t.trim().is_empty()))
+        .map(|t| shorten(t, 140));
+    (reason, why)
+}
+
+/// At most `max` characters, with "…" when cut.
+fn shorten(text: &str, max: usize) -> String {
+    let text = text.trim();
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
 /// GET /admin/bounces
 pub async fn list(State(state): State<AppState>, ui: Ui, q: QueryPairs) -> Result<Response, UiError> {
     ui.principal.require(perm::BOUNCES_GET)?;
@@ -160,6 +236,7 @@ pub async fn list(State(state): State<AppState>, ui: Ui, q: QueryPairs) -> Resul
     let page = bounces::list(&state, &ui.principal, &query).await?;
     let campaigns = bounces::campaign_choices(&state, &ui.principal).await?;
     let sources = bounces::sources(&state, &ui.principal).await?;
+    let reasons = bounces::reasons(&state, &ui.principal).await?;
     let can_subscribers = ui.principal.can(perm::SUBSCRIBERS_GET);
 
     let rows = page
@@ -182,6 +259,8 @@ pub async fn list(State(state): State<AppState>, ui: Ui, q: QueryPairs) -> Resul
                 link("/bounces", &p)
             },
             kind: b.bounce_type.as_str(),
+            reason: reason_cells(&b.meta, &l.filter_params()).0,
+            why: reason_cells(&b.meta, &[]).1,
             created: when(b.created_at),
             created_iso: iso(b.created_at),
             href: format!("{BASE}/bounces/{}", b.id),
@@ -218,6 +297,13 @@ pub async fn list(State(state): State<AppState>, ui: Ui, q: QueryPairs) -> Resul
             .iter()
             .map(|s| {
                 choice(s.source.clone(), s.source.clone(), l.filter.source.as_deref() == Some(&s.source))
+            })
+            .collect(),
+        reasons: reasons
+            .iter()
+            .map(|r| {
+                let label = format!("{} ({})", reason_words(&r.source), r.count);
+                choice(r.source.clone(), label, l.filter.reason.as_deref() == Some(&r.source))
             })
             .collect(),
         types: BounceType::ALL
@@ -267,6 +353,8 @@ pub async fn detail(
         meta: serde_json::to_string_pretty(&b.meta).unwrap_or_else(|_| b.meta.to_string()),
         row: Row {
             id: b.id,
+            reason: reason_cells(&b.meta, &[]).0,
+            why: reason_cells(&b.meta, &[]).1,
             subscriber_href: can_subscribers.then(|| format!("{BASE}/subscribers/{}", b.subscriber_id)),
             subscriber_status: b.subscriber_status.as_str().to_string(),
             campaign: b

@@ -106,6 +106,8 @@ pub async fn detail(
                 .into_iter()
                 .map(|b| Row {
                     id: b.id,
+                    reason: super::bounces::reason_cells(&b.meta, &[]).0,
+                    why: super::bounces::reason_cells(&b.meta, &[]).1,
                     subscriber_href: None,
                     subscriber_status: b.subscriber_status.as_str().to_string(),
                     campaign: b

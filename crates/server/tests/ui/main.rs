@@ -13,6 +13,7 @@ mod http;
 mod page_chrome;
 mod pages;
 mod provider_status;
+mod reasons;
 mod reclassify;
 mod security;
 

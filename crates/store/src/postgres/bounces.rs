@@ -37,7 +37,8 @@ const BOUNCE_SELECT: &str = concat!(
 const BOUNCE_FILTER: &str = "($1::int8 IS NULL OR bounces.campaign_id = $1)
   AND ($2::int8 IS NULL OR bounces.subscriber_id = $2)
   AND ($3::text IS NULL OR bounces.source = $3)
-  AND ($4::text IS NULL OR bounces.type = $4::bounce_type)";
+  AND ($4::text IS NULL OR bounces.type = $4::bounce_type)
+  AND ($5::text IS NULL OR bounces.meta->>'reason' = $5)";
 
 const UNMATCHED_COLUMNS: &str = "id, email, subscriber_uuid::text AS subscriber_uuid,
     campaign_uuid::text AS campaign_uuid, type::text AS bounce_type, source, meta, event_id, reason, unverified,
@@ -49,6 +50,7 @@ macro_rules! bind_filter {
             .bind($f.subscriber_id)
             .bind($f.source.as_deref())
             .bind($f.bounce_type.map(|t| t.as_str()))
+            .bind($f.reason.as_deref())
     };
 }
 
@@ -77,7 +79,7 @@ impl BounceStore for PgStore {
         .await?;
         let (limit, offset) = q.pagination.limit_offset();
         let sql = format!(
-            "{BOUNCE_SELECT} WHERE {BOUNCE_FILTER} ORDER BY {} LIMIT $5 OFFSET $6",
+            "{BOUNCE_SELECT} WHERE {BOUNCE_FILTER} ORDER BY {} LIMIT $6 OFFSET $7",
             q.order_by.order_by(q.desc)
         );
         let rows: Vec<BounceRow> = bind_filter!(sqlx::query_as(&sql), q.filter)
@@ -90,7 +92,7 @@ impl BounceStore for PgStore {
 
     async fn bounces_after(&self, filter: &BounceFilter, after_id: i64, limit: u32) -> Result<Vec<Bounce>> {
         let sql =
-            format!("{BOUNCE_SELECT} WHERE {BOUNCE_FILTER} AND bounces.id > $5 ORDER BY bounces.id LIMIT $6");
+            format!("{BOUNCE_SELECT} WHERE {BOUNCE_FILTER} AND bounces.id > $6 ORDER BY bounces.id LIMIT $7");
         let rows: Vec<BounceRow> = bind_filter!(sqlx::query_as(&sql), filter)
             .bind(after_id)
             .bind(i64::from(limit))

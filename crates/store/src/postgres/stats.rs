@@ -31,6 +31,16 @@ impl StatsStore for PgStore {
         .await?)
     }
 
+    async fn bounces_by_reason(&self) -> Result<Vec<SourceCount>> {
+        Ok(sqlx::query_as(
+            "SELECT meta->>'reason' AS source, COUNT(*) AS count FROM bounces
+             WHERE meta->>'reason' IS NOT NULL AND meta->>'reason' <> ''
+             GROUP BY 1 ORDER BY count DESC, source",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     async fn top_bounced_campaigns(&self, limit: u32) -> Result<Vec<CampaignBounces>> {
         Ok(sqlx::query_as(
             "SELECT campaigns.id::int8 AS id, campaigns.name, COUNT(*) AS count

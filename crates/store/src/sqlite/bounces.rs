@@ -35,7 +35,8 @@ const BOUNCE_SELECT: &str = concat!(
 const BOUNCE_FILTER: &str = "(?1 IS NULL OR bounces.campaign_id = ?1)
   AND (?2 IS NULL OR bounces.subscriber_id = ?2)
   AND (?3 IS NULL OR bounces.source = ?3)
-  AND (?4 IS NULL OR bounces.type = ?4)";
+  AND (?4 IS NULL OR bounces.type = ?4)
+  AND (?5 IS NULL OR json_extract(bounces.meta, '$.reason') = ?5)";
 
 const UNMATCHED_COLUMNS: &str = "id, email, subscriber_uuid, campaign_uuid, type AS bounce_type, source, meta, event_id, reason, unverified, created_at";
 
@@ -45,6 +46,7 @@ macro_rules! bind_filter {
             .bind($f.subscriber_id)
             .bind($f.source.as_deref())
             .bind($f.bounce_type.map(|t| t.as_str()))
+            .bind($f.reason.as_deref())
     };
 }
 
@@ -73,7 +75,7 @@ impl BounceStore for SqliteStore {
         .await?;
         let (limit, offset) = q.pagination.limit_offset();
         let sql = format!(
-            "{BOUNCE_SELECT} WHERE {BOUNCE_FILTER} ORDER BY {} LIMIT ?5 OFFSET ?6",
+            "{BOUNCE_SELECT} WHERE {BOUNCE_FILTER} ORDER BY {} LIMIT ?6 OFFSET ?7",
             q.order_by.order_by(q.desc)
         );
         let rows: Vec<BounceRow> = bind_filter!(sqlx::query_as(&sql), q.filter)
@@ -86,7 +88,7 @@ impl BounceStore for SqliteStore {
 
     async fn bounces_after(&self, filter: &BounceFilter, after_id: i64, limit: u32) -> Result<Vec<Bounce>> {
         let sql =
-            format!("{BOUNCE_SELECT} WHERE {BOUNCE_FILTER} AND bounces.id > ?5 ORDER BY bounces.id LIMIT ?6");
+            format!("{BOUNCE_SELECT} WHERE {BOUNCE_FILTER} AND bounces.id > ?6 ORDER BY bounces.id LIMIT ?7");
         let rows: Vec<BounceRow> = bind_filter!(sqlx::query_as(&sql), filter)
             .bind(after_id)
             .bind(i64::from(limit))

@@ -32,6 +32,16 @@ impl StatsStore for SqliteStore {
         .await?)
     }
 
+    async fn bounces_by_reason(&self) -> Result<Vec<SourceCount>> {
+        Ok(sqlx::query_as(
+            "SELECT json_extract(meta, '$.reason') AS source, COUNT(*) AS count FROM bounces
+             WHERE json_extract(meta, '$.reason') IS NOT NULL AND json_extract(meta, '$.reason') <> ''
+             GROUP BY 1 ORDER BY count DESC, source",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     async fn top_bounced_campaigns(&self, limit: u32) -> Result<Vec<CampaignBounces>> {
         Ok(sqlx::query_as(
             "SELECT campaigns.id, campaigns.name, COUNT(*) AS count
