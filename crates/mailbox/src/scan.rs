@@ -67,10 +67,12 @@ impl MailboxConfig {
     pub fn label(&self) -> String {
         let s = &self.settings;
         let kind = match s.kind {
-            MailboxKind::Pop => "pop",
-            MailboxKind::Imap => "imap",
+            MailboxKind::Pop => "POP3",
+            MailboxKind::Imap => "IMAP",
         };
-        format!("{kind}://{}@{}:{}", s.username, s.host, s.port)
+        // Not a URL: usernames are often e-mail addresses, and
+        // "pop://bounces@site.com@mail.site.com:995" reads as nonsense.
+        format!("{} at {}:{} ({kind})", s.username, s.host, s.port)
     }
 
     /// The `source` of bounces from this mailbox (listmonk: the host).

@@ -18,7 +18,7 @@ use crate::supervisor::{LiveState, LiveStatus};
 #[derive(Debug, Clone, Serialize)]
 pub struct MailboxStatus {
     pub uuid: Uuid,
-    /// pop://user@host:port
+    /// "user at host:port (POP3)"
     pub label: String,
     #[serde(rename = "type")]
     pub kind: &'static str,

@@ -49,9 +49,14 @@ async fn scan_scans_every_enabled_mailbox_and_fails_when_one_fails() {
     assert_eq!(out.status.code(), Some(1), "stdout: {stdout}\nstderr: {stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 2, "{stdout}");
-    assert!(lines[0].starts_with("pop://bounces@127.0.0.1:") && lines[0].contains(" ok seen=2 "), "{stdout}");
+    assert!(
+        lines[0].starts_with("bounces at 127.0.0.1:")
+            && lines[0].contains("(POP3)")
+            && lines[0].contains(" ok seen=2 "),
+        "{stdout}"
+    );
     assert!(lines[0].contains("not_bounces=1") && lines[0].contains("removed=2"), "{stdout}");
-    assert!(lines[1].starts_with("imap://") && lines[1].contains("FAILED: login to"), "{stdout}");
+    assert!(lines[1].contains("(IMAP)") && lines[1].contains("FAILED: login to"), "{stdout}");
     assert!(stderr.contains("1 of 2 mailbox(es) failed"), "{stderr}");
     assert!(!stdout.contains("wrong") && !stderr.contains("wrong"), "a password leaked");
     assert_eq!(dovecot.message_count(), 0);

@@ -23,7 +23,7 @@ pub async fn overview(state: &AppState, p: &Principal) -> ServiceResult<Vec<Mail
 #[derive(Debug, Clone)]
 pub struct FailingMailbox {
     pub uuid: String,
-    /// "user at host:port".
+    /// "user at host:port (POP3)".
     pub label: String,
     pub error: String,
 }
@@ -46,7 +46,7 @@ pub async fn failing(state: &AppState, p: &Principal) -> ServiceResult<Vec<Faili
             let s = states.iter().find(|s| s.mailbox_uuid == uuid && s.last_ok == Some(false))?;
             Some(FailingMailbox {
                 uuid,
-                label: format!("{} at {}:{}", m.username, m.host, m.port),
+                label: rebound_mailbox::MailboxConfig::new(m).label(),
                 error: s.last_error.clone().unwrap_or_default(),
             })
         })

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::bounce_reclassify::Verdict;
 use super::form::{ask_first, back, redirect_done, selection};
-use super::page::{Chrome, Pager, count, html, iso, link, when};
+use super::page::{Chrome, Pager, count, html, iso, link, source_name, when};
 use super::session::{Ui, UiForm};
 use super::{BASE, UiError};
 use crate::auth::perm;
@@ -252,7 +252,7 @@ pub async fn list(State(state): State<AppState>, ui: Ui, q: QueryPairs) -> Resul
                 p[0].1 = c.id.to_string();
                 (c.name.clone(), link("/bounces", &p))
             }),
-            source: b.source.clone(),
+            source: source_name(&b.source),
             source_href: {
                 let mut p = l.filter_params();
                 p[1].1 = b.source.clone();
@@ -296,7 +296,11 @@ pub async fn list(State(state): State<AppState>, ui: Ui, q: QueryPairs) -> Resul
         sources: sources
             .iter()
             .map(|s| {
-                choice(s.source.clone(), s.source.clone(), l.filter.source.as_deref() == Some(&s.source))
+                choice(
+                    s.source.clone(),
+                    source_name(&s.source),
+                    l.filter.source.as_deref() == Some(&s.source),
+                )
             })
             .collect(),
         reasons: reasons

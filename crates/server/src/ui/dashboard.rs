@@ -54,7 +54,7 @@ pub async fn show(State(state): State<AppState>, ui: Ui) -> Result<Response, UiE
                 .into_iter()
                 .map(|s| Count {
                     href: link("/bounces", &[("source", s.source.clone())]),
-                    label: s.source,
+                    label: super::page::source_name(&s.source),
                     count: s.count,
                 })
                 .collect(),

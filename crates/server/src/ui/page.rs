@@ -154,3 +154,27 @@ impl Pager {
 pub fn count(n: i64, one: &str, many: &str) -> String {
     if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
 }
+
+/// A bounce source as people call it: "Amazon SES" for `ses`, "the API"
+/// for `api`; a mailbox's host (listmonk's source for mailbox bounces) and
+/// anything else as it is.
+pub fn source_name(id: &str) -> String {
+    let name = match id {
+        "ses" => "Amazon SES",
+        "sendgrid" => "SendGrid",
+        "postmark" => "Postmark",
+        "forwardemail" => "Forward Email",
+        "azure" => "Azure Communication Services",
+        "lettermint" => "Lettermint",
+        "mailgun" => "Mailgun",
+        "resend" => "Resend",
+        "brevo" => "Brevo",
+        "mailjet" => "Mailjet",
+        "sparkpost" => "SparkPost",
+        "postal" => "Postal",
+        "api" => "API",
+        "smtp" => "SMTP refusal",
+        other => return other.to_string(),
+    };
+    name.to_string()
+}

@@ -38,7 +38,7 @@ async fn a_failing_mailbox_shows_on_the_dashboard_and_every_page() {
     let banner = b.text_of("#failing-sources").await;
     assert!(
         banner.contains("A bounce mailbox is failing")
-            && banner.contains(&format!("bounces@site.test at 127.0.0.1:{port}")),
+            && banner.contains(&format!("bounces@site.test at 127.0.0.1:{port} (POP3)")),
         "{banner}"
     );
     b.screenshot("failing-mailbox-dashboard").await;

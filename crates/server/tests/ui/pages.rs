@@ -102,7 +102,7 @@ async fn bounces_table_sorts_filters_shows_meta_and_deletes() {
         "newest first"
     );
     let bob_row = b.text_of("#bounces-table tbody tr:nth-child(3)").await;
-    for part in ["bob@example.com", "blocklisted", "Spring sale", "ses", "hard"] {
+    for part in ["bob@example.com", "blocklisted", "Spring sale", "Amazon SES", "hard", "user unknown"] {
         assert!(bob_row.contains(part), "{part} missing from {bob_row:?}");
     }
     b.screenshot("bounces").await;
@@ -292,7 +292,7 @@ async fn dashboard_chart_shows_the_bounces_just_recorded() {
     assert_eq!(b.text_of("[data-legend='complaint']").await, "1");
     // The other panels.
     let sources = b.text_of("#sources").await;
-    assert!(sources.contains("api 2") && sources.contains("ses 2"), "{sources}");
+    assert!(sources.contains("API 2") && sources.contains("Amazon SES 2"), "{sources}");
     assert!(b.text_of("#top-campaigns").await.contains("Autumn letter 2"));
     let unmatched = b.text_of("#unmatched-count").await.split_whitespace().collect::<Vec<_>>().join(" ");
     assert_eq!(unmatched, "1 unmatched bounce waiting");
@@ -347,7 +347,7 @@ async fn mailbox_status_and_test_connection() {
     log_in(&b, &s).await;
     b.goto(&s.url("/admin/mailboxes")).await;
     let row = b.text_of(&format!("#mailboxes-table tr[data-uuid='{uuid}']")).await;
-    assert!(row.contains(&format!("bounces@127.0.0.1:{closed}")), "{row}");
+    assert!(row.contains(&format!("bounces at 127.0.0.1:{closed} (POP3)")), "{row}");
     let counts = b.text_of(&format!("tr[data-uuid='{uuid}'] .counts")).await;
     for c in ["seen: 3", "recorded: 2", "not bounces: 1", "removed: 3"] {
         assert!(counts.contains(c), "{c} missing from {counts:?}");

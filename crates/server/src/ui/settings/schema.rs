@@ -354,7 +354,12 @@ pub(super) fn bounces_schema(mailboxes: usize, base_url: &str) -> Vec<Section> {
                 field(format!("{p}.after_processing"), "After processing a message", Kind::Select(AFTER), ""),
                 field(format!("{p}.move_to"), "Move to folder (IMAP)", Kind::Text, ""),
                 number(format!("{p}.max_messages"), "Messages per scan at most", 1, ""),
-                number(format!("{p}.max_message_size"), "Largest message fetched (bytes)", 1, ""),
+                number(
+                    format!("{p}.max_message_size"),
+                    "Largest message fetched (bytes)",
+                    1,
+                    "1048576 is 1 MiB; the default 10485760 is 10 MiB. Larger messages stay on the server.",
+                ),
                 field(
                     format!("{p}.parse_timeout"),
                     "Parse time limit per message",
@@ -416,6 +421,8 @@ pub(super) fn blank_entry(key: &str) -> Value {
     }
     .unwrap_or(Value::Null);
     v["host"] = Value::String(String::new());
+    // Someone adding a mailbox or a server means to use it (both start on).
+    v["enabled"] = Value::Bool(true);
     v
 }
 

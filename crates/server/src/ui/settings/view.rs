@@ -239,11 +239,26 @@ pub(super) fn views(
                 }
                 _ => false,
             };
+            // A saved mailbox is named by what it is, not "Mailbox 2".
+            let title = match (source, &s.entry) {
+                (Source::Stored(map), Some(e)) if !e.is_new && e.key == "bounce.mailboxes" => map
+                    .get(e.key)
+                    .and_then(|l| l.get(e.index))
+                    .and_then(|m| {
+                        let text = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+                        let kind = if text("type") == "imap" { "IMAP" } else { "POP3" };
+                        let port = m.get("port").and_then(Value::as_u64).unwrap_or(0);
+                        (!text("host").is_empty())
+                            .then(|| format!("{} at {}:{port} ({kind})", text("username"), text("host")))
+                    })
+                    .unwrap_or_else(|| s.title.clone()),
+                _ => s.title.clone(),
+            };
             SectionView {
                 oauth2,
                 heading: s.heading,
                 id: s.id.clone(),
-                title: s.title.clone(),
+                title,
                 intro: s.intro,
                 webhook_url: s.webhook_url.clone(),
                 notice: None,
