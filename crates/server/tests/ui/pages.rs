@@ -172,7 +172,10 @@ async fn bounces_table_sorts_filters_shows_meta_and_deletes() {
     assert!(widths[1].as_i64().unwrap_or(999) <= 375, "the page scrolls sideways at 375 px: {widths}");
     // The first bounce is on the first screen, not 690 px down.
     let top = b
-        .script("return document.querySelector('#bounces-table tbody tr').getBoundingClientRect().top", json!([]))
+        .script(
+            "return document.querySelector('#bounces-table tbody tr').getBoundingClientRect().top",
+            json!([]),
+        )
         .await;
     assert!(top.as_f64().unwrap() < 560.0, "the first bounce starts {top} px down on a phone");
     b.screenshot("bounces-phone").await;
