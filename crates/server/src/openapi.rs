@@ -773,6 +773,12 @@ fn reclassify_bounce() {}
     responses((status = 200, body = DataArray), Refusals), security(("basic" = []), ("token" = [])))]
 fn provider_status() {}
 
+#[utoipa::path(get, path = "/api/deliverability/domains", tag = "bounces",
+    description = "Beyond listmonk: bounces of the last `days` (1 to 366, default 30) per receiving domain (the part of the subscribers' addresses after the @), most first, each with `counts` (`soft`, `hard`, `complaint`) and `reasons` (`[{reason, count}]`, the parser's, most first); the top 50 by name, the rest summed as `(other)`.",
+    params(("days" = Option<i64>, Query)),
+    responses((status = 200, body = DataArray), Refusals), security(("basic" = []), ("token" = [])))]
+fn deliverability_domains() {}
+
 #[utoipa::path(get, path = "/api/bounces/mailboxes", tag = "mailboxes",
     responses((status = 200, body = DataArray), Refusals), security(("basic" = []), ("token" = [])))]
 fn mailboxes() {}
@@ -1019,7 +1025,7 @@ impl Modify for Security {
     paths(
         health, api_health, metrics, openapi_json, post_bounce, provider_webhook,
         list_bounces, delete_bounces, export_csv, blocklist, list_unmatched, delete_unmatched, retry_unmatched,
-        get_bounce, delete_bounce, reclassify_bounce, provider_status, mailboxes, scan_mailbox, mailbox_messages, delete_mailbox_messages,
+        get_bounce, delete_bounce, reclassify_bounce, provider_status, deliverability_domains, mailboxes, scan_mailbox, mailbox_messages, delete_mailbox_messages,
         mailbox_message, mailbox_message_raw, list_subscribers, create_subscriber, delete_subscribers,
         get_subscriber, update_subscriber, delete_subscriber, subscriber_bounces, delete_subscriber_bounces,
         patch_subscriber, blocklist_subscriber, blocklist_subscribers, manage_subscriber_lists,

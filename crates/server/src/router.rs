@@ -63,6 +63,7 @@ fn api() -> Router<AppState> {
         // /api/bounces/mailboxes...: status, scan now, kept messages (listed in the module).
         .merge(crate::handlers::mailboxes::routes())
         .route("/api/bounces/providers", get(providers::status))
+        .route("/api/deliverability/domains", get(crate::handlers::deliverability::domains))
         .route(
             "/api/subscribers",
             get(subscribers::list).post(subscribers::create).delete(subscribers::delete_many),

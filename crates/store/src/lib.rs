@@ -37,7 +37,10 @@ pub use record::RecordOutcome;
 pub use sessions::{NewSession, Session, SessionStore};
 pub use sql_filter::{BOUNCES_TABLE, FilterError, SUBSCRIBER_TABLES, SqlFilter};
 pub use sqlite::SqliteStore;
-pub use stats::{BounceTypeCounts, CampaignBounces, DailyBounces, SourceCount, StatsStore};
+pub use stats::{
+    BounceTypeCounts, CampaignBounces, DailyBounces, DomainBounces, OTHER_DOMAINS, ReasonCount, SourceCount,
+    StatsStore,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -28,6 +28,7 @@ pub mod campaign_report;
 pub mod campaigns;
 pub mod companion;
 pub mod dashboard;
+pub mod deliverability;
 pub mod lists;
 pub mod mailbox_oauth;
 pub mod mailboxes;

@@ -6,6 +6,7 @@ mod bounces_reclassify;
 mod campaigns_api;
 mod concurrency;
 mod cross_site;
+mod deliverability;
 mod error_shape;
 mod http_limits;
 mod login_limits;

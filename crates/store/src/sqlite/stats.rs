@@ -3,6 +3,7 @@ use chrono::{DateTime, Utc};
 
 use super::SqliteStore;
 use crate::stats::BounceTypeCounts;
+use crate::stats::DomainBounces;
 use crate::stats::daily_row;
 use crate::{CampaignBounces, DailyBounces, Result, SourceCount, StatsStore};
 
@@ -22,6 +23,18 @@ impl StatsStore for SqliteStore {
         let mut out: Vec<DailyBounces> = rows.iter().filter_map(|(d, t, n)| daily_row(d, t, *n)).collect();
         out.sort_by_key(|r| (r.day, r.bounce_type));
         Ok(out)
+    }
+
+    async fn bounces_by_domain(&self, since: DateTime<Utc>, top: usize) -> Result<Vec<DomainBounces>> {
+        let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+            "SELECT lower(substr(subscribers.email, instr(subscribers.email, '@') + 1)) AS domain, bounces.type, COALESCE(json_extract(bounces.meta, '$.reason'), '') AS reason, COUNT(*)
+             FROM bounces JOIN subscribers ON subscribers.id = bounces.subscriber_id
+             WHERE bounces.created_at >= ?1 GROUP BY 1, 2, 3",
+        )
+        .bind(super::ts(since))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(crate::stats::domain_rows(rows, top))
     }
 
     async fn bounces_by_source(&self) -> Result<Vec<SourceCount>> {

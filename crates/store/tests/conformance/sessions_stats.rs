@@ -152,4 +152,59 @@ async fn empty_database_has_empty_aggregates(b: Backend) {
     assert!(store.top_bounced_campaigns(5).await.unwrap().is_empty());
 }
 
-backend_tests!(sessions_expire_and_log_out, dashboard_aggregates, empty_database_has_empty_aggregates);
+/// Per receiving domain (any case of the address), with the parser's
+/// reasons, most bounces first; the tail beyond `top` summed as "(other)";
+/// bounces before `since` left out.
+async fn bounces_per_receiving_domain(b: Backend) {
+    let s = Fixture::new(b).await;
+    for e in ["a@gmail.com", "B@Gmail.COM", "c@outlook.com", "d@x.test", "e@y.test"] {
+        s.subscriber(e, &[]).await;
+    }
+    let mut actions = BounceActions::default();
+    for r in [&mut actions.soft, &mut actions.hard, &mut actions.complaint] {
+        r.count = 1000;
+    }
+    use BounceType::*;
+    let with_reason = |email: &str, kind, reason: &str, days| {
+        let mut e = event(email, kind, "api", None, days);
+        if !reason.is_empty() {
+            e.meta = json!({"reason": reason});
+        }
+        e
+    };
+    let events = vec![
+        with_reason("a@gmail.com", Hard, "userunknown", 0),
+        with_reason("b@gmail.com", Hard, "userunknown", 0),
+        with_reason("b@gmail.com", Soft, "mailboxfull", 0),
+        with_reason("c@outlook.com", Hard, "blocked", 0),
+        with_reason("c@outlook.com", Complaint, "", 0),
+        with_reason("d@x.test", Soft, "mailboxfull", 0),
+        with_reason("e@y.test", Hard, "userunknown", 0),
+        with_reason("a@gmail.com", Hard, "userunknown", 60),
+    ];
+    s.store.record_bounces(&events, &actions, Utc::now()).await.unwrap();
+    let got = s.store.bounces_by_domain(Utc::now() - Duration::days(30), 2).await.unwrap();
+    let view: Vec<(&str, i64, i64, i64, Vec<(&str, i64)>)> = got
+        .iter()
+        .map(|d| {
+            let reasons = d.reasons.iter().map(|r| (r.reason.as_str(), r.count)).collect();
+            (d.domain.as_str(), d.counts.hard, d.counts.soft, d.counts.complaint, reasons)
+        })
+        .collect();
+    assert_eq!(
+        view,
+        vec![
+            ("gmail.com", 2, 1, 0, vec![("userunknown", 2), ("mailboxfull", 1)]),
+            ("outlook.com", 1, 0, 1, vec![("blocked", 1)]),
+            ("(other)", 1, 1, 0, vec![("mailboxfull", 1), ("userunknown", 1)]),
+        ]
+    );
+    assert!(s.store.bounces_by_domain(Utc::now() + Duration::days(1), 10).await.unwrap().is_empty());
+}
+
+backend_tests!(
+    sessions_expire_and_log_out,
+    dashboard_aggregates,
+    empty_database_has_empty_aggregates,
+    bounces_per_receiving_domain
+);
