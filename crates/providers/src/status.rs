@@ -65,6 +65,24 @@ fn check(name: &str, s: &Settings) -> (bool, Option<String>) {
             s.azure.enabled,
             s.azure.shared_secret.expose().is_empty().then(|| missing("shared secret")).flatten(),
         ),
+        "mailersend" => key(&s.mailersend),
+        "zeptomail" => key(&s.zeptomail),
+        "elasticemail" => key(&s.elasticemail),
+        "smtp2go" => basic(&s.smtp2go),
+        "mandrill" => (
+            s.mandrill.enabled,
+            if s.mandrill.key.expose().trim().is_empty() {
+                missing("webhook key")
+            } else if s.mandrill.url.trim().is_empty() {
+                missing("webhook URL (the URL as entered in Mandrill, which it signs)")
+            } else {
+                None
+            },
+        ),
+        "ses_eventbridge" => (
+            s.ses_eventbridge.enabled,
+            s.ses_eventbridge.key.expose().is_empty().then(|| missing("API key")).flatten(),
+        ),
         "postal" => {
             (s.postal.enabled, s.postal.public_key.trim().is_empty().then(|| missing("public key")).flatten())
         }

@@ -115,6 +115,8 @@ fn too_many() -> Response {
 fn provider_of(path: &str) -> String {
     match path.strip_prefix("/webhooks/service/") {
         Some(p) if rebound_providers::Providers::names().contains(&p) => p.to_string(),
+        // Mapped providers' names are the operator's: one label for all.
+        Some(p) if p.starts_with("custom/") => "custom".to_string(),
         Some(_) => "unknown".to_string(),
         None => "bounce".to_string(),
     }
