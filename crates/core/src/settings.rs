@@ -795,6 +795,56 @@ mod tests {
     }
 
     #[test]
+    fn mapped_providers_are_validated_masked_and_keep_their_secrets() {
+        let acme = json!([{
+            "name": "acme", "enabled": true,
+            "fields": {"address": "/to", "event_type": "/event"},
+            "types": {"bounce": "hard"},
+            "authentication": {"type": "hmac", "key": "acme-key-1", "header": "X-Sig"}
+        }]);
+        let s = Settings::default()
+            .apply_update(&Map::from_iter([("bounce.mapped_providers".to_string(), acme.clone())]))
+            .unwrap();
+        let shown = serde_json::to_value(s.masked()).unwrap();
+        assert!(!shown.to_string().contains("acme-key-1"));
+        assert_eq!(
+            shown["bounce.mapped_providers"][0]["authentication"]["key"],
+            crate::secret::SECRET_PLACEHOLDER
+        );
+        // The masked list sent back keeps the key.
+        let back = s.apply_update(shown.as_object().unwrap()).unwrap();
+        let key = |s: &Settings| match &s.mapped_providers[0].authentication {
+            crate::mapped::Authentication::Hmac { key, .. } => key.expose().to_string(),
+            _ => unreachable!(),
+        };
+        assert_eq!(key(&back), "acme-key-1");
+        // No authentication, without the explicit opt-in: refused, naming the entry.
+        let mut open = acme.clone();
+        open[0]["authentication"] = json!({"type": "none"});
+        let err = s
+            .apply_update(&Map::from_iter([("bounce.mapped_providers".to_string(), open)]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("bounce.mapped_providers[0]") && err.contains("i_understand_anyone_can_post"),
+            "{err}"
+        );
+        // Two with one name.
+        let twice = json!([acme[0].clone(), acme[0].clone()]);
+        let err = s
+            .apply_update(&Map::from_iter([("bounce.mapped_providers".to_string(), twice)]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("used twice"), "{err}");
+        // The presets' secrets are masked too.
+        let mut p = Settings::default();
+        p.mandrill.key = Secret::new("md-key");
+        p.ses_eventbridge.key = Secret::new("eb-key");
+        let shown = serde_json::to_value(p.masked()).unwrap().to_string();
+        assert!(!shown.contains("md-key") && !shown.contains("eb-key"));
+    }
+
+    #[test]
     fn a_stored_password_stays_with_its_server() {
         let mut s = Settings::default();
         s.mailboxes.push(MailboxSettings {
