@@ -715,6 +715,15 @@ fn provider_webhook() {}
         (status = 503, body = ErrorBody)))]
 fn mapped_provider_webhook() {}
 
+#[utoipa::path(get, path = "/webhooks/service/{provider}", tag = "webhooks",
+    description = "Providers that notify with GET: Elastic Email (the event is the query string, authenticated by its `key` parameter) and Mandrill (its HEAD/GET check of the URL, answered 200). Any other provider answers 405.",
+    params(("provider" = String, Path, description = "elasticemail or mandrill")),
+    responses((status = 200, description = "Recorded, or nothing to record", body = Object), Refusals,
+        (status = 405, description = "This provider's webhooks are POST requests", body = ErrorBody),
+        (status = 429, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+fn provider_webhook_get() {}
+
 #[utoipa::path(get, path = "/api/bounces", tag = "bounces",
     params(
         ("campaign_id" = Option<i64>, Query),
@@ -1025,7 +1034,7 @@ impl Modify for Security {
     info(title = "rebound", description = "Bounce processing with listmonk's API. Responses are `{\"data\": ...}`, errors `{\"message\": ...}`."),
     modifiers(&Security),
     paths(
-        health, api_health, metrics, openapi_json, post_bounce, provider_webhook, mapped_provider_webhook,
+        health, api_health, metrics, openapi_json, post_bounce, provider_webhook, mapped_provider_webhook, provider_webhook_get,
         list_bounces, delete_bounces, export_csv, blocklist, list_unmatched, delete_unmatched, retry_unmatched,
         get_bounce, delete_bounce, reclassify_bounce, provider_status, mailboxes, scan_mailbox, mailbox_messages, delete_mailbox_messages,
         mailbox_message, mailbox_message_raw, list_subscribers, create_subscriber, delete_subscribers,
