@@ -6,6 +6,7 @@
 //! fixed configuration using every option.
 #![no_main]
 
+#[allow(dead_code)]
 mod common;
 
 use chrono::{TimeZone, Utc};

@@ -5,7 +5,6 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use rebound_core::Secret;
 
 fuzz_target!(|data: &[u8]| {
     let cfg = rebound_providers::mapper::presets::smtp2go();

@@ -320,3 +320,32 @@ fn unknown_and_disabled_mapped_providers() {
         Err(ProviderError::MappedDisabled("custom/acme".into()))
     );
 }
+
+/// The example of docs/providers.md ("Generic webhook mapper"), as written there.
+#[test]
+fn the_documented_example_works_as_documented() {
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/providers.md")).unwrap();
+    let section = &docs[docs.find("## Generic webhook mapper").unwrap()..];
+    let blocks: Vec<&str> =
+        section.split("```json\n").skip(1).map(|b| &b[..b.find("```").unwrap()]).collect();
+    let (body, settings) = (blocks[0].trim(), blocks[1]);
+    let settings: Value = serde_json::from_str(settings).unwrap();
+    let cfg = with(settings["bounce.mapped_providers"][0].clone());
+    let t = "1799143200";
+    let mut msg = format!("{t}.").into_bytes();
+    msg.extend_from_slice(body.as_bytes());
+    let sig = format!("sha256={}", hmac_sha256_hex(b"whsec-from-acme", &msg));
+    let at = chrono::DateTime::from_timestamp(1799143200, 0).unwrap();
+    let ev = events(run_mapped(
+        "acme",
+        &[("X-Acme-Signature", &sig), ("X-Acme-Timestamp", t)],
+        None,
+        body.as_bytes(),
+        at,
+        &cfg,
+    ));
+    assert_event(&ev[0], "acme", BounceType::Hard, "reader@example.com", Some(CAMPAIGN), "ev_81");
+    assert_eq!(ev[0].meta["diagnostic"], "user unknown");
+    assert_eq!(ev[0].meta["explanation"], "acme /type+/class bounce:permanent → hard");
+}
