@@ -320,6 +320,15 @@ async fn mapped_provider_through_http(b: Backend) {
         ),
         (1, json!("hard"), json!("acme"), json!("no such user"))
     );
+    // The providers' status lists it with its URL.
+    let status = s.get_json("/api/bounces/providers").await["data"].clone();
+    let acme = status.as_array().unwrap().iter().find(|p| p["name"] == "custom/acme").cloned();
+    assert_eq!(
+        acme,
+        Some(
+            json!({"name": "custom/acme", "enabled": true, "path": "/webhooks/service/custom/acme", "problem": null})
+        )
+    );
     // Switched off: 404, like a disabled built-in provider.
     let mut off = s.get_json("/api/settings").await["data"]["bounce.mapped_providers"].clone();
     off[0]["enabled"] = json!(false);
