@@ -168,6 +168,9 @@ mod tests {
     fn labels() {
         assert_eq!(provider_of("/webhooks/bounce"), "bounce");
         assert_eq!(provider_of("/webhooks/service/ses"), "ses");
+        assert_eq!(provider_of("/webhooks/service/mandrill"), "mandrill");
+        // Mapped providers' names are the operator's: one label.
+        assert_eq!(provider_of("/webhooks/service/custom/acme"), "custom");
         assert_eq!(provider_of("/webhooks/service/../../x"), "unknown");
         assert_eq!(reason_of(StatusCode::OK), None);
         assert_eq!(reason_of(StatusCode::UNAUTHORIZED), Some("unauthorized"));
