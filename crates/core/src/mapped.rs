@@ -522,7 +522,7 @@ pub fn decode_key(key: &str, enc: KeyEncoding) -> Result<Vec<u8>, String> {
         KeyEncoding::Text => Ok(key.as_bytes().to_vec()),
         KeyEncoding::Hex => {
             let k = key.trim();
-            if k.len() % 2 != 0 || !k.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if !k.len().is_multiple_of(2) || !k.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err("not hex".into());
             }
             Ok((0..k.len()).step_by(2).map(|i| u8::from_str_radix(&k[i..i + 2], 16).unwrap_or(0)).collect())

@@ -376,15 +376,13 @@ async fn login(s: &Server) -> String {
         .await
         .unwrap();
     assert_eq!(res.status(), 303, "login");
-    let session = res
-        .headers()
+    res.headers()
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .find_map(|c| c.strip_prefix("rebound_session="))
         .map(|c| c.split(';').next().unwrap().to_string())
-        .expect("session cookie");
-    session
+        .expect("session cookie")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
