@@ -9,6 +9,7 @@ pub mod email;
 pub mod error;
 mod foreign_settings;
 pub mod headers;
+pub mod mapped;
 pub mod oauth2;
 pub mod secret;
 pub mod settings;

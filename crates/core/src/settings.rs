@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::mapped::MappedProvider;
 use crate::{ActionSemantics, BounceActions, CoreError, Secret, foreign_settings};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,6 +69,27 @@ pub struct Settings {
     pub sparkpost: BasicAuthProvider,
     #[serde(rename = "bounce.postal")]
     pub postal: PostalProvider,
+    /// Built-in presets through the generic webhook mapper (beyond listmonk).
+    #[serde(rename = "bounce.mailersend")]
+    pub mailersend: KeyProvider,
+    #[serde(rename = "bounce.smtp2go")]
+    pub smtp2go: BasicAuthProvider,
+    #[serde(rename = "bounce.zeptomail")]
+    pub zeptomail: KeyProvider,
+    /// Elastic Email signs nothing: `key` is a secret the operator adds to the
+    /// notification URL as `?key=...`.
+    #[serde(rename = "bounce.elasticemail")]
+    pub elasticemail: KeyProvider,
+    #[serde(rename = "bounce.mandrill")]
+    pub mandrill: MandrillProvider,
+    /// SES event destinations through EventBridge API destinations: the
+    /// connection's API key (`header`: `key`).
+    #[serde(rename = "bounce.ses_eventbridge")]
+    pub ses_eventbridge: HeaderKeyProvider,
+    /// Providers rebound does not know, described by configuration
+    /// (docs/providers.md, "Generic webhook mapper").
+    #[serde(rename = "bounce.mapped_providers")]
+    pub mapped_providers: Vec<MappedProvider>,
 
     #[serde(rename = "bounce.mailboxes")]
     pub mailboxes: Vec<MailboxSettings>,
@@ -106,6 +128,13 @@ impl Default for Settings {
             mailjet: BasicAuthProvider::default(),
             sparkpost: BasicAuthProvider::default(),
             postal: PostalProvider::default(),
+            mailersend: KeyProvider::default(),
+            smtp2go: BasicAuthProvider::default(),
+            zeptomail: KeyProvider::default(),
+            elasticemail: KeyProvider::default(),
+            mandrill: MandrillProvider::default(),
+            ses_eventbridge: HeaderKeyProvider::default(),
+            mapped_providers: Vec::new(),
             mailboxes: Vec::new(),
             verp: VerpSettings::default(),
             smtp: vec![SmtpServer::default()],
@@ -191,6 +220,37 @@ pub struct PostalProvider {
     pub enabled: bool,
     /// PEM (SPKI) or the base64 key Postal shows in its DNS record / JWKS.
     pub public_key: String,
+}
+
+/// Mandrill signs the webhook URL with the form: `url` is the URL exactly
+/// as entered in Mandrill, `key` the webhook's authentication key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct MandrillProvider {
+    pub enabled: bool,
+    pub key: Secret,
+    pub url: String,
+}
+
+/// A shared secret in a request header (EventBridge connections' API key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct HeaderKeyProvider {
+    pub enabled: bool,
+    /// Empty means `x-rebound-key`.
+    pub header: String,
+    pub key: Secret,
+}
+
+impl HeaderKeyProvider {
+    pub const DEFAULT_HEADER: &str = "x-rebound-key";
+
+    pub fn header_name(&self) -> &str {
+        match self.header.trim() {
+            "" => Self::DEFAULT_HEADER,
+            h => h,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -496,6 +556,7 @@ impl Settings {
 
     pub fn validate(&self) -> Result<(), CoreError> {
         self.actions.validate()?;
+        crate::mapped::validate_all(&self.mapped_providers)?;
         for (i, m) in self.mailboxes.iter().enumerate() {
             if m.enabled && m.host.trim().is_empty() {
                 return Err(CoreError::invalid(format!("bounce.mailboxes[{i}].host is required")));
@@ -556,10 +617,15 @@ impl Settings {
         for m in &mut s.smtp {
             m.password = m.password.masked();
         }
+        for p in &mut s.mapped_providers {
+            if let Some(secret) = p.authentication.secret_mut() {
+                *secret = secret.masked();
+            }
+        }
         s
     }
 
-    fn secrets_mut(&mut self) -> [&mut Secret; 15] {
+    fn secrets_mut(&mut self) -> [&mut Secret; 22] {
         [
             &mut self.verp.secret,
             &mut self.sendgrid_key,
@@ -576,6 +642,13 @@ impl Settings {
             &mut self.mailjet.token,
             &mut self.sparkpost.password,
             &mut self.sparkpost.token,
+            &mut self.mailersend.key,
+            &mut self.smtp2go.password,
+            &mut self.smtp2go.token,
+            &mut self.zeptomail.key,
+            &mut self.elasticemail.key,
+            &mut self.mandrill.key,
+            &mut self.ses_eventbridge.key,
         ]
     }
 
@@ -589,6 +662,9 @@ impl Settings {
         let mut old = old.clone();
         for (new, old) in self.secrets_mut().into_iter().zip(old.secrets_mut()) {
             new.keep_unless_changed(old);
+        }
+        for p in &mut self.mapped_providers {
+            p.keep_secret_from(&old.mapped_providers);
         }
         // List entries are matched by uuid (listmonk does the same), else by position.
         for (i, m) in self.mailboxes.iter_mut().enumerate() {
@@ -733,6 +809,56 @@ mod tests {
         let mut upd = Map::new();
         upd.insert("bounce.sendgrid_key".into(), json!("new-key"));
         assert_eq!(s.apply_update(&upd).unwrap().sendgrid_key.expose(), "new-key");
+    }
+
+    #[test]
+    fn mapped_providers_are_validated_masked_and_keep_their_secrets() {
+        let acme = json!([{
+            "name": "acme", "enabled": true,
+            "fields": {"address": "/to", "event_type": "/event"},
+            "types": {"bounce": "hard"},
+            "authentication": {"type": "hmac", "key": "acme-key-1", "header": "X-Sig"}
+        }]);
+        let s = Settings::default()
+            .apply_update(&Map::from_iter([("bounce.mapped_providers".to_string(), acme.clone())]))
+            .unwrap();
+        let shown = serde_json::to_value(s.masked()).unwrap();
+        assert!(!shown.to_string().contains("acme-key-1"));
+        assert_eq!(
+            shown["bounce.mapped_providers"][0]["authentication"]["key"],
+            crate::secret::SECRET_PLACEHOLDER
+        );
+        // The masked list sent back keeps the key.
+        let back = s.apply_update(shown.as_object().unwrap()).unwrap();
+        let key = |s: &Settings| match &s.mapped_providers[0].authentication {
+            crate::mapped::Authentication::Hmac { key, .. } => key.expose().to_string(),
+            _ => unreachable!(),
+        };
+        assert_eq!(key(&back), "acme-key-1");
+        // No authentication, without the explicit opt-in: refused, naming the entry.
+        let mut open = acme.clone();
+        open[0]["authentication"] = json!({"type": "none"});
+        let err = s
+            .apply_update(&Map::from_iter([("bounce.mapped_providers".to_string(), open)]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("bounce.mapped_providers[0]") && err.contains("i_understand_anyone_can_post"),
+            "{err}"
+        );
+        // Two with one name.
+        let twice = json!([acme[0].clone(), acme[0].clone()]);
+        let err = s
+            .apply_update(&Map::from_iter([("bounce.mapped_providers".to_string(), twice)]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("used twice"), "{err}");
+        // The presets' secrets are masked too.
+        let mut p = Settings::default();
+        p.mandrill.key = Secret::new("md-key");
+        p.ses_eventbridge.key = Secret::new("eb-key");
+        let shown = serde_json::to_value(p.masked()).unwrap().to_string();
+        assert!(!shown.contains("md-key") && !shown.contains("eb-key"));
     }
 
     #[test]

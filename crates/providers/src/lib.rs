@@ -27,11 +27,13 @@ pub mod forwardemail;
 pub mod lettermint;
 pub mod mailgun;
 pub mod mailjet;
+pub mod mapper;
 pub mod postal;
 pub mod postmark;
 pub mod resend;
 pub mod sendgrid;
 pub mod ses;
+pub mod ses_eventbridge;
 pub mod sparkpost;
 mod status;
 
@@ -80,6 +82,9 @@ pub enum ProviderError {
     /// -> 404
     #[error("provider {0} is disabled")]
     Disabled(&'static str),
+    /// -> 404: a mapped provider (`bounce.mapped_providers`) that is switched off.
+    #[error("provider {0} is disabled")]
+    MappedDisabled(String),
     /// -> 401: bad, missing or malformed signature or credentials, stale
     /// timestamp, topic not allowed, certificate or confirmation URL refused.
     #[error("unauthorized: {0}")]
@@ -120,6 +125,12 @@ const NAMES: &[&str] = &[
     "mailjet",
     "sparkpost",
     "postal",
+    "mailersend",
+    "smtp2go",
+    "zeptomail",
+    "elasticemail",
+    "mandrill",
+    "ses_eventbridge",
 ];
 
 /// The provider adapters with the little state they need: the HTTP client for
@@ -205,10 +216,86 @@ impl Providers {
                 enabled(settings.postal.enabled, "postal")?;
                 postal::handle(req, now, &settings.postal, tolerance)?
             }
+            "mailersend" => {
+                enabled(settings.mailersend.enabled, "mailersend")?;
+                let key = &settings.mailersend.key;
+                no_empty_key(key, "mailersend")?;
+                mapper::handle(&mapper::presets::mailersend(key), req, now, tolerance)?
+            }
+            "smtp2go" => {
+                enabled(settings.smtp2go.enabled, "smtp2go")?;
+                common::check_basic_or_bearer(req.headers, &settings.smtp2go, "smtp2go")?;
+                mapper::parse(&mapper::presets::smtp2go(), req)?
+            }
+            "zeptomail" => {
+                enabled(settings.zeptomail.enabled, "zeptomail")?;
+                let key = &settings.zeptomail.key;
+                no_empty_key(key, "zeptomail")?;
+                mapper::handle(&mapper::presets::zeptomail(key), req, now, tolerance)?
+            }
+            "elasticemail" => {
+                enabled(settings.elasticemail.enabled, "elasticemail")?;
+                let key = &settings.elasticemail.key;
+                no_empty_key(key, "elasticemail")?;
+                mapper::handle(&mapper::presets::elasticemail(key), req, now, tolerance)?
+            }
+            "mandrill" => {
+                enabled(settings.mandrill.enabled, "mandrill")?;
+                let m = &settings.mandrill;
+                no_empty_key(&m.key, "mandrill")?;
+                if m.url.trim().is_empty() {
+                    return Err(ProviderError::unauthorized(
+                        "no webhook URL configured for mandrill: Mandrill signs the URL it posts to",
+                    ));
+                }
+                mapper::handle(&mapper::presets::mandrill(&m.key, m.url.trim()), req, now, tolerance)?
+            }
+            "ses_eventbridge" => {
+                enabled(settings.ses_eventbridge.enabled, "ses_eventbridge")?;
+                ses_eventbridge::handle(req, &settings.ses_eventbridge)?
+            }
             other => return Err(ProviderError::UnknownProvider(other.to_string())),
         };
         Ok(Outcome::Events(events))
     }
+}
+
+impl Providers {
+    /// Whether `provider` is notified with GET (or HEAD) requests: Elastic
+    /// Email sends its events as URL parameters, Mandrill checks that the
+    /// URL exists with a HEAD request before it saves a webhook.
+    pub fn accepts_get(provider: &str) -> bool {
+        matches!(provider, "elasticemail" | "mandrill")
+    }
+
+    /// Verifies and maps one request for the mapped provider `name`
+    /// (`bounce.mapped_providers`, `POST /webhooks/service/custom/{name}`).
+    #[tracing::instrument(skip_all, fields(provider = %name))]
+    pub fn handle_mapped(
+        &self,
+        name: &str,
+        req: &WebhookRequest<'_>,
+        now: DateTime<Utc>,
+        settings: &Settings,
+    ) -> Result<Outcome, ProviderError> {
+        let cfg = settings
+            .mapped_providers
+            .iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| ProviderError::UnknownProvider(format!("custom/{name}")))?;
+        if !cfg.enabled {
+            return Err(ProviderError::MappedDisabled(format!("custom/{name}")));
+        }
+        mapper::handle(cfg, req, now, settings.webhook_tolerance).map(Outcome::Events)
+    }
+}
+
+/// A preset whose key is not set refuses everything (never an empty HMAC key).
+fn no_empty_key(key: &rebound_core::Secret, name: &str) -> Result<(), ProviderError> {
+    if key.expose().trim().is_empty() {
+        return Err(ProviderError::unauthorized(format!("no key configured for {name}")));
+    }
+    Ok(())
 }
 
 fn enabled(on: bool, name: &'static str) -> Result<(), ProviderError> {

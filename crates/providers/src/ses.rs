@@ -263,6 +263,22 @@ fn notification(env: &Envelope) -> Result<Vec<BounceEvent>, ProviderError> {
         tracing::info!("SNS notification whose Message is not JSON: acknowledged, nothing recorded");
         return Ok(Vec::new());
     };
+    let fallback_time = env
+        .timestamp
+        .as_deref()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc));
+    ses_event(&msg, fallback_time, env.message_id.as_deref())
+}
+
+/// One SES notification or event-publishing record (SNS's `Message`,
+/// EventBridge's `detail`) to its events: one per recipient. `fallback_id`
+/// (the SNS MessageId, the EventBridge event id) stands in for a missing feedbackId.
+pub(crate) fn ses_event(
+    msg: &Value,
+    fallback_time: Option<DateTime<Utc>>,
+    fallback_id: Option<&str>,
+) -> Result<Vec<BounceEvent>, ProviderError> {
     let kind = str_of(msg.get("notificationType")).or_else(|| str_of(msg.get("eventType"))).unwrap_or("");
     let (section, list, default_type) = match kind {
         "Bounce" => ("bounce", "bouncedRecipients", None),
@@ -288,20 +304,16 @@ fn notification(env: &Envelope) -> Result<Vec<BounceEvent>, ProviderError> {
     let campaign = mail.and_then(|m| {
         campaign_in_name_value_list(m.get("headers")).or_else(|| campaign_in_object(m.get("tags")))
     });
-    let created_at = time_of(detail.get("timestamp")).or_else(|| {
-        env.timestamp
-            .as_deref()
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.with_timezone(&Utc))
-    });
-    let id_base = text_of(detail.get("feedbackId")).or_else(|| env.message_id.clone()).unwrap_or_default();
+    let created_at = time_of(detail.get("timestamp")).or(fallback_time);
+    let id_base =
+        text_of(detail.get("feedbackId")).or_else(|| fallback_id.map(str::to_string)).unwrap_or_default();
     let mut out = Vec::new();
     for r in recipients {
         let Some(email) = email_of(r.get("emailAddress")) else {
             tracing::warn!("SES {section} recipient without a valid emailAddress: skipped");
             continue;
         };
-        out.push(recipient_event(email, recipient_kind, r, campaign, created_at, &id_base, &msg));
+        out.push(recipient_event(email, recipient_kind, r, campaign, created_at, &id_base, msg));
     }
     if out.is_empty() {
         return Err(ProviderError::bad_request(format!("{section}.{list} has no valid address")));

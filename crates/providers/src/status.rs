@@ -10,8 +10,8 @@ use crate::{NAMES, ses};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProviderStatus {
-    /// As in `/webhooks/service/{name}`.
-    pub name: &'static str,
+    /// As in `/webhooks/service/{name}` (`custom/{name}` for a mapped provider).
+    pub name: String,
     pub enabled: bool,
     /// The webhook's path (the host is the operator's).
     pub path: String,
@@ -20,20 +20,26 @@ pub struct ProviderStatus {
     pub problem: Option<String>,
 }
 
-/// Every provider, in the order of [`crate::Providers::names`].
+/// Every provider, in the order of [`crate::Providers::names`], then the
+/// mapped providers (`bounce.mapped_providers`, whose settings were
+/// validated when saved).
 pub fn statuses(settings: &Settings) -> Vec<ProviderStatus> {
-    NAMES
-        .iter()
-        .map(|&name| {
-            let (enabled, problem) = check(name, settings);
-            ProviderStatus {
-                name,
-                enabled,
-                path: format!("/webhooks/service/{name}"),
-                problem: problem.filter(|_| enabled),
-            }
-        })
-        .collect()
+    let built_in = NAMES.iter().map(|&name| {
+        let (enabled, problem) = check(name, settings);
+        ProviderStatus {
+            name: name.to_string(),
+            enabled,
+            path: format!("/webhooks/service/{name}"),
+            problem: problem.filter(|_| enabled),
+        }
+    });
+    let mapped = settings.mapped_providers.iter().map(|p| ProviderStatus {
+        name: format!("custom/{}", p.name),
+        enabled: p.enabled,
+        path: format!("/webhooks/service/custom/{}", p.name),
+        problem: None,
+    });
+    built_in.chain(mapped).collect()
 }
 
 /// Whether `name` is enabled, and what its settings lack.
@@ -64,6 +70,24 @@ fn check(name: &str, s: &Settings) -> (bool, Option<String>) {
         "azure" => (
             s.azure.enabled,
             s.azure.shared_secret.expose().is_empty().then(|| missing("shared secret")).flatten(),
+        ),
+        "mailersend" => key(&s.mailersend),
+        "zeptomail" => key(&s.zeptomail),
+        "elasticemail" => key(&s.elasticemail),
+        "smtp2go" => basic(&s.smtp2go),
+        "mandrill" => (
+            s.mandrill.enabled,
+            if s.mandrill.key.expose().trim().is_empty() {
+                missing("webhook key")
+            } else if s.mandrill.url.trim().is_empty() {
+                missing("webhook URL (the URL as entered in Mandrill, which it signs)")
+            } else {
+                None
+            },
+        ),
+        "ses_eventbridge" => (
+            s.ses_eventbridge.enabled,
+            s.ses_eventbridge.key.expose().is_empty().then(|| missing("API key")).flatten(),
         ),
         "postal" => {
             (s.postal.enabled, s.postal.public_key.trim().is_empty().then(|| missing("public key")).flatten())

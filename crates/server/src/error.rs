@@ -46,6 +46,8 @@ pub enum ApiError {
     Unavailable(String),
     #[error("{0}")]
     BadGateway(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -72,6 +74,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -199,7 +202,9 @@ impl From<ProviderError> for ApiError {
                 "unknown provider {p:?}; known providers: {}",
                 Providers::names().join(", ")
             )),
-            e @ ProviderError::Disabled(_) => ApiError::NotFound(e.to_string()),
+            e @ (ProviderError::Disabled(_) | ProviderError::MappedDisabled(_)) => {
+                ApiError::NotFound(e.to_string())
+            }
             ProviderError::Unauthorized(m) => ApiError::Unauthorized(m),
             ProviderError::Forbidden(m) => ApiError::Forbidden(m),
             ProviderError::BadRequest(m) => ApiError::BadRequest(m),

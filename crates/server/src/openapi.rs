@@ -698,13 +698,31 @@ fn post_bounce() {}
 
 #[utoipa::path(post, path = "/webhooks/service/{provider}", tag = "webhooks",
     description = "A provider's webhook, authenticated by its signature or credentials.",
-    params(("provider" = String, Path, description = "ses, sendgrid, postmark, forwardemail, azure, lettermint, mailgun, resend, brevo, mailjet, sparkpost or postal")),
+    params(("provider" = String, Path, description = "ses, sendgrid, postmark, forwardemail, azure, lettermint, mailgun, resend, brevo, mailjet, sparkpost, postal, mailersend, smtp2go, zeptomail, elasticemail, mandrill or ses_eventbridge (elasticemail and mandrill also answer GET)")),
     request_body(content = Object, description = "The provider's payload, verbatim"),
     responses((status = 200, description = "Recorded (or a handshake answered)", body = Object), Refusals,
         (status = 429, body = ErrorBody),
         (status = 502, description = "A fetch the provider depends on failed (SNS)", body = ErrorBody),
         (status = 503, body = ErrorBody)))]
 fn provider_webhook() {}
+
+#[utoipa::path(post, path = "/webhooks/service/custom/{name}", tag = "webhooks",
+    description = "A mapped provider's webhook (`bounce.mapped_providers`: the generic webhook mapper), authenticated as its configuration says, over the raw request.",
+    params(("name" = String, Path, description = "The mapped provider's name")),
+    request_body(content = Object, description = "The provider's payload, verbatim (JSON, a form, or nothing when the event is in the query)"),
+    responses((status = 200, description = "Recorded, or nothing to record", body = Object), Refusals,
+        (status = 429, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+fn mapped_provider_webhook() {}
+
+#[utoipa::path(get, path = "/webhooks/service/{provider}", tag = "webhooks",
+    description = "Providers that notify with GET: Elastic Email (the event is the query string, authenticated by its `key` parameter) and Mandrill (its HEAD/GET check of the URL, answered 200). Any other provider answers 405.",
+    params(("provider" = String, Path, description = "elasticemail or mandrill")),
+    responses((status = 200, description = "Recorded, or nothing to record", body = Object), Refusals,
+        (status = 405, description = "This provider's webhooks are POST requests", body = ErrorBody),
+        (status = 429, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+fn provider_webhook_get() {}
 
 #[utoipa::path(get, path = "/api/bounces", tag = "bounces",
     params(
@@ -1023,7 +1041,7 @@ impl Modify for Security {
     info(title = "rebound", description = "Bounce processing with listmonk's API. Responses are `{\"data\": ...}`, errors `{\"message\": ...}`."),
     modifiers(&Security),
     paths(
-        health, api_health, metrics, openapi_json, post_bounce, provider_webhook,
+        health, api_health, metrics, openapi_json, post_bounce, provider_webhook, mapped_provider_webhook, provider_webhook_get,
         list_bounces, delete_bounces, export_csv, blocklist, list_unmatched, delete_unmatched, retry_unmatched,
         get_bounce, delete_bounce, reclassify_bounce, provider_status, deliverability_domains, mailboxes, scan_mailbox, mailbox_messages, delete_mailbox_messages,
         mailbox_message, mailbox_message_raw, list_subscribers, create_subscriber, delete_subscribers,

@@ -30,7 +30,8 @@ pub fn router(state: AppState) -> Router {
     // against cross-site requests; providers sign theirs.
     let webhooks = Router::new()
         .route("/webhooks/bounce", post(webhooks::post_bounce).layer(from_fn(refuse_cross_site)))
-        .route("/webhooks/service/{provider}", post(providers::receive))
+        .route("/webhooks/service/{provider}", post(providers::receive).get(providers::receive))
+        .route("/webhooks/service/custom/{name}", post(providers::receive_mapped))
         .route_layer(axum::middleware::from_fn_with_state(
             Guard { limit: state.webhook_limit.clone(), metrics: state.metrics.clone() },
             guard,

@@ -115,6 +115,8 @@ fn too_many() -> Response {
 fn provider_of(path: &str) -> String {
     match path.strip_prefix("/webhooks/service/") {
         Some(p) if rebound_providers::Providers::names().contains(&p) => p.to_string(),
+        // Mapped providers' names are the operator's: one label for all.
+        Some(p) if p.starts_with("custom/") => "custom".to_string(),
         Some(_) => "unknown".to_string(),
         None => "bounce".to_string(),
     }
@@ -166,6 +168,9 @@ mod tests {
     fn labels() {
         assert_eq!(provider_of("/webhooks/bounce"), "bounce");
         assert_eq!(provider_of("/webhooks/service/ses"), "ses");
+        assert_eq!(provider_of("/webhooks/service/mandrill"), "mandrill");
+        // Mapped providers' names are the operator's: one label.
+        assert_eq!(provider_of("/webhooks/service/custom/acme"), "custom");
         assert_eq!(provider_of("/webhooks/service/../../x"), "unknown");
         assert_eq!(reason_of(StatusCode::OK), None);
         assert_eq!(reason_of(StatusCode::UNAUTHORIZED), Some("unauthorized"));

@@ -7,16 +7,23 @@ mod support;
 
 mod azure;
 mod brevo;
+mod elasticemail;
 mod forwardemail;
 mod lettermint;
+mod mailersend;
 mod mailgun;
 mod mailjet;
+mod mandrill;
+mod mapper;
 mod postal;
 mod postmark;
 mod resend;
 mod sendgrid;
 mod ses;
+mod ses_eventbridge;
+mod smtp2go;
 mod sparkpost;
+mod zeptomail;
 
 #[test]
 fn names_cover_every_module() {
@@ -34,9 +41,23 @@ fn names_cover_every_module() {
             "brevo",
             "mailjet",
             "sparkpost",
-            "postal"
+            "postal",
+            "mailersend",
+            "smtp2go",
+            "zeptomail",
+            "elasticemail",
+            "mandrill",
+            "ses_eventbridge"
         ]
     );
+}
+
+/// Every built-in name is reserved: no mapped provider can record under it.
+#[test]
+fn built_in_names_are_reserved_for_mapped_providers() {
+    for name in rebound_providers::Providers::names() {
+        assert!(rebound_core::mapped::RESERVED_NAMES.contains(name), "{name}");
+    }
 }
 
 #[test]

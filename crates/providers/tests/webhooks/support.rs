@@ -58,7 +58,35 @@ pub fn settings() -> Settings {
     s.azure.shared_secret = Secret::new("azure-shared-secret");
     s.postal.enabled = true;
     s.postal.public_key = std::fs::read_to_string(data("rsa_a.pub.pem")).unwrap();
+    s.mailersend = key_provider("ms-test-signing-secret");
+    s.smtp2go = basic_provider();
+    s.zeptomail = key_provider("zm-test-auth-key");
+    s.elasticemail = key_provider("ee-test-url-secret");
+    s.mandrill.enabled = true;
+    s.mandrill.key = Secret::new("md-test-webhook-key");
+    s.mandrill.url = "https://rebound.example/webhooks/service/mandrill".into();
+    s.ses_eventbridge.enabled = true;
+    s.ses_eventbridge.key = Secret::new("eb-test-api-key");
     s
+}
+
+/// One request to a mapped provider through `Providers::handle_mapped`.
+pub fn run_mapped(
+    name: &str,
+    hdrs: &[(&str, &str)],
+    query: Option<&str>,
+    body: &[u8],
+    now: DateTime<Utc>,
+    settings: &Settings,
+) -> Result<Outcome, ProviderError> {
+    let p = Providers::new(Arc::new(NoFetch));
+    let h = headers(hdrs);
+    p.handle_mapped(name, &WebhookRequest { headers: &h, query, body }, now, settings)
+}
+
+pub fn hmac_b64(alg: ring::hmac::Algorithm, key: &[u8], msg: &[u8]) -> String {
+    let k = ring::hmac::Key::new(alg, key);
+    B64.encode(ring::hmac::sign(&k, msg).as_ref())
 }
 
 pub fn data(name: &str) -> String {

@@ -9,7 +9,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, Uri};
+use axum::http::{HeaderMap, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use rebound_providers::{Outcome, ProviderError, Providers, WebhookRequest};
@@ -17,13 +17,14 @@ use rebound_providers::{Outcome, ProviderError, Providers, WebhookRequest};
 use super::data;
 use super::webhooks::require_webhooks_enabled;
 use crate::auth::Principal;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::RawBody;
 use crate::state::AppState;
 
 pub async fn receive(
     State(state): State<AppState>,
     Path(provider): Path<String>,
+    method: Method,
     headers: HeaderMap,
     uri: Uri,
     RawBody(body): RawBody,
@@ -32,14 +33,47 @@ pub async fn receive(
     if !Providers::names().contains(&provider.as_str()) {
         return Err(ProviderError::UnknownProvider(provider).into());
     }
+    if method != Method::POST && !Providers::accepts_get(&provider) {
+        return Err(ApiError::MethodNotAllowed(format!("{provider} webhooks are POST requests")));
+    }
     let settings = state.settings.get();
     require_webhooks_enabled(&settings)?;
+    // Mandrill's HEAD (or GET) when a webhook is added: the URL exists.
+    if method != Method::POST && provider == "mandrill" {
+        return Ok(data(true).into_response());
+    }
     let req = WebhookRequest { headers: &headers, query: uri.query(), body: &body };
     let outcome = state
         .providers
         .handle(&provider, &req, Utc::now(), &settings)
         .await
         .inspect_err(|e| tracing::info!(provider, error = e.to_string(), "webhook refused"))?;
+    record(&state, &provider, outcome).await
+}
+
+/// POST /webhooks/service/custom/{name}: a mapped provider (`bounce.mapped_providers`).
+pub async fn receive_mapped(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    RawBody(body): RawBody,
+) -> ApiResult<Response> {
+    let settings = state.settings.get();
+    if !settings.mapped_providers.iter().any(|p| p.name == name) {
+        return Err(ProviderError::UnknownProvider(format!("custom/{name}")).into());
+    }
+    require_webhooks_enabled(&settings)?;
+    let req = WebhookRequest { headers: &headers, query: uri.query(), body: &body };
+    let outcome = state
+        .providers
+        .handle_mapped(&name, &req, Utc::now(), &settings)
+        .inspect_err(|e| tracing::info!(provider = name, error = e.to_string(), "webhook refused"))?;
+    record(&state, &name, outcome).await
+}
+
+/// Records a verified request's events in one transaction before answering.
+async fn record(state: &AppState, provider: &str, outcome: Outcome) -> ApiResult<Response> {
     match outcome {
         // Handshakes (Event Grid validation, SNS confirmation) answer bare JSON.
         Outcome::Reply(v) => Ok(Json(v).into_response()),

@@ -13,6 +13,7 @@ mod login_limits;
 mod openapi;
 mod ops;
 mod providers_http;
+mod providers_mapped_http;
 mod recording;
 mod resources;
 mod settings_api;

@@ -117,6 +117,12 @@ pub(super) const PROVIDERS: &[(&str, &str, &str)] = &[
     ("mailjet", "Mailjet", "basic"),
     ("sparkpost", "SparkPost", "basic"),
     ("postal", "Postal", "postal"),
+    ("mailersend", "MailerSend", "key"),
+    ("smtp2go", "SMTP2GO", "basic"),
+    ("zeptomail", "ZeptoMail", "key"),
+    ("elasticemail", "Elastic Email", "urlkey"),
+    ("mandrill", "Mandrill (Mailchimp Transactional)", "mandrill"),
+    ("ses_eventbridge", "Amazon SES through EventBridge", "header"),
 ];
 
 pub(super) fn bounces_schema(mailboxes: usize, base_url: &str) -> Vec<Section> {
@@ -276,6 +282,35 @@ pub(super) fn bounces_schema(mailboxes: usize, base_url: &str) -> Vec<Section> {
                 Kind::TextArea,
                 "PEM, or the base64 key Postal shows in its DNS record.",
             )),
+            "urlkey" => fields.push(field(
+                format!("{p}.key"),
+                "URL secret",
+                Kind::Secret,
+                "Elastic Email signs nothing: add ?key=<this secret> to the notification URL.",
+            )),
+            "mandrill" => fields.extend([
+                field(
+                    format!("{p}.key"),
+                    "Webhook key",
+                    Kind::Secret,
+                    "The key Mandrill shows for the webhook.",
+                ),
+                field(
+                    format!("{p}.url"),
+                    "Webhook URL as entered in Mandrill",
+                    Kind::Text,
+                    "Mandrill signs the URL it posts to; behind a proxy rebound cannot know it.",
+                ),
+            ]),
+            "header" => fields.extend([
+                field(
+                    format!("{p}.header"),
+                    "API key header",
+                    Kind::Text,
+                    "The EventBridge connection's API key name. Empty: x-rebound-key.",
+                ),
+                field(format!("{p}.key"), "API key", Kind::Secret, "The connection's API key value."),
+            ]),
             _ => {}
         }
         debug_assert!(Providers::names().contains(name));
@@ -289,6 +324,21 @@ pub(super) fn bounces_schema(mailboxes: usize, base_url: &str) -> Vec<Section> {
             entry: None,
         });
     }
+    s.push(Section {
+        heading: None,
+        id: "mapped-providers".into(),
+        title: "Other providers (generic webhook mapper)".into(),
+        intro: "Providers rebound does not know, described in JSON (docs/providers.md, \"Generic webhook \
+                mapper\"); each is reached at the URL below with its name.",
+        webhook_url: Some(format!("{base_url}/webhooks/service/custom/{{name}}")),
+        fields: vec![field(
+            "bounce.mapped_providers",
+            "Mapped providers (JSON list)",
+            Kind::Json,
+            "Secrets show masked; sent back unchanged they are kept.",
+        )],
+        entry: None,
+    });
     for i in 0..=mailboxes {
         let is_new = i == mailboxes;
         let p = format!("bounce.mailboxes[{i}]");
