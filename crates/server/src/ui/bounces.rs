@@ -157,7 +157,7 @@ const COLUMNS: [(BounceOrder, &str); 5] = [
 
 /// A reason id in words: "mailboxfull" → "mailbox full". The ids are the
 /// parser's (Sisimai's vocabulary, docs/parser.md), run together.
-fn reason_words(id: &str) -> String {
+pub(super) fn reason_words(id: &str) -> String {
     const WORDS: [(&str, &str); 33] = [
         ("userunknown", "user unknown"),
         ("hostunknown", "host unknown"),

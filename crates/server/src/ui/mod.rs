@@ -14,6 +14,7 @@ mod campaign_report;
 mod campaigns;
 mod chart;
 mod dashboard;
+mod domains;
 mod error;
 mod form;
 mod mailbox_oauth;
@@ -62,6 +63,7 @@ pub fn router() -> Router<AppState> {
         .route(&r("/campaigns/{id}"), get(campaign_report::show))
         .route(&r("/campaigns/{id}/test"), get(campaigns::test_form).post(campaigns::send_test))
         .route(&r("/mailboxes"), get(mailboxes::status))
+        .route(&r("/domains"), get(domains::list))
         .route(&r("/mailboxes/{uuid}/scan"), post(mailboxes::scan_now))
         .route(&r("/settings"), get(settings::index))
         .route(&r("/settings/bounces"), get(settings::bounces_form).post(settings::save_bounces))

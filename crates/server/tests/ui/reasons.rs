@@ -73,3 +73,34 @@ async fn the_bounces_table_shows_and_filters_reasons() {
     b.wait_for_count("#bounces-table tbody tr", 1).await;
     b.close().await;
 }
+
+/// The domains page: per receiving domain, how and why, most first
+/// (screenshot domains.png); a reason links to the bounces it counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_domains_page_shows_reasons_per_receiving_domain() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    s.enable_webhooks().await;
+    for (email, kind, reason) in [
+        ("a@outlook.com", "hard", "blocked"),
+        ("b@outlook.com", "hard", "blocked"),
+        ("c@outlook.com", "soft", "badreputation"),
+        ("d@gmail.com", "hard", "userunknown"),
+    ] {
+        s.create_subscriber(email, &[]).await;
+        record(&s, &json!({"email": email, "source": "api", "type": kind, "meta": {"reason": reason}})).await;
+    }
+    let b = Browser::start().await;
+    log_in(&b, &s).await;
+    b.goto(&s.url("/admin/domains")).await;
+    let domains = b.texts("#domains-table tbody td.domain").await;
+    assert_eq!(domains, ["outlook.com 3", "gmail.com 1"]);
+    let outlook = b.text_of("#domains-table tr[data-domain='outlook.com'] td.reasons").await;
+    assert!(
+        outlook.starts_with("blocked (sending IP) 2") && outlook.contains("bad reputation 1"),
+        "{outlook}"
+    );
+    b.screenshot("domains").await;
+    b.click_to_load("#domains-table tr[data-domain='gmail.com'] td.reasons a").await;
+    b.wait_for_count("#bounces-table tbody tr", 1).await;
+    b.close().await;
+}
