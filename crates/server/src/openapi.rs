@@ -188,6 +188,73 @@ pub struct DataRetryResult {
     data: RetryResult,
 }
 
+/// An address that must not be mailed (or, with `suppressed` false, one
+/// reactivated: listed by `since` so a sync can remove it).
+#[derive(ToSchema)]
+pub struct Suppression {
+    email: String,
+    suppressed: bool,
+    /// soft, hard or complaint: the bounce type whose `bounce.actions` rule
+    /// suppressed it; manual: added by hand, or a subscriber blocklisted outside the rules.
+    #[schema(rename = "type")]
+    kind: String,
+    /// unsubscribe, blocklist, delete (the rule's action) or manual.
+    action: String,
+    reason: String,
+    /// The bounce's source; api when added by hand; subscriber for a blocklisted subscriber.
+    source: String,
+    #[schema(format = DateTime)]
+    first_seen: String,
+    #[schema(format = DateTime)]
+    last_seen: String,
+    /// Bounces counted since it was suppressed (the rule's count included).
+    count: i64,
+    subscriber_id: Option<i64>,
+    /// The last reactivation: bounces before it no longer count.
+    #[schema(format = DateTime)]
+    reactivated_at: Option<String>,
+    #[schema(format = DateTime)]
+    updated_at: String,
+}
+
+#[derive(ToSchema)]
+pub struct SuppressionPage {
+    results: Vec<Suppression>,
+    total: i64,
+    per_page: i64,
+    page: i64,
+}
+
+#[derive(ToSchema)]
+pub struct DataSuppressionPage {
+    data: SuppressionPage,
+}
+
+#[derive(ToSchema)]
+pub struct DataSuppression {
+    data: Suppression,
+}
+
+#[derive(ToSchema)]
+pub struct SuppressionLookup {
+    email: String,
+    suppressed: bool,
+    /// The entry, also when reactivated; null when it never was suppressed.
+    suppression: Option<Suppression>,
+}
+
+#[derive(ToSchema)]
+pub struct DataSuppressionLookup {
+    data: SuppressionLookup,
+}
+
+#[derive(ToSchema)]
+pub struct SuppressionBody {
+    email: String,
+    /// Shown as the reason; "added by <user>" when empty.
+    reason: Option<String>,
+}
+
 #[derive(ToSchema)]
 pub struct SubscriberList {
     id: i64,
@@ -898,6 +965,38 @@ fn subscriber_bounces() {}
     responses((status = 200, body = DataTrue), Refusals), security(("basic" = []), ("token" = [])))]
 fn delete_subscriber_bounces() {}
 
+#[utoipa::path(get, path = "/api/suppressions", tag = "suppressions",
+    description = "Every address that must not be mailed, and why (bounces:get): addresses the `bounce.actions` rules suppressed (subscribers' and unmatched bounces' alike), addresses added by hand, and blocklisted subscribers. By e-mail; with `since`, every entry changed after that time, reactivated ones included (`suppressed` false), oldest change first, for an incremental sync.",
+    params(("since" = Option<String>, Query, description = "RFC 3339, e.g. 2026-03-01T00:00:00Z"),
+        ("search" = Option<String>, Query, description = "A substring of the address"),
+        ("page" = Option<i64>, Query), ("per_page" = Option<String>, Query)),
+    responses((status = 200, body = DataSuppressionPage), Refusals), security(("basic" = []), ("token" = [])))]
+fn list_suppressions() {}
+
+#[utoipa::path(post, path = "/api/suppressions", tag = "suppressions",
+    description = "Suppresses an address by hand (bounces:manage); a subscriber with it is blocklisted and unsubscribed from its lists.",
+    request_body = SuppressionBody,
+    responses((status = 200, body = DataSuppression), Refusals), security(("basic" = []), ("token" = [])))]
+fn add_suppression() {}
+
+#[utoipa::path(get, path = "/api/suppressions/export.csv", tag = "suppressions",
+    params(("since" = Option<String>, Query), ("search" = Option<String>, Query)),
+    responses((status = 200, content_type = "text/csv", body = String), Refusals),
+    security(("basic" = []), ("token" = [])))]
+fn export_suppressions() {}
+
+#[utoipa::path(get, path = "/api/suppressions/{email}", tag = "suppressions",
+    description = "May this address be mailed? 200 either way: `suppressed` and, when it is or was, why.",
+    params(("email" = String, Path)),
+    responses((status = 200, body = DataSuppressionLookup), Refusals), security(("basic" = []), ("token" = [])))]
+fn get_suppression() {}
+
+#[utoipa::path(delete, path = "/api/suppressions/{email}", tag = "suppressions",
+    description = "Reactivates (bounces:manage): the subscriber is enabled again and its bounces before now no longer count for the rules (the entry stays, `suppressed` false, with `reactivated_at`). 404 when the address is not suppressed.",
+    params(("email" = String, Path)),
+    responses((status = 200, body = DataSuppression), Refusals), security(("basic" = []), ("token" = [])))]
+fn reactivate_suppression() {}
+
 #[utoipa::path(get, path = "/api/lists", tag = "lists",
     params(("page" = Option<i64>, Query), ("per_page" = Option<String>, Query)),
     responses((status = 200, body = DataListPage), Refusals), security(("basic" = []), ("token" = [])))]
@@ -1024,6 +1123,7 @@ impl Modify for Security {
         patch_subscriber, blocklist_subscriber, blocklist_subscribers, manage_subscriber_lists,
         manage_subscriber_lists_of, blocklist_subscribers_by_query, delete_subscribers_by_query,
         manage_subscriber_lists_by_query,
+        list_suppressions, add_suppression, export_suppressions, get_suppression, reactivate_suppression,
         list_lists, create_list, get_list, update_list, delete_list, list_campaigns, create_campaign, get_campaign,
         update_campaign, delete_campaign, campaign_analytics, campaign_test, get_settings, put_settings, put_setting,
         list_users, create_user, delete_user,

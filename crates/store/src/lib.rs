@@ -17,6 +17,7 @@ mod sessions;
 mod sql_filter;
 mod sqlite;
 mod stats;
+pub mod suppressions;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -38,6 +39,7 @@ pub use sessions::{NewSession, Session, SessionStore};
 pub use sql_filter::{BOUNCES_TABLE, FilterError, SUBSCRIBER_TABLES, SqlFilter};
 pub use sqlite::SqliteStore;
 pub use stats::{BounceTypeCounts, CampaignBounces, DailyBounces, SourceCount, StatsStore};
+pub use suppressions::{Suppression, SuppressionChange, SuppressionQuery, SuppressionStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -90,6 +92,7 @@ pub trait Store:
     + StatsStore
     + MailboxStore
     + ImportStore
+    + SuppressionStore
 {
     fn backend(&self) -> Backend;
     /// Applies pending migrations (idempotent; safe with several instances).

@@ -76,6 +76,34 @@ pub struct PlanInput<'a> {
     pub campaigns: &'a HashMap<Uuid, i64>,
     pub actions: &'a BounceActions,
     pub now: DateTime<Utc>,
+    /// The batch's addresses (lower-case) that have a suppression row, and
+    /// whether it is active.
+    pub suppressed: &'a HashMap<String, bool>,
+    /// Unmatched bounces per (lower-case address, type) already stored,
+    /// within each type's window and after the address's reset.
+    pub unmatched_counts: &'a HashMap<(String, BounceType), u32>,
+}
+
+/// An address a batch suppresses, or a further bounce of an address
+/// already suppressed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuppressionWrite {
+    /// Lower-case.
+    pub email: String,
+    pub subscriber_id: Option<i64>,
+    pub bounce_type: BounceType,
+    pub action: Action,
+    pub reason: String,
+    pub source: String,
+    /// The bounce's time.
+    pub at: DateTime<Utc>,
+    /// The bounces of `bounce_type` that counted for the rule, this one included.
+    pub count: u32,
+    /// True: the address becomes suppressed (new or again after a
+    /// reactivation). False: it already was; only `last_seen` and `count` move.
+    pub added: bool,
+    /// Decided by an unmatched bounce's rule (no subscriber).
+    pub from_unmatched: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -117,6 +145,8 @@ pub struct Plan {
     /// Whether `blocklist` also unsubscribes those subscribers' lists.
     pub semantics: ActionSemantics,
     pub outcomes: Vec<RecordOutcome>,
+    /// In event order.
+    pub suppressions: Vec<SuppressionWrite>,
 }
 
 /// Applies the recording rules to a batch, in event order.
@@ -127,6 +157,8 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     let since = count_since(input.actions, input.now);
     let mut status: HashMap<i64, Option<SubscriberStatus>> =
         input.subscribers.iter().map(|s| (s.id, Some(s.status))).collect();
+    let mut suppressed = input.suppressed.clone();
+    let mut unmatched_counts = input.unmatched_counts.clone();
 
     for ev in input.events {
         if let Some(id) = &ev.event_id {
@@ -151,11 +183,53 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             } else {
                 "no subscriber with this e-mail or uuid"
             };
-            plan.unmatched.push(unmatched(ev, reason, false, created_at));
+            let row = unmatched(ev, reason, false, created_at);
+            // The same rules as for a subscriber decide whether the address
+            // is suppressed, counting its unmatched bounces.
+            if let Some(email) = Some(row.email.to_lowercase()).filter(|e| !e.is_empty()) {
+                let n = unmatched_counts.entry((email.clone(), ev.bounce_type)).or_insert(0);
+                let count = *n + 1;
+                if in_window(&since, ev.bounce_type, created_at) {
+                    *n += 1;
+                }
+                let rule = input.actions.rule(ev.bounce_type);
+                let already = suppressed.get(&email).copied().unwrap_or(false);
+                if already || (count >= rule.count && rule.action != Action::None) {
+                    plan.suppressions.push(SuppressionWrite {
+                        subscriber_id: None,
+                        bounce_type: ev.bounce_type,
+                        action: rule.action,
+                        reason: suppression_reason(ev, rule.action, count, input.actions),
+                        source: ev.source.clone(),
+                        at: created_at,
+                        count,
+                        added: !already,
+                        from_unmatched: true,
+                        email: email.clone(),
+                    });
+                    suppressed.insert(email, true);
+                }
+            }
+            plan.unmatched.push(row);
             plan.outcomes.push(RecordOutcome::Unmatched);
             continue;
         };
         if current == SubscriberStatus::Blocklisted {
+            let email = sub.email.to_lowercase();
+            if suppressed.get(&email).copied().unwrap_or(false) {
+                plan.suppressions.push(SuppressionWrite {
+                    email,
+                    subscriber_id: Some(sub.id),
+                    bounce_type: ev.bounce_type,
+                    action: Action::Blocklist,
+                    reason: String::new(),
+                    source: ev.source.clone(),
+                    at: created_at,
+                    count: 0,
+                    added: false,
+                    from_unmatched: false,
+                });
+            }
             plan.outcomes.push(RecordOutcome::Blocklisted { subscriber_id: sub.id });
             continue;
         }
@@ -189,6 +263,23 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             }
             Some(Action::None) | None => {}
         }
+        let email = sub.email.to_lowercase();
+        let already = suppressed.get(&email).copied().unwrap_or(false);
+        if already || action.is_some() {
+            plan.suppressions.push(SuppressionWrite {
+                subscriber_id: Some(sub.id),
+                bounce_type: ev.bounce_type,
+                action: action.unwrap_or(Action::None),
+                reason: suppression_reason(ev, rule.action, count, input.actions),
+                source: ev.source.clone(),
+                at: created_at,
+                count,
+                added: !already,
+                from_unmatched: false,
+                email: email.clone(),
+            });
+            suppressed.insert(email, true);
+        }
         plan.outcomes.push(RecordOutcome::Recorded { subscriber_id: sub.id, count, action });
     }
     // Rows of deleted subscribers go with them (ON DELETE CASCADE); inserting
@@ -200,6 +291,33 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     plan.delete.sort_unstable();
     plan.delete.dedup();
     plan
+}
+
+/// Why a bounce suppresses its address: the provider's or DSN's own words
+/// when the evidence has them, and the rule that fired.
+fn suppression_reason(ev: &BounceEvent, action: Action, count: u32, actions: &BounceActions) -> String {
+    let rule = actions.rule(ev.bounce_type);
+    let said = bounce_reason(&ev.meta);
+    let why = format!(
+        "{count} {} bounce(s): bounce.actions.{} is {} after {}",
+        ev.bounce_type.as_str(),
+        ev.bounce_type.as_str(),
+        action.as_str(),
+        rule.count
+    );
+    match said {
+        Some(said) => format!("{said} ({why})"),
+        None => why,
+    }
+}
+
+/// The reason a bounce's evidence gives (`meta.reason`, `meta.diagnostic`,
+/// `meta.status`), if any.
+pub fn bounce_reason(meta: &Value) -> Option<String> {
+    ["reason", "diagnostic", "diagnostic_code", "status"]
+        .iter()
+        .find_map(|k| meta.get(*k).and_then(Value::as_str).filter(|s| !s.trim().is_empty()))
+        .map(|s| s.chars().take(500).collect())
 }
 
 fn unmatched(
@@ -288,6 +406,8 @@ mod tests {
             campaigns: &HashMap::new(),
             actions,
             now: Utc::now(),
+            suppressed: &HashMap::new(),
+            unmatched_counts: &HashMap::new(),
         })
     }
 
@@ -345,5 +465,19 @@ mod tests {
         let p = run(&events, &subs, &actions);
         assert_eq!(p.delete, vec![7]);
         assert_eq!(p.outcomes[1], RecordOutcome::Unmatched);
+    }
+
+    #[test]
+    fn unmatched_addresses_are_suppressed_by_the_same_rule() {
+        let actions = BounceActions { hard: ActionRule::new(2, Action::Blocklist), ..Default::default() };
+        let events = [ev("x@y.org", BounceType::Hard, None), ev("x@y.org", BounceType::Hard, None)];
+        let p = run(&events, &[], &actions);
+        assert_eq!(p.suppressions.len(), 1, "suppressed at the rule's count, not before");
+        let w = &p.suppressions[0];
+        assert!(w.added && w.from_unmatched && w.subscriber_id.is_none());
+        assert_eq!((w.email.as_str(), w.count, w.action), ("x@y.org", 2, Action::Blocklist));
+        // The soft rule takes no action: never suppressed.
+        let soft: Vec<_> = (0..5).map(|_| ev("s@y.org", BounceType::Soft, None)).collect();
+        assert!(run(&soft, &[], &actions).suppressions.is_empty());
     }
 }

@@ -16,6 +16,7 @@ pub mod providers;
 pub mod settings;
 pub mod subscriber_bulk;
 pub mod subscribers;
+pub mod suppressions;
 pub mod users;
 pub mod webhooks;
 

@@ -33,6 +33,7 @@ pub mod settings;
 pub mod subscriber_bulk;
 pub mod subscriber_query;
 pub mod subscribers;
+pub mod suppressions;
 pub mod users;
 
 mod error;

@@ -18,6 +18,7 @@ mod settings_api;
 mod settings_listmonk;
 mod subscriber_query;
 mod subscribers_api;
+mod suppressions_api;
 mod users_api;
 mod webhook_errors;
 

@@ -13,6 +13,7 @@ mod stats;
 mod subscriber_bulk;
 mod subscriber_query;
 mod subscribers;
+mod suppressions;
 mod users;
 
 use std::str::FromStr;

@@ -17,6 +17,7 @@ mod stats;
 mod subscriber_bulk;
 mod subscriber_query;
 mod subscribers;
+mod suppressions;
 mod users;
 
 use std::path::Path;
