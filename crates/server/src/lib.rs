@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod connections;
 pub mod cross_site;
+pub mod delivery;
 pub mod error;
 pub mod extract;
 pub mod handlers;
@@ -63,6 +64,8 @@ pub struct ServerConfig {
     pub login: login_limit::LoginLimits,
     /// How long listmonk's `query` (an SQL expression) on GET /api/subscribers may run.
     pub sql_query_timeout: Duration,
+    /// Outgoing event webhooks (delivery.rs).
+    pub delivery: delivery::DeliveryConfig,
 }
 
 impl Default for ServerConfig {
@@ -78,6 +81,7 @@ impl Default for ServerConfig {
             http: connections::HttpLimits::default(),
             login: login_limit::LoginLimits::default(),
             sql_query_timeout: Duration::from_secs(15),
+            delivery: delivery::DeliveryConfig::default(),
         }
     }
 }
@@ -89,6 +93,7 @@ pub struct App {
     writers: Vec<tokio::task::JoinHandle<()>>,
     settings_watcher: tokio::task::JoinHandle<()>,
     http: connections::HttpLimits,
+    delivery: Option<delivery::Worker>,
 }
 
 impl App {
@@ -116,6 +121,15 @@ impl App {
         let providers = Arc::new(Providers::new(fetch));
         let mailboxes = scanners::start(store.clone(), intake.clone(), &settings);
         let sender = Arc::new(rebound_sender::Sender::new(config.sender));
+        let delivery = if config.delivery.enabled {
+            Some(
+                delivery::start(store.clone(), config.delivery.clone(), metrics.clone())
+                    .map_err(ApiError::internal)?,
+            )
+        } else {
+            None
+        };
+        let deliveries = delivery.as_ref().map(delivery::Worker::waker).unwrap_or_default();
         Ok(App {
             state: AppState {
                 store,
@@ -128,10 +142,12 @@ impl App {
                 webhook_limit,
                 sender,
                 sql_query_timeout: config.sql_query_timeout,
+                deliveries,
             },
             writers,
             settings_watcher,
             http: config.http,
+            delivery,
         })
     }
 
@@ -142,10 +158,13 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let App { state, writers, settings_watcher, http } = self;
+        let App { state, writers, settings_watcher, http, delivery } = self;
         let mailboxes = state.mailboxes.clone();
         connections::serve(listener, router(state), http, shutdown).await?;
         settings_watcher.abort();
+        if let Some(d) = &delivery {
+            d.stop();
+        }
         // Scans in progress commit the messages in hand, then stop; this also
         // drops the scanners' intake.
         mailboxes.shutdown().await;

@@ -29,6 +29,8 @@ pub struct AppState {
     pub sender: Arc<rebound_sender::Sender>,
     /// How long a subscriber `query` (an SQL expression) may run.
     pub sql_query_timeout: std::time::Duration,
+    /// Wakes the webhook delivery worker.
+    pub deliveries: crate::delivery::Waker,
 }
 
 /// What the `Principal` extractor needs (auth.rs takes it this way, so it

@@ -18,6 +18,7 @@ mod sql_filter;
 mod sqlite;
 mod stats;
 pub mod suppressions;
+pub mod webhooks;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -40,6 +41,10 @@ pub use sql_filter::{BOUNCES_TABLE, FilterError, SUBSCRIBER_TABLES, SqlFilter};
 pub use sqlite::SqliteStore;
 pub use stats::{BounceTypeCounts, CampaignBounces, DailyBounces, SourceCount, StatsStore};
 pub use suppressions::{Suppression, SuppressionChange, SuppressionQuery, SuppressionStore};
+pub use webhooks::{
+    AttemptOutcome, Claimed, Delivery, DeliveryQuery, DeliveryStatus, Endpoint, EndpointEffect,
+    EndpointUpdate, NewEndpoint, WebhookStore,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -93,6 +98,7 @@ pub trait Store:
     + MailboxStore
     + ImportStore
     + SuppressionStore
+    + WebhookStore
 {
     fn backend(&self) -> Backend;
     /// Applies pending migrations (idempotent; safe with several instances).

@@ -8,6 +8,7 @@ pub mod bounce_reclassify;
 pub mod bounces;
 pub mod campaign_test;
 pub mod campaigns;
+pub mod event_webhooks;
 pub mod health;
 pub mod lists;
 pub mod mailboxes;

@@ -35,6 +35,7 @@ pub mod subscriber_query;
 pub mod subscribers;
 pub mod suppressions;
 pub mod users;
+pub mod webhooks;
 
 mod error;
 

@@ -7,6 +7,7 @@ mod campaigns_api;
 mod concurrency;
 mod cross_site;
 mod error_shape;
+mod event_webhooks;
 mod http_limits;
 mod login_limits;
 mod openapi;

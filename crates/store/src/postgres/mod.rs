@@ -15,6 +15,7 @@ mod subscriber_query;
 mod subscribers;
 mod suppressions;
 mod users;
+mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -6,6 +6,7 @@ use super::PgStore;
 use super::bounces::apply_blocklist;
 use crate::record::SuppressionWrite;
 use crate::suppressions::BLOCKLISTED_REASON;
+use crate::webhooks::{self, event_type};
 use crate::{Paged, Result, Suppression, SuppressionChange, SuppressionQuery, SuppressionStore};
 
 /// See the SQLite backend.
@@ -125,6 +126,9 @@ impl SuppressionStore for PgStore {
             apply_blocklist(&mut tx, &[id]).await?;
         }
         let suppression = entry(&mut tx, &email).await?.expect("the row just written");
+        if changed {
+            emit(&mut tx, event_type::SUPPRESSION_ADDED, &suppression, now).await?;
+        }
         tx.commit().await?;
         Ok(SuppressionChange { suppression, changed })
     }
@@ -169,6 +173,7 @@ impl SuppressionStore for PgStore {
         .execute(&mut *tx)
         .await?;
         let suppression = entry(&mut tx, &email).await?.expect("the row just written");
+        emit(&mut tx, event_type::SUPPRESSION_REMOVED, &suppression, now).await?;
         tx.commit().await?;
         Ok(Some(SuppressionChange { suppression, changed: true }))
     }
@@ -181,6 +186,13 @@ async fn lock_address(conn: &mut PgConnection, email: &str) -> Result<()> {
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// The event of a change by hand, in its transaction.
+async fn emit(conn: &mut PgConnection, t: &'static str, s: &Suppression, now: DateTime<Utc>) -> Result<()> {
+    let routes = super::webhooks::load_routes(conn).await?;
+    let rows = webhooks::route(&routes, t, now, webhooks::suppression_data(s));
+    super::webhooks::insert_outbox(conn, &rows, now).await
 }
 
 async fn entry(conn: &mut PgConnection, email: &str) -> Result<Option<Suppression>> {

@@ -432,6 +432,8 @@ async fn plan_batch(
         }
     }
 
+    let routes = super::webhooks::load_routes(conn).await?;
+
     Ok(record::plan(&PlanInput {
         events,
         new_event_ids: &new_event_ids,
@@ -442,6 +444,7 @@ async fn plan_batch(
         now,
         suppressed: &suppressed,
         unmatched_counts: &unmatched_counts,
+        routes: &routes,
     }))
 }
 
@@ -508,6 +511,10 @@ pub(super) async fn write_plan(
             .await?;
     }
     super::suppressions::write_suppressions(conn, &plan.suppressions, keep_unmatched, now).await?;
+    super::webhooks::insert_outbox(conn, &plan.outbox, now).await?;
+    if keep_unmatched {
+        super::webhooks::insert_outbox(conn, &plan.outbox_unmatched, now).await?;
+    }
     Ok(())
 }
 

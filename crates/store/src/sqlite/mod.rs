@@ -19,6 +19,7 @@ mod subscriber_query;
 mod subscribers;
 mod suppressions;
 mod users;
+mod webhooks;
 
 use std::path::Path;
 use std::str::FromStr;

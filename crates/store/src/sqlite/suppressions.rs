@@ -6,6 +6,7 @@ use super::bounces::apply_blocklist;
 use super::{SqliteStore, ts};
 use crate::record::SuppressionWrite;
 use crate::suppressions::BLOCKLISTED_REASON;
+use crate::webhooks::{self, event_type};
 use crate::{Paged, Result, Suppression, SuppressionChange, SuppressionQuery, SuppressionStore};
 
 /// Every row of the suppression table, and every blocklisted subscriber that
@@ -127,6 +128,9 @@ impl SuppressionStore for SqliteStore {
             apply_blocklist(&mut tx, &[id]).await?;
         }
         let suppression = entry(&mut tx, &email).await?.expect("the row just written");
+        if changed {
+            emit(&mut tx, event_type::SUPPRESSION_ADDED, &suppression, now).await?;
+        }
         tx.commit().await?;
         Ok(SuppressionChange { suppression, changed })
     }
@@ -171,9 +175,22 @@ impl SuppressionStore for SqliteStore {
         .execute(&mut *tx)
         .await?;
         let suppression = entry(&mut tx, &email).await?.expect("the row just written");
+        emit(&mut tx, event_type::SUPPRESSION_REMOVED, &suppression, now).await?;
         tx.commit().await?;
         Ok(Some(SuppressionChange { suppression, changed: true }))
     }
+}
+
+/// The event of a change by hand, in its transaction.
+async fn emit(
+    conn: &mut SqliteConnection,
+    t: &'static str,
+    s: &Suppression,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let routes = super::webhooks::load_routes(conn).await?;
+    let rows = webhooks::route(&routes, t, now, webhooks::suppression_data(s));
+    super::webhooks::insert_outbox(conn, &rows, now).await
 }
 
 async fn entry(conn: &mut SqliteConnection, email: &str) -> Result<Option<Suppression>> {
