@@ -17,6 +17,7 @@ mod recording;
 mod resources;
 mod settings_api;
 mod settings_listmonk;
+mod standard_webhooks;
 mod subscriber_query;
 mod subscribers_api;
 mod suppressions_api;
