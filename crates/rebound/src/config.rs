@@ -57,6 +57,9 @@ pub struct WebhooksFileConfig {
     pub per_endpoint: Option<usize>,
     /// Consecutive failed attempts that pause an endpoint (default 50; 0: never).
     pub pause_after: Option<u32>,
+    /// "60s": how long a claimed delivery stays reserved; after a crash it is
+    /// sent again once this runs out. At least 3 × `timeout`.
+    pub lease: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -168,6 +171,7 @@ impl FileConfig {
             timeout: wdur("timeout", w.timeout.as_ref(), dd.timeout)?,
             per_endpoint: w.per_endpoint.unwrap_or(dd.per_endpoint).max(1),
             pause_after: w.pause_after.unwrap_or(dd.pause_after),
+            lease: wdur("lease", w.lease.as_ref(), dd.lease)?,
             ..dd.clone()
         };
         Ok(ServerConfig {

@@ -47,7 +47,9 @@ pub struct DeliveryConfig {
     pub per_endpoint: usize,
     /// Consecutive failed attempts after which an endpoint is paused (0: never).
     pub pause_after: u32,
-    /// How long a claimed delivery stays reserved for this instance.
+    /// How long a claimed delivery stays reserved for this instance; one
+    /// claimed by an instance that died is sent again after this (at least
+    /// 3 × `timeout`).
     pub lease: Duration,
     /// Internal addresses that may be delivered to anyway (e.g. 127.0.0.1/32).
     pub allow_private: Vec<IpNet>,
@@ -64,7 +66,7 @@ impl Default for DeliveryConfig {
             backoff_max: Duration::from_secs(3600),
             per_endpoint: 4,
             pause_after: 50,
-            lease: Duration::from_secs(120),
+            lease: Duration::from_secs(60),
             allow_private: Vec::new(),
         }
     }

@@ -8,6 +8,7 @@
 
 mod cli;
 mod crash;
+mod events_crash;
 // The mailbox tests' real Dovecot and corpus fixtures, reused as they are.
 #[path = "../../../mailbox/tests/mailboxes/dovecot.rs"]
 #[allow(dead_code)]
