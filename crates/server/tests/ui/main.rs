@@ -6,6 +6,7 @@
 mod browser;
 mod campaign_report;
 mod campaign_test;
+mod events_pages;
 mod forms;
 mod http;
 mod pages;
