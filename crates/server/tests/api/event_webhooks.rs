@@ -328,9 +328,9 @@ async fn gone_pauses_and_resuming_delivers_what_queued(b: Backend) {
     until("both delivered", || async { deliveries(&s, "&status=delivered").await.len() == 2 }).await;
     let got = rx.got();
     assert_eq!(got.len(), 3);
-    let first = &got[0].headers["webhook-id"];
+    let first = got[0].headers["webhook-id"].clone();
     assert_eq!(
-        got[1..].iter().filter(|r| &r.headers["webhook-id"] == first).count(),
+        got[1..].iter().filter(|r| r.headers["webhook-id"] == first).count(),
         1,
         "redelivered with the same id"
     );
