@@ -290,11 +290,16 @@ impl WebhookStore for SqliteStore {
             tx.commit().await?;
             return Ok(false);
         };
+        // Only a failure streak ends here: a success leaves the endpoint's row
+        // alone (concurrent deliveries would queue on its lock otherwise).
         let paused = if delivered {
-            sqlx::query("UPDATE rebound_webhook_endpoints SET consecutive_failures = 0 WHERE id = ?1")
-                .bind(endpoint_id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE rebound_webhook_endpoints SET consecutive_failures = 0
+                 WHERE id = ?1 AND consecutive_failures <> 0",
+            )
+            .bind(endpoint_id)
+            .execute(&mut *tx)
+            .await?;
             false
         } else {
             let failures: i64 = sqlx::query_scalar(
