@@ -60,6 +60,8 @@ pub struct WebhooksFileConfig {
     /// "60s": how long a claimed delivery stays reserved; after a crash it is
     /// sent again once this runs out. At least 3 × `timeout`.
     pub lease: Option<String>,
+    /// "7d": delivered rows are deleted this long after delivery (failed ones stay).
+    pub retention: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -172,6 +174,7 @@ impl FileConfig {
             per_endpoint: w.per_endpoint.unwrap_or(dd.per_endpoint).max(1),
             pause_after: w.pause_after.unwrap_or(dd.pause_after),
             lease: wdur("lease", w.lease.as_ref(), dd.lease)?,
+            retention: wdur("retention", w.retention.as_ref(), dd.retention)?,
             ..dd.clone()
         };
         Ok(ServerConfig {

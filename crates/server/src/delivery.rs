@@ -53,6 +53,8 @@ pub struct DeliveryConfig {
     pub lease: Duration,
     /// Internal addresses that may be delivered to anyway (e.g. 127.0.0.1/32).
     pub allow_private: Vec<IpNet>,
+    /// Delivered rows are deleted this long after delivery (failed ones stay).
+    pub retention: Duration,
 }
 
 impl Default for DeliveryConfig {
@@ -68,6 +70,7 @@ impl Default for DeliveryConfig {
             pause_after: 50,
             lease: Duration::from_secs(60),
             allow_private: Vec::new(),
+            retention: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -355,7 +358,17 @@ struct Ctx {
 
 async fn run(ctx: Arc<Ctx>) {
     let mut slots: HashMap<i64, Arc<Semaphore>> = HashMap::new();
+    let mut pruned_at: Option<std::time::Instant> = None;
     loop {
+        if pruned_at.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
+            pruned_at = Some(std::time::Instant::now());
+            let before = Utc::now() - chrono::Duration::from_std(ctx.config.retention).unwrap_or_default();
+            match ctx.store.prune_deliveries(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "old webhook deliveries pruned"),
+                Err(e) => tracing::warn!(error = e.to_string(), "could not prune webhook deliveries"),
+            }
+        }
         let mut claimed_any = false;
         match ctx.store.deliverable_endpoints().await {
             Ok(endpoints) => {

@@ -209,6 +209,9 @@ pub trait WebhookStore: Send + Sync {
     async fn delete_endpoint(&self, id: i64) -> Result<()>;
     async fn query_deliveries(&self, q: &DeliveryQuery) -> Result<Paged<Delivery>>;
     async fn get_delivery(&self, id: i64) -> Result<Delivery>;
+    /// Deletes delivered rows delivered before `before`; returns how many.
+    /// Failed and pending ones stay (they still need someone).
+    async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64>;
     /// Puts a delivery back in the queue, due now, with a fresh count of attempts.
     async fn redeliver(&self, id: i64, now: DateTime<Utc>) -> Result<Delivery>;
     /// Up to `limit` due deliveries of an enabled, unpaused endpoint that no

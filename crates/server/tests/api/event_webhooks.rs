@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use rebound_server::ServerConfig;
 use rebound_server::delivery::DeliveryConfig;
+use rebound_store::WebhookStore;
 use rebound_testkit::{Backend, TestServer, backend_tests, test_config};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -404,7 +405,27 @@ async fn endpoints_and_deliveries_need_settings_permissions(b: Backend) {
     assert_eq!(status, 404);
 }
 
+async fn delivered_rows_are_pruned_failed_ones_stay(b: Backend) {
+    let rx = Receiver::start().await;
+    rx.answer(200, 1);
+    rx.answer(400, 1);
+    let s = start(b, fast(5, 0)).await;
+    endpoint(&s, &rx.url, &["bounce.unmatched"]).await;
+    bounce_ok(&s, "one@example.com", "soft").await;
+    until("delivered", || async { deliveries(&s, "&status=delivered").await.len() == 1 }).await;
+    bounce_ok(&s, "two@example.com", "soft").await;
+    until("failed", || async { deliveries(&s, "&status=failed").await.len() == 1 }).await;
+    let kept = s.store.prune_deliveries(chrono::Utc::now() - chrono::Duration::hours(1)).await.unwrap();
+    assert_eq!(kept, 0, "a recent delivery was pruned");
+    let pruned = s.store.prune_deliveries(chrono::Utc::now() + chrono::Duration::seconds(1)).await.unwrap();
+    assert_eq!(pruned, 1);
+    let left = deliveries(&s, "").await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["status"], "failed", "a failed delivery must stay visible");
+}
+
 backend_tests!(
+    delivered_rows_are_pruned_failed_ones_stay,
     bounces_emit_signed_events,
     only_wanted_types_are_queued,
     server_errors_are_retried_with_the_same_id,

@@ -203,6 +203,14 @@ impl WebhookStore for SqliteStore {
             .ok_or_else(|| StoreError::not_found(format!("delivery {id}")))
     }
 
+    async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM rebound_webhook_outbox WHERE status = 'delivered' AND delivered_at < ?1")
+            .bind(ts(before))
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
     async fn redeliver(&self, id: i64, now: DateTime<Utc>) -> Result<Delivery> {
         let r = sqlx::query(
             "UPDATE rebound_webhook_outbox SET status = 'pending', attempts = 0, next_attempt_at = ?2,
