@@ -117,10 +117,12 @@ async fn two_instances_deliver_each_event_once() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let s = seen.lock().unwrap();
-    assert_eq!(s.overlaps, 0, "two copies of an event were in flight at once");
-    let doubled: Vec<(&String, &usize)> = s.copies.iter().filter(|(_, n)| **n != 1).collect();
-    assert!(doubled.is_empty(), "delivered more than once: {doubled:?}");
+    {
+        let s = seen.lock().unwrap();
+        assert_eq!(s.overlaps, 0, "two copies of an event were in flight at once");
+        let doubled: Vec<(&String, &usize)> = s.copies.iter().filter(|(_, n)| **n != 1).collect();
+        assert!(doubled.is_empty(), "delivered more than once: {doubled:?}");
+    }
     let (da, db_) = (delivered(&a.metrics().await), delivered(&b.metrics().await));
     assert_eq!(da + db_, EVENTS as f64);
     assert!(da > 0.0 && db_ > 0.0, "one instance did all the work: {da} and {db_}");

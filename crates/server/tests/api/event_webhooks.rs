@@ -14,7 +14,6 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use rebound_server::ServerConfig;
 use rebound_server::delivery::DeliveryConfig;
-use rebound_store::WebhookStore;
 use rebound_testkit::{Backend, TestServer, backend_tests, test_config};
 use reqwest::Method;
 use serde_json::{Value, json};
