@@ -22,7 +22,7 @@ struct Seen {
     overlaps: usize,
 }
 
-/// Answers 200 after 10 ms, recording each webhook-id's copies and overlaps.
+/// Answers 200 after 50 ms (the work outlasts an idle instance's 1 s poll, so both take part), recording each webhook-id's copies and overlaps.
 async fn receiver(seen: Arc<Mutex<Seen>>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
@@ -65,7 +65,7 @@ async fn receiver(seen: Arc<Mutex<Seen>>) -> String {
                         }
                         *s.copies.entry(id.clone()).or_default() += 1;
                     }
-                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     *seen.lock().unwrap().in_flight.get_mut(&id).unwrap() -= 1;
                     if stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await.is_err() {
                         return;
