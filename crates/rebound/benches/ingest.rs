@@ -11,6 +11,12 @@
 //! Last, companion mode: `rebound serve --listmonk` in a database made by
 //! listmonk's own schema.sql (filter: `companion`).
 //!
+//! Events (docs/events.md): in the same run, ingest again with one webhook
+//! endpoint subscribed to every event type (a local receiver in this
+//! process), so every bounce also writes its outbox row and the worker
+//! delivers while ingest goes on; then, with ingest stopped, how fast the
+//! backlog is delivered (events/s).
+//!
 //! Environment: REBOUND_BENCH_SECONDS (default 10 per phase),
 //! REBOUND_BENCH_CLIENTS (default 64), REBOUND_TEST_POSTGRES_URL (admin URL
 //! where a throwaway database is created and dropped).
@@ -74,10 +80,14 @@ async fn start_server(database_flag: &str, database: &str) -> Server {
     };
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rebound"));
     cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), database_flag, database]);
-    // REBOUND_BENCH_CONFIG: a rebound.toml to try other ingest settings.
-    if let Ok(cfg) = std::env::var("REBOUND_BENCH_CONFIG") {
-        cmd.args(["--config", &cfg]);
-    }
+    // REBOUND_BENCH_CONFIG: a rebound.toml to try other ingest settings;
+    // by default one that lets events be delivered to the local receiver.
+    let cfg = std::env::var("REBOUND_BENCH_CONFIG").unwrap_or_else(|_| {
+        let path = std::env::temp_dir().join(format!("rebound-bench-{}.toml", std::process::id()));
+        std::fs::write(&path, "[webhooks]\nallow_private = [\"127.0.0.1/32\"]\n").unwrap();
+        path.display().to_string()
+    });
+    cmd.args(["--config", &cfg]);
     let child = cmd
         .env("REBOUND_ADMIN_USER", ADMIN.0)
         .env("REBOUND_ADMIN_PASSWORD", ADMIN.1)
@@ -248,6 +258,117 @@ fn report(label: &str, bounces: &Run, ceiling: &Run) {
     );
 }
 
+/// A minimal HTTP/1.1 receiver on 127.0.0.1 that answers 200 to every
+/// request and counts them; returns its URL.
+async fn receiver(count: Arc<std::sync::atomic::AtomicUsize>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else { continue };
+            let count = count.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::with_capacity(8192);
+                let mut chunk = [0u8; 8192];
+                loop {
+                    // One request: the head, then content-length bytes.
+                    let head_end = loop {
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    while buf.len() < head_end + len {
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    buf.drain(..head_end + len);
+                    count.fetch_add(1, Ordering::Relaxed);
+                    if stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+async fn pending_deliveries(server: &Server) -> i64 {
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/webhooks/deliveries?status=pending&per_page=1", server.base))
+        .basic_auth(ADMIN.0, Some(ADMIN.1))
+        .send()
+        .await
+        .unwrap();
+    let v: serde_json::Value = res.json().await.unwrap();
+    v["data"]["total"].as_i64().unwrap_or(0)
+}
+
+/// Ingest beside the same without events, then how fast the backlog drains.
+async fn events_phase(label: &str, server: &Server, token: &str, clients: usize, secs: u64, without: &Run) {
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let url = receiver(count.clone()).await;
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/webhooks/endpoints", server.base))
+        .basic_auth(ADMIN.0, Some(ADMIN.1))
+        .json(&json!({"url": url, "event_types": ["*"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "register the endpoint");
+    let endpoint: serde_json::Value = res.json().await.unwrap();
+    let id = endpoint["data"]["id"].as_i64().unwrap();
+    let with = drive(&server.base, Some(token), clients, secs).await;
+    let delivered_during = count.load(Ordering::Relaxed);
+    let backlog = pending_deliveries(server).await;
+    let t0 = Instant::now();
+    let at_start = count.load(Ordering::Relaxed);
+    while pending_deliveries(server).await > 0 && t0.elapsed() < Duration::from_secs(120) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let drained = count.load(Ordering::Relaxed) - at_start;
+    let drain_rate = drained as f64 / t0.elapsed().as_secs_f64();
+    // The same ingest again with the endpoint disabled (no outbox rows), so
+    // both sides of the comparison run on an equally warm server.
+    let res = reqwest::Client::new()
+        .put(format!("{}/api/webhooks/endpoints/{id}", server.base))
+        .basic_auth(ADMIN.0, Some(ADMIN.1))
+        .json(&json!({"enabled": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "disable the endpoint");
+    let again = drive(&server.base, Some(token), clients, secs).await;
+    println!(
+        "{label:<11} with one endpoint (every event): {:>8.0}/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {} | {:.0}% of ingest without events before ({:.0}/s), {:.0}% of it after ({:.0}/s)",
+        with.rate(),
+        with.pct(0.50),
+        with.pct(0.99),
+        with.errors,
+        100.0 * with.rate() / without.rate(),
+        without.rate(),
+        100.0 * with.rate() / again.rate(),
+        again.rate()
+    );
+    println!(
+        "            delivered during ingest: {delivered_during} ({:.0}/s); backlog after: {backlog}, delivered at {drain_rate:.0} events/s once ingest stopped",
+        delivered_during as f64 / with.elapsed.as_secs_f64()
+    );
+}
+
 fn pg_admin_url() -> String {
     std::env::var("REBOUND_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
@@ -301,6 +422,7 @@ fn main() {
             let ceiling = drive(&server.base, None, clients, secs).await;
             report("sqlite", &bounces, &ceiling);
             println!("            server peak RSS: {:.1} MiB", server.peak_rss_mib().unwrap_or(0.0));
+            events_phase("sqlite", &server, &token, clients, secs, &bounces).await;
         }
         if wants("postgres") {
             use sqlx::Connection;
@@ -317,6 +439,7 @@ fn main() {
                 let ceiling = drive(&server.base, None, clients, secs).await;
                 report("postgres", &bounces, &ceiling);
                 println!("            server peak RSS: {:.1} MiB", server.peak_rss_mib().unwrap_or(0.0));
+                events_phase("postgres", &server, &token, clients, secs, &bounces).await;
                 drop(server);
                 let single = one_per_transaction(&url, secs).await;
                 println!(

@@ -34,6 +34,8 @@ pub struct FileConfig {
     pub metrics: MetricsFileConfig,
     #[serde(default)]
     pub listmonk: ListmonkFileConfig,
+    #[serde(default)]
+    pub webhooks: WebhooksFileConfig,
 }
 
 /// `[listmonk]`: companion mode (docs/companion.md).
@@ -54,6 +56,36 @@ impl std::fmt::Debug for ListmonkFileConfig {
             .field("api_tokens", &self.api_tokens)
             .finish()
     }
+}
+
+/// `[webhooks]`: delivery of outgoing event webhooks (docs/events.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksFileConfig {
+    /// false: this instance delivers nothing (another one does). Default true.
+    pub deliver: Option<bool>,
+    /// CIDRs of internal addresses deliveries may connect to anyway, e.g.
+    /// ["127.0.0.1/32", "10.0.0.0/8"]. Default none: loopback, private and
+    /// link-local targets are refused.
+    #[serde(default)]
+    pub allow_private: Vec<String>,
+    /// Attempts before a delivery is marked failed (default 10).
+    pub max_attempts: Option<u32>,
+    /// "5s": the first retry's wait, doubled each time (with jitter).
+    pub backoff_base: Option<String>,
+    /// "1h": the longest wait between attempts.
+    pub backoff_max: Option<String>,
+    /// "10s": one request's time limit.
+    pub timeout: Option<String>,
+    /// Requests in flight per endpoint (default 4).
+    pub per_endpoint: Option<usize>,
+    /// Consecutive failed attempts that pause an endpoint (default 50; 0: never).
+    pub pause_after: Option<u32>,
+    /// "60s": how long a claimed delivery stays reserved; after a crash it is
+    /// sent again once this runs out. At least 3 × `timeout`.
+    pub lease: Option<String>,
+    /// "7d": delivered rows are deleted this long after delivery (failed ones stay).
+    pub retention: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -137,7 +169,40 @@ impl FileConfig {
             failures_per_ip: l.login_failures_per_ip.unwrap_or(d.login.failures_per_ip),
             failures_per_user: l.login_failures_per_user.unwrap_or(d.login.failures_per_user),
         };
+        let w = &self.webhooks;
+        let dd = &d.delivery;
+        let wdur = |key: &str, v: Option<&String>, default: Duration| -> anyhow::Result<Duration> {
+            let Some(v) = v else { return Ok(default) };
+            let d = humantime::parse_duration(v)
+                .with_context(|| format!("[webhooks] {key} = {v:?}: not a duration like \"10s\""))?;
+            anyhow::ensure!(!d.is_zero(), "[webhooks] {key} must be more than 0");
+            Ok(d)
+        };
+        let delivery = rebound_server::delivery::DeliveryConfig {
+            enabled: w.deliver.unwrap_or(dd.enabled),
+            allow_private: w
+                .allow_private
+                .iter()
+                .map(|c| {
+                    c.parse::<ipnet::IpNet>()
+                        .or_else(|_| c.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                        .with_context(|| {
+                            format!("[webhooks] allow_private: {c:?} is not a CIDR like 127.0.0.1/32")
+                        })
+                })
+                .collect::<anyhow::Result<_>>()?,
+            max_attempts: w.max_attempts.unwrap_or(dd.max_attempts).max(1),
+            backoff_base: wdur("backoff_base", w.backoff_base.as_ref(), dd.backoff_base)?,
+            backoff_max: wdur("backoff_max", w.backoff_max.as_ref(), dd.backoff_max)?,
+            timeout: wdur("timeout", w.timeout.as_ref(), dd.timeout)?,
+            per_endpoint: w.per_endpoint.unwrap_or(dd.per_endpoint).max(1),
+            pause_after: w.pause_after.unwrap_or(dd.pause_after),
+            lease: wdur("lease", w.lease.as_ref(), dd.lease)?,
+            retention: wdur("retention", w.retention.as_ref(), dd.retention)?,
+            ..dd.clone()
+        };
         Ok(ServerConfig {
+            delivery,
             http,
             login,
             ingest_writers: self.ingest.writers,

@@ -12,6 +12,7 @@ pub mod auth;
 mod companion;
 pub mod connections;
 pub mod cross_site;
+pub mod delivery;
 pub mod error;
 pub mod extract;
 pub mod handlers;
@@ -67,6 +68,8 @@ pub struct ServerConfig {
     /// Companion mode: also accept listmonk's API users (their tokens, with
     /// their role's permissions) where no rebound user has the name.
     pub listmonk_api_tokens: bool,
+    /// Outgoing event webhooks (delivery.rs).
+    pub delivery: delivery::DeliveryConfig,
 }
 
 impl Default for ServerConfig {
@@ -83,6 +86,7 @@ impl Default for ServerConfig {
             login: login_limit::LoginLimits::default(),
             sql_query_timeout: Duration::from_secs(15),
             listmonk_api_tokens: false,
+            delivery: delivery::DeliveryConfig::default(),
         }
     }
 }
@@ -94,6 +98,7 @@ pub struct App {
     writers: Vec<tokio::task::JoinHandle<()>>,
     settings_watcher: tokio::task::JoinHandle<()>,
     http: connections::HttpLimits,
+    delivery: Option<delivery::Worker>,
 }
 
 impl App {
@@ -124,6 +129,15 @@ impl App {
         let providers = Arc::new(Providers::new(fetch));
         let mailboxes = scanners::start(store.clone(), intake.clone(), &settings);
         let sender = Arc::new(rebound_sender::Sender::new(config.sender));
+        let delivery = if config.delivery.enabled {
+            Some(
+                delivery::start(store.clone(), config.delivery.clone(), metrics.clone())
+                    .map_err(ApiError::internal)?,
+            )
+        } else {
+            None
+        };
+        let deliveries = delivery.as_ref().map(delivery::Worker::waker).unwrap_or_default();
         Ok(App {
             state: AppState {
                 store,
@@ -137,10 +151,12 @@ impl App {
                 sender,
                 sql_query_timeout: config.sql_query_timeout,
                 oauth_pending: Arc::default(),
+                deliveries,
             },
             writers,
             settings_watcher,
             http: config.http,
+            delivery,
         })
     }
 
@@ -151,10 +167,13 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let App { state, writers, settings_watcher, http } = self;
+        let App { state, writers, settings_watcher, http, delivery } = self;
         let mailboxes = state.mailboxes.clone();
         connections::serve(listener, router(state), http, shutdown).await?;
         settings_watcher.abort();
+        if let Some(d) = &delivery {
+            d.stop();
+        }
         // Scans in progress commit the messages in hand, then stop; this also
         // drops the scanners' intake.
         mailboxes.shutdown().await;

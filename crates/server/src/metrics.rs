@@ -46,6 +46,7 @@ pub struct Metrics {
     auth_checks: IntCounterVec,
     batch_size: Histogram,
     commit_seconds: HistogramVec,
+    deliveries: IntCounterVec,
     sources: Mutex<HashSet<String>>,
     /// Bearer token /metrics requires, when set.
     token: Option<String>,
@@ -107,7 +108,15 @@ impl Metrics {
         )
         .expect("valid metric");
         registry.register(Box::new(commit_seconds.clone())).expect("unique metric");
+        let deliveries = counter(
+            &registry,
+            "rebound_webhook_deliveries_total",
+            "Outgoing event webhook attempts by result: delivered, retry (will be tried again), \
+             failed (given up or refused), and paused (endpoints paused).",
+            &["result"],
+        );
         Metrics {
+            deliveries,
             registry,
             bounces,
             actions,
@@ -123,6 +132,11 @@ impl Metrics {
     /// A webhook refused: `provider` is "bounce" for the generic webhook.
     pub fn rejected(&self, provider: &str, reason: &str) {
         self.rejections.with_label_values(&[provider, reason]).inc();
+    }
+
+    /// One outgoing webhook attempt's result (delivery.rs).
+    pub fn delivery(&self, result: &str) {
+        self.deliveries.with_label_values(&[result]).inc();
     }
 
     /// One credential check (auth.rs).

@@ -188,6 +188,337 @@ pub struct DataRetryResult {
     data: RetryResult,
 }
 
+/// An address that must not be mailed (or, with `suppressed` false, one
+/// reactivated: listed by `since` so a sync can remove it).
+#[derive(ToSchema)]
+pub struct Suppression {
+    email: String,
+    suppressed: bool,
+    /// soft, hard or complaint: the bounce type whose `bounce.actions` rule
+    /// suppressed it; manual: added by hand, or a subscriber blocklisted outside the rules.
+    #[schema(rename = "type")]
+    kind: String,
+    /// unsubscribe, blocklist, delete (the rule's action) or manual.
+    action: String,
+    reason: String,
+    /// The bounce's source; api when added by hand; subscriber for a blocklisted subscriber.
+    source: String,
+    #[schema(format = DateTime)]
+    first_seen: String,
+    #[schema(format = DateTime)]
+    last_seen: String,
+    /// Bounces counted since it was suppressed (the rule's count included).
+    count: i64,
+    subscriber_id: Option<i64>,
+    /// The last reactivation: bounces before it no longer count.
+    #[schema(format = DateTime)]
+    reactivated_at: Option<String>,
+    #[schema(format = DateTime)]
+    updated_at: String,
+}
+
+#[derive(ToSchema)]
+pub struct SuppressionPage {
+    results: Vec<Suppression>,
+    total: i64,
+    per_page: i64,
+    page: i64,
+}
+
+#[derive(ToSchema)]
+pub struct DataSuppressionPage {
+    data: SuppressionPage,
+}
+
+#[derive(ToSchema)]
+pub struct DataSuppression {
+    data: Suppression,
+}
+
+#[derive(ToSchema)]
+pub struct SuppressionLookup {
+    email: String,
+    suppressed: bool,
+    /// The entry, also when reactivated; null when it never was suppressed.
+    suppression: Option<Suppression>,
+}
+
+#[derive(ToSchema)]
+pub struct DataSuppressionLookup {
+    data: SuppressionLookup,
+}
+
+#[derive(ToSchema)]
+pub struct SuppressionBody {
+    email: String,
+    /// Shown as the reason; "added by <user>" when empty.
+    reason: Option<String>,
+}
+
+/// A registered endpoint of outgoing event webhooks.
+#[derive(ToSchema)]
+pub struct WebhookEndpoint {
+    id: i64,
+    uuid: String,
+    url: String,
+    description: String,
+    /// Event types it receives; `*` is every type.
+    event_types: Vec<String>,
+    enabled: bool,
+    /// Paused after a 410 or too many consecutive failures: events queue but are not sent.
+    paused: bool,
+    #[schema(format = DateTime)]
+    paused_at: Option<String>,
+    paused_reason: Option<String>,
+    consecutive_failures: i64,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    updated_at: String,
+    pending: i64,
+    delivered: i64,
+    failed: i64,
+}
+
+/// The endpoint as registered, with its secret (shown this once).
+#[derive(ToSchema)]
+pub struct WebhookEndpointCreated {
+    id: i64,
+    uuid: String,
+    url: String,
+    description: String,
+    event_types: Vec<String>,
+    enabled: bool,
+    paused: bool,
+    #[schema(format = DateTime)]
+    paused_at: Option<String>,
+    paused_reason: Option<String>,
+    consecutive_failures: i64,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    updated_at: String,
+    pending: i64,
+    delivered: i64,
+    failed: i64,
+    /// `whsec_` + base64 of the signing key.
+    secret: String,
+}
+
+#[derive(ToSchema)]
+pub struct DataWebhookEndpoint {
+    data: WebhookEndpoint,
+}
+
+#[derive(ToSchema)]
+pub struct DataWebhookEndpointCreated {
+    data: WebhookEndpointCreated,
+}
+
+#[derive(ToSchema)]
+pub struct DataWebhookEndpoints {
+    data: Vec<WebhookEndpoint>,
+}
+
+#[derive(ToSchema)]
+pub struct WebhookEndpointBody {
+    /// http:// or https://; required when registering.
+    url: Option<String>,
+    /// `whsec_` + base64 of 24 to 64 bytes; one is made when left out.
+    secret: Option<String>,
+    description: Option<String>,
+    /// Default `["*"]`.
+    event_types: Option<Vec<String>>,
+    enabled: Option<bool>,
+    /// false resumes a paused endpoint (and resets its failure count); true pauses it.
+    paused: Option<bool>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+/// One event's delivery to one endpoint.
+#[derive(ToSchema)]
+pub struct WebhookDelivery {
+    id: i64,
+    /// The event's id, the `webhook-id` header: the same for every attempt and endpoint.
+    event_id: String,
+    endpoint_id: i64,
+    event_type: String,
+    status: DeliveryStatus,
+    attempts: i64,
+    #[schema(format = DateTime)]
+    next_attempt_at: String,
+    last_status_code: Option<i32>,
+    last_error: Option<String>,
+    #[schema(format = DateTime)]
+    last_attempt_at: Option<String>,
+    #[schema(format = DateTime)]
+    delivered_at: Option<String>,
+    #[schema(format = DateTime)]
+    created_at: String,
+    /// The body sent (a WebhookEvent).
+    payload: WebhookEvent,
+}
+
+#[derive(ToSchema)]
+pub struct WebhookDeliveryPage {
+    results: Vec<WebhookDelivery>,
+    total: i64,
+    per_page: i64,
+    page: i64,
+}
+
+#[derive(ToSchema)]
+pub struct DataWebhookDeliveryPage {
+    data: WebhookDeliveryPage,
+}
+
+#[derive(ToSchema)]
+pub struct DataWebhookDelivery {
+    data: WebhookDelivery,
+}
+
+#[derive(ToSchema)]
+pub struct EventSubscriber {
+    id: i64,
+    uuid: String,
+    email: String,
+}
+
+#[derive(ToSchema)]
+pub struct EventCampaign {
+    uuid: String,
+    /// Null when no campaign of rebound has the uuid.
+    id: Option<i64>,
+}
+
+/// `data` of bounce.recorded, bounce.unmatched and complaint.recorded.
+#[derive(ToSchema)]
+pub struct BounceEventData {
+    email: String,
+    #[schema(rename = "type")]
+    bounce_type: BounceType,
+    /// The provider's or the DSN's reason, when the evidence has one.
+    reason: Option<String>,
+    /// The DSN status code (e.g. 5.1.1), when known.
+    status: Option<String>,
+    source: String,
+    /// The source's own event id.
+    event_id: Option<String>,
+    #[schema(format = DateTime)]
+    created_at: String,
+    campaign: Option<EventCampaign>,
+    /// Null for a bounce no subscriber matched.
+    subscriber: Option<EventSubscriber>,
+    #[schema(value_type = Object)]
+    meta: serde_json::Value,
+    /// Matched bounces: the subscriber's bounces of this type counted for the rule, this one included.
+    count: Option<i64>,
+    /// Matched bounces: the action its rule took, if any.
+    action: Option<Action>,
+    /// Unmatched bounces: why no subscriber matched.
+    unmatched_reason: Option<String>,
+    /// Unmatched bounces: kept without evidence of a real send (bounce.attribution "strict").
+    unverified: Option<bool>,
+}
+
+#[derive(ToSchema)]
+pub struct ActionRuleRef {
+    count: i64,
+    action: Action,
+}
+
+/// `data` of subscriber.blocklisted, subscriber.unsubscribed and subscriber.deleted.
+#[derive(ToSchema)]
+pub struct SubscriberActionData {
+    subscriber: EventSubscriber,
+    action: Action,
+    bounce_type: BounceType,
+    count: i64,
+    rule: ActionRuleRef,
+}
+
+/// `data` of suppression.added and suppression.removed.
+#[derive(ToSchema)]
+pub struct SuppressionEventData {
+    email: String,
+    suppressed: bool,
+    #[schema(rename = "type")]
+    kind: String,
+    action: String,
+    reason: String,
+    source: String,
+    subscriber_id: Option<i64>,
+    count: i64,
+    #[schema(format = DateTime)]
+    reactivated_at: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum EventType {
+    #[schema(rename = "bounce.recorded")]
+    BounceRecorded,
+    #[schema(rename = "bounce.unmatched")]
+    BounceUnmatched,
+    #[schema(rename = "complaint.recorded")]
+    ComplaintRecorded,
+    #[schema(rename = "subscriber.blocklisted")]
+    SubscriberBlocklisted,
+    #[schema(rename = "subscriber.unsubscribed")]
+    SubscriberUnsubscribed,
+    #[schema(rename = "subscriber.deleted")]
+    SubscriberDeleted,
+    #[schema(rename = "suppression.added")]
+    SuppressionAdded,
+    #[schema(rename = "suppression.removed")]
+    SuppressionRemoved,
+}
+
+/// One of the three shapes, by the event's type.
+pub struct EventData;
+
+impl utoipa::PartialSchema for EventData {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::{Ref, schema::OneOfBuilder};
+        OneOfBuilder::new()
+            .item(Ref::from_schema_name("BounceEventData"))
+            .item(Ref::from_schema_name("SubscriberActionData"))
+            .item(Ref::from_schema_name("SuppressionEventData"))
+            .into()
+    }
+}
+
+impl ToSchema for EventData {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        use utoipa::PartialSchema;
+        schemas.push(("BounceEventData".into(), BounceEventData::schema()));
+        schemas.push(("SubscriberActionData".into(), SubscriberActionData::schema()));
+        schemas.push(("SuppressionEventData".into(), SuppressionEventData::schema()));
+        <BounceEventData as ToSchema>::schemas(schemas);
+        <SubscriberActionData as ToSchema>::schemas(schemas);
+    }
+}
+
+/// The body of every outgoing event webhook (docs/events.md), signed with
+/// the Standard Webhooks headers `webhook-id` (= `id`), `webhook-timestamp`
+/// and `webhook-signature`.
+#[derive(ToSchema)]
+pub struct WebhookEvent {
+    id: String,
+    #[schema(rename = "type")]
+    event_type: EventType,
+    #[schema(format = DateTime)]
+    timestamp: String,
+    data: EventData,
+}
+
 #[derive(ToSchema)]
 pub struct SubscriberList {
     id: i64,
@@ -923,6 +1254,80 @@ fn subscriber_bounces() {}
     responses((status = 200, body = DataTrue), Refusals), security(("basic" = []), ("token" = [])))]
 fn delete_subscriber_bounces() {}
 
+#[utoipa::path(get, path = "/api/suppressions", tag = "suppressions",
+    description = "Every address that must not be mailed, and why (bounces:get): addresses the `bounce.actions` rules suppressed (subscribers' and unmatched bounces' alike), addresses added by hand, and blocklisted subscribers. By e-mail; with `since`, every entry changed after that time, reactivated ones included (`suppressed` false), oldest change first, for an incremental sync.",
+    params(("since" = Option<String>, Query, description = "RFC 3339, e.g. 2026-03-01T00:00:00Z"),
+        ("search" = Option<String>, Query, description = "A substring of the address"),
+        ("page" = Option<i64>, Query), ("per_page" = Option<String>, Query)),
+    responses((status = 200, body = DataSuppressionPage), Refusals), security(("basic" = []), ("token" = [])))]
+fn list_suppressions() {}
+
+#[utoipa::path(post, path = "/api/suppressions", tag = "suppressions",
+    description = "Suppresses an address by hand (bounces:manage); a subscriber with it is blocklisted and unsubscribed from its lists.",
+    request_body = SuppressionBody,
+    responses((status = 200, body = DataSuppression), Refusals), security(("basic" = []), ("token" = [])))]
+fn add_suppression() {}
+
+#[utoipa::path(get, path = "/api/suppressions/export.csv", tag = "suppressions",
+    params(("since" = Option<String>, Query), ("search" = Option<String>, Query)),
+    responses((status = 200, content_type = "text/csv", body = String), Refusals),
+    security(("basic" = []), ("token" = [])))]
+fn export_suppressions() {}
+
+#[utoipa::path(get, path = "/api/suppressions/{email}", tag = "suppressions",
+    description = "May this address be mailed? 200 either way: `suppressed` and, when it is or was, why.",
+    params(("email" = String, Path)),
+    responses((status = 200, body = DataSuppressionLookup), Refusals), security(("basic" = []), ("token" = [])))]
+fn get_suppression() {}
+
+#[utoipa::path(delete, path = "/api/suppressions/{email}", tag = "suppressions",
+    description = "Reactivates (bounces:manage): the subscriber is enabled again and its bounces before now no longer count for the rules (the entry stays, `suppressed` false, with `reactivated_at`). 404 when the address is not suppressed.",
+    params(("email" = String, Path)),
+    responses((status = 200, body = DataSuppression), Refusals), security(("basic" = []), ("token" = [])))]
+fn reactivate_suppression() {}
+
+#[utoipa::path(get, path = "/api/webhooks/endpoints", tag = "events",
+    description = "The endpoints of outgoing event webhooks (settings:get), with their deliveries by status and, when paused, why.",
+    responses((status = 200, body = DataWebhookEndpoints), Refusals), security(("basic" = []), ("token" = [])))]
+fn list_webhook_endpoints() {}
+
+#[utoipa::path(post, path = "/api/webhooks/endpoints", tag = "events",
+    description = "Registers an endpoint (settings:manage). Events are signed with its secret (Standard Webhooks); the answer shows the secret this once. The body of every event is a WebhookEvent.",
+    request_body = WebhookEndpointBody,
+    responses((status = 200, body = DataWebhookEndpointCreated), Refusals), security(("basic" = []), ("token" = [])))]
+fn create_webhook_endpoint() {}
+
+#[utoipa::path(get, path = "/api/webhooks/endpoints/{id}", tag = "events", params(("id" = i64, Path)),
+    responses((status = 200, body = DataWebhookEndpoint), Refusals), security(("basic" = []), ("token" = [])))]
+fn get_webhook_endpoint() {}
+
+#[utoipa::path(put, path = "/api/webhooks/endpoints/{id}", tag = "events", params(("id" = i64, Path)),
+    description = "Changes the fields given; `paused: false` resumes a paused endpoint.",
+    request_body = WebhookEndpointBody,
+    responses((status = 200, body = DataWebhookEndpoint), Refusals), security(("basic" = []), ("token" = [])))]
+fn update_webhook_endpoint() {}
+
+#[utoipa::path(delete, path = "/api/webhooks/endpoints/{id}", tag = "events", params(("id" = i64, Path)),
+    description = "Deletes the endpoint and its deliveries.",
+    responses((status = 200, body = DataTrue), Refusals), security(("basic" = []), ("token" = [])))]
+fn delete_webhook_endpoint() {}
+
+#[utoipa::path(get, path = "/api/webhooks/deliveries", tag = "events",
+    description = "Deliveries, newest first (settings:get).",
+    params(("endpoint_id" = Option<i64>, Query), ("status" = Option<DeliveryStatus>, Query),
+        ("page" = Option<i64>, Query), ("per_page" = Option<String>, Query)),
+    responses((status = 200, body = DataWebhookDeliveryPage), Refusals), security(("basic" = []), ("token" = [])))]
+fn list_webhook_deliveries() {}
+
+#[utoipa::path(get, path = "/api/webhooks/deliveries/{id}", tag = "events", params(("id" = i64, Path)),
+    responses((status = 200, body = DataWebhookDelivery), Refusals), security(("basic" = []), ("token" = [])))]
+fn get_webhook_delivery() {}
+
+#[utoipa::path(post, path = "/api/webhooks/deliveries/{id}/redeliver", tag = "events", params(("id" = i64, Path)),
+    description = "Queues the delivery again, due now, with a fresh count of attempts (settings:manage); same event id.",
+    responses((status = 200, body = DataWebhookDelivery), Refusals), security(("basic" = []), ("token" = [])))]
+fn redeliver_webhook() {}
+
 #[utoipa::path(get, path = "/api/lists", tag = "lists",
     params(("page" = Option<i64>, Query), ("per_page" = Option<String>, Query)),
     responses((status = 200, body = DataListPage), Refusals), security(("basic" = []), ("token" = [])))]
@@ -1049,12 +1454,16 @@ impl Modify for Security {
         patch_subscriber, blocklist_subscriber, blocklist_subscribers, manage_subscriber_lists,
         manage_subscriber_lists_of, blocklist_subscribers_by_query, delete_subscribers_by_query,
         manage_subscriber_lists_by_query,
+        list_webhook_endpoints, create_webhook_endpoint, get_webhook_endpoint, update_webhook_endpoint,
+        delete_webhook_endpoint, list_webhook_deliveries, get_webhook_delivery, redeliver_webhook,
+        list_suppressions, add_suppression, export_suppressions, get_suppression, reactivate_suppression,
         list_lists, create_list, get_list, update_list, delete_list, list_campaigns, create_campaign, get_campaign,
         update_campaign, delete_campaign, campaign_analytics, campaign_test, get_settings, put_settings, put_setting,
         list_users, create_user, delete_user,
     ),
     // Path parameters only refer to their schema; utoipa collects the ones of bodies by itself.
-    components(schemas(AnalyticsKind))
+    components(schemas(AnalyticsKind, WebhookEvent, DeliveryStatus, BounceEventData, SubscriberActionData,
+        SuppressionEventData, EventSubscriber, EventCampaign, ActionRuleRef))
 )]
 pub struct ApiDoc;
 

@@ -19,7 +19,8 @@ use crate::cross_site::refuse_cross_site;
 use crate::error::{ApiError, json_rejections};
 use crate::extract::{BODY_LIMIT, refuse_oversized_bodies};
 use crate::handlers::{
-    bounces, campaigns, health, lists, providers, settings, subscriber_bulk, subscribers, users, webhooks,
+    bounces, campaigns, event_webhooks, health, lists, providers, settings, subscriber_bulk, subscribers,
+    suppressions, users, webhooks,
 };
 use crate::state::AppState;
 use crate::webhook_guard::{Guard, guard};
@@ -88,6 +89,17 @@ fn api() -> Router<AppState> {
             "/api/subscribers/{id}/bounces",
             get(bounces::of_subscriber).delete(bounces::delete_of_subscriber),
         )
+        .route("/api/suppressions", get(suppressions::list).post(suppressions::add))
+        .route("/api/suppressions/export.csv", get(suppressions::export_csv))
+        .route("/api/suppressions/{email}", get(suppressions::get).delete(suppressions::reactivate))
+        .route("/api/webhooks/endpoints", get(event_webhooks::list).post(event_webhooks::create))
+        .route(
+            "/api/webhooks/endpoints/{id}",
+            get(event_webhooks::get).put(event_webhooks::update).delete(event_webhooks::delete),
+        )
+        .route("/api/webhooks/deliveries", get(event_webhooks::deliveries))
+        .route("/api/webhooks/deliveries/{id}", get(event_webhooks::delivery))
+        .route("/api/webhooks/deliveries/{id}/redeliver", post(event_webhooks::redeliver))
         .route("/api/lists", get(lists::list).post(lists::create))
         .route("/api/lists/{id}", get(lists::get).put(lists::update).delete(lists::delete))
         .route("/api/campaigns", get(campaigns::list).post(campaigns::create))

@@ -31,6 +31,8 @@ pub struct AppState {
     pub sql_query_timeout: std::time::Duration,
     /// OAuth2 mailbox authorizations waiting for their callback.
     pub oauth_pending: Arc<crate::service::mailbox_oauth::PendingAuthorizations>,
+    /// Wakes the webhook delivery worker.
+    pub deliveries: crate::delivery::Waker,
 }
 
 /// What the `Principal` extractor needs (auth.rs takes it this way, so it

@@ -17,6 +17,8 @@ mod sessions;
 mod sql_filter;
 mod sqlite;
 mod stats;
+pub mod suppressions;
+pub mod webhooks;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -40,6 +42,11 @@ pub use sqlite::SqliteStore;
 pub use stats::{
     BounceTypeCounts, CampaignBounces, DailyBounces, DomainBounces, OTHER_DOMAINS, ReasonCount, SourceCount,
     StatsStore,
+};
+pub use suppressions::{Suppression, SuppressionChange, SuppressionQuery, SuppressionStore};
+pub use webhooks::{
+    AttemptOutcome, Claimed, Delivery, DeliveryQuery, DeliveryStatus, Endpoint, EndpointEffect,
+    EndpointUpdate, NewEndpoint, WebhookStore,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +123,8 @@ pub trait Store:
     + StatsStore
     + MailboxStore
     + ImportStore
+    + SuppressionStore
+    + WebhookStore
 {
     fn backend(&self) -> Backend;
     /// Applies pending migrations (idempotent; safe with several instances).

@@ -12,8 +12,10 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use rebound_core::{Action, ActionSemantics, BounceActions, BounceEvent, BounceType, SubscriberStatus};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 use uuid::Uuid;
+
+use crate::webhooks::{self, OutboxInsert, Route, event_type};
 
 /// What recording one event did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -76,6 +78,37 @@ pub struct PlanInput<'a> {
     pub campaigns: &'a HashMap<Uuid, i64>,
     pub actions: &'a BounceActions,
     pub now: DateTime<Utc>,
+    /// The batch's addresses (lower-case) that have a suppression row, and
+    /// whether it is active.
+    pub suppressed: &'a HashMap<String, bool>,
+    /// Unmatched bounces per (lower-case address, type) already stored,
+    /// within each type's window and after the address's reset.
+    pub unmatched_counts: &'a HashMap<(String, BounceType), u32>,
+    /// The enabled webhook endpoints: events go to the outbox only for them
+    /// (none: no event is even built).
+    pub routes: &'a [Route],
+}
+
+/// An address a batch suppresses, or a further bounce of an address
+/// already suppressed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuppressionWrite {
+    /// Lower-case.
+    pub email: String,
+    pub subscriber_id: Option<i64>,
+    pub bounce_type: BounceType,
+    pub action: Action,
+    pub reason: String,
+    pub source: String,
+    /// The bounce's time.
+    pub at: DateTime<Utc>,
+    /// The bounces of `bounce_type` that counted for the rule, this one included.
+    pub count: u32,
+    /// True: the address becomes suppressed (new or again after a
+    /// reactivation). False: it already was; only `last_seen` and `count` move.
+    pub added: bool,
+    /// Decided by an unmatched bounce's rule (no subscriber).
+    pub from_unmatched: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -117,6 +150,77 @@ pub struct Plan {
     /// Whether `blocklist` also unsubscribes those subscribers' lists.
     pub semantics: ActionSemantics,
     pub outcomes: Vec<RecordOutcome>,
+    /// In event order.
+    pub suppressions: Vec<SuppressionWrite>,
+    /// Outbox rows of the events the batch causes, in event order.
+    pub outbox: Vec<OutboxInsert>,
+    /// Those of unmatched bounces (not written again when a retry of the
+    /// unmatched bounces leaves them unmatched).
+    pub outbox_unmatched: Vec<OutboxInsert>,
+}
+
+impl Plan {
+    fn emit(&mut self, routes: &[Route], event_type: &'static str, now: DateTime<Utc>, data: Value) {
+        if !routes.is_empty() {
+            self.outbox.extend(webhooks::route(routes, event_type, now, data));
+        }
+    }
+
+    fn emit_unmatched(
+        &mut self,
+        routes: &[Route],
+        event_type: &'static str,
+        now: DateTime<Utc>,
+        data: Value,
+    ) {
+        if !routes.is_empty() {
+            self.outbox_unmatched.extend(webhooks::route(routes, event_type, now, data));
+        }
+    }
+}
+
+fn meta_str(meta: &Value, key: &str) -> Option<String> {
+    meta.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.chars().take(500).collect())
+}
+
+/// The data of a bounce event (docs/events.md).
+fn bounce_data(
+    ev: &BounceEvent,
+    email: &str,
+    created_at: DateTime<Utc>,
+    subscriber: Option<&SubscriberState>,
+    campaign_id: Option<i64>,
+) -> Value {
+    let reason = ["reason", "diagnostic", "diagnostic_code"].iter().find_map(|k| meta_str(&ev.meta, k));
+    json!({
+        "email": email,
+        "type": ev.bounce_type.as_str(),
+        "reason": reason,
+        "status": meta_str(&ev.meta, "status"),
+        "source": ev.source,
+        "event_id": ev.event_id,
+        "created_at": created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "campaign": ev.campaign_uuid.map(|u| json!({"uuid": u.to_string(), "id": campaign_id})),
+        "subscriber": subscriber.map(|s| json!({"id": s.id, "uuid": s.uuid, "email": s.email})),
+        "meta": ev.meta,
+    })
+}
+
+fn suppression_added(w: &SuppressionWrite) -> Value {
+    json!({
+        "email": w.email,
+        "suppressed": true,
+        "type": w.bounce_type.as_str(),
+        "action": w.action.as_str(),
+        "reason": w.reason,
+        "source": w.source,
+        "subscriber_id": w.subscriber_id,
+        "count": w.count,
+        "reactivated_at": null,
+    })
 }
 
 /// Applies the recording rules to a batch, in event order.
@@ -127,6 +231,8 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     let since = count_since(input.actions, input.now);
     let mut status: HashMap<i64, Option<SubscriberStatus>> =
         input.subscribers.iter().map(|s| (s.id, Some(s.status))).collect();
+    let mut suppressed = input.suppressed.clone();
+    let mut unmatched_counts = input.unmatched_counts.clone();
 
     for ev in input.events {
         if let Some(id) = &ev.event_id {
@@ -139,6 +245,13 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         }
         let created_at = to_millis(ev.created_at.unwrap_or(input.now));
         if ev.unverified {
+            if !input.routes.is_empty() {
+                let email = ev.subscriber.email.as_ref().map(|e| e.to_string()).unwrap_or_default();
+                let mut data = bounce_data(ev, &email, created_at, None, None);
+                data["unmatched_reason"] = json!(UNVERIFIED_REASON);
+                data["unverified"] = json!(true);
+                plan.emit_unmatched(input.routes, event_type::BOUNCE_UNMATCHED, input.now, data);
+            }
             plan.unmatched.push(unmatched(ev, UNVERIFIED_REASON, true, created_at));
             plan.outcomes.push(RecordOutcome::Unverified);
             continue;
@@ -151,11 +264,73 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             } else {
                 "no subscriber with this e-mail or uuid"
             };
-            plan.unmatched.push(unmatched(ev, reason, false, created_at));
+            let row = unmatched(ev, reason, false, created_at);
+            if !input.routes.is_empty() {
+                let mut data = bounce_data(ev, &row.email, created_at, None, None);
+                data["unmatched_reason"] = json!(reason);
+                data["unverified"] = json!(false);
+                let t = if ev.bounce_type == BounceType::Complaint {
+                    event_type::COMPLAINT_RECORDED
+                } else {
+                    event_type::BOUNCE_UNMATCHED
+                };
+                plan.emit_unmatched(input.routes, t, input.now, data);
+            }
+            // The same rules as for a subscriber decide whether the address
+            // is suppressed, counting its unmatched bounces.
+            if let Some(email) = Some(row.email.to_lowercase()).filter(|e| !e.is_empty()) {
+                let n = unmatched_counts.entry((email.clone(), ev.bounce_type)).or_insert(0);
+                let count = *n + 1;
+                if in_window(&since, ev.bounce_type, created_at) {
+                    *n += 1;
+                }
+                let rule = input.actions.rule(ev.bounce_type);
+                let already = suppressed.get(&email).copied().unwrap_or(false);
+                if already || (count >= rule.count && rule.action != Action::None) {
+                    let w = SuppressionWrite {
+                        subscriber_id: None,
+                        bounce_type: ev.bounce_type,
+                        action: rule.action,
+                        reason: suppression_reason(ev, rule.action, count, input.actions),
+                        source: ev.source.clone(),
+                        at: created_at,
+                        count,
+                        added: !already,
+                        from_unmatched: true,
+                        email: email.clone(),
+                    };
+                    if w.added {
+                        plan.emit_unmatched(
+                            input.routes,
+                            event_type::SUPPRESSION_ADDED,
+                            input.now,
+                            suppression_added(&w),
+                        );
+                    }
+                    plan.suppressions.push(w);
+                    suppressed.insert(email, true);
+                }
+            }
+            plan.unmatched.push(row);
             plan.outcomes.push(RecordOutcome::Unmatched);
             continue;
         };
         if current == SubscriberStatus::Blocklisted {
+            let email = sub.email.to_lowercase();
+            if suppressed.get(&email).copied().unwrap_or(false) {
+                plan.suppressions.push(SuppressionWrite {
+                    email,
+                    subscriber_id: Some(sub.id),
+                    bounce_type: ev.bounce_type,
+                    action: Action::Blocklist,
+                    reason: String::new(),
+                    source: ev.source.clone(),
+                    at: created_at,
+                    count: 0,
+                    added: false,
+                    from_unmatched: false,
+                });
+            }
             plan.outcomes.push(RecordOutcome::Blocklisted { subscriber_id: sub.id });
             continue;
         }
@@ -167,9 +342,10 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         if in_window(&since, ev.bounce_type, created_at) {
             *n += 1;
         }
+        let campaign_id = ev.campaign_uuid.and_then(|u| input.campaigns.get(&u).copied());
         plan.bounces.push(BounceRowInsert {
             subscriber_id: sub.id,
-            campaign_id: ev.campaign_uuid.and_then(|u| input.campaigns.get(&u).copied()),
+            campaign_id,
             bounce_type: ev.bounce_type,
             source: ev.source.clone(),
             meta: ev.meta.clone(),
@@ -189,6 +365,54 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             }
             Some(Action::None) | None => {}
         }
+        if !input.routes.is_empty() {
+            let mut data = bounce_data(ev, &sub.email, created_at, Some(sub), campaign_id);
+            data["count"] = json!(count);
+            data["action"] = json!(action.map(|a| a.as_str()));
+            let t = if ev.bounce_type == BounceType::Complaint {
+                event_type::COMPLAINT_RECORDED
+            } else {
+                event_type::BOUNCE_RECORDED
+            };
+            plan.emit(input.routes, t, input.now, data);
+            let acted = match action {
+                Some(Action::Blocklist) => Some(event_type::SUBSCRIBER_BLOCKLISTED),
+                Some(Action::Unsubscribe) => Some(event_type::SUBSCRIBER_UNSUBSCRIBED),
+                Some(Action::Delete) => Some(event_type::SUBSCRIBER_DELETED),
+                Some(Action::None) | None => None,
+            };
+            if let Some(t) = acted {
+                let data = json!({
+                    "subscriber": {"id": sub.id, "uuid": sub.uuid, "email": sub.email},
+                    "action": action.map(|a| a.as_str()),
+                    "bounce_type": ev.bounce_type.as_str(),
+                    "count": count,
+                    "rule": {"count": rule.count, "action": rule.action.as_str()},
+                });
+                plan.emit(input.routes, t, input.now, data);
+            }
+        }
+        let email = sub.email.to_lowercase();
+        let already = suppressed.get(&email).copied().unwrap_or(false);
+        if already || action.is_some() {
+            let w = SuppressionWrite {
+                subscriber_id: Some(sub.id),
+                bounce_type: ev.bounce_type,
+                action: action.unwrap_or(Action::None),
+                reason: suppression_reason(ev, rule.action, count, input.actions),
+                source: ev.source.clone(),
+                at: created_at,
+                count,
+                added: !already,
+                from_unmatched: false,
+                email: email.clone(),
+            };
+            if w.added {
+                plan.emit(input.routes, event_type::SUPPRESSION_ADDED, input.now, suppression_added(&w));
+            }
+            plan.suppressions.push(w);
+            suppressed.insert(email, true);
+        }
         plan.outcomes.push(RecordOutcome::Recorded { subscriber_id: sub.id, count, action });
     }
     // Rows of deleted subscribers go with them (ON DELETE CASCADE); inserting
@@ -200,6 +424,33 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     plan.delete.sort_unstable();
     plan.delete.dedup();
     plan
+}
+
+/// Why a bounce suppresses its address: the provider's or DSN's own words
+/// when the evidence has them, and the rule that fired.
+fn suppression_reason(ev: &BounceEvent, action: Action, count: u32, actions: &BounceActions) -> String {
+    let rule = actions.rule(ev.bounce_type);
+    let said = bounce_reason(&ev.meta);
+    let why = format!(
+        "{count} {} bounce(s): bounce.actions.{} is {} after {}",
+        ev.bounce_type.as_str(),
+        ev.bounce_type.as_str(),
+        action.as_str(),
+        rule.count
+    );
+    match said {
+        Some(said) => format!("{said} ({why})"),
+        None => why,
+    }
+}
+
+/// The reason a bounce's evidence gives (`meta.reason`, `meta.diagnostic`,
+/// `meta.status`), if any.
+pub fn bounce_reason(meta: &Value) -> Option<String> {
+    ["reason", "diagnostic", "diagnostic_code", "status"]
+        .iter()
+        .find_map(|k| meta.get(*k).and_then(Value::as_str).filter(|s| !s.trim().is_empty()))
+        .map(|s| s.chars().take(500).collect())
 }
 
 fn unmatched(
@@ -288,6 +539,9 @@ mod tests {
             campaigns: &HashMap::new(),
             actions,
             now: Utc::now(),
+            suppressed: &HashMap::new(),
+            unmatched_counts: &HashMap::new(),
+            routes: &[],
         })
     }
 
@@ -345,5 +599,19 @@ mod tests {
         let p = run(&events, &subs, &actions);
         assert_eq!(p.delete, vec![7]);
         assert_eq!(p.outcomes[1], RecordOutcome::Unmatched);
+    }
+
+    #[test]
+    fn unmatched_addresses_are_suppressed_by_the_same_rule() {
+        let actions = BounceActions { hard: ActionRule::new(2, Action::Blocklist), ..Default::default() };
+        let events = [ev("x@y.org", BounceType::Hard, None), ev("x@y.org", BounceType::Hard, None)];
+        let p = run(&events, &[], &actions);
+        assert_eq!(p.suppressions.len(), 1, "suppressed at the rule's count, not before");
+        let w = &p.suppressions[0];
+        assert!(w.added && w.from_unmatched && w.subscriber_id.is_none());
+        assert_eq!((w.email.as_str(), w.count, w.action), ("x@y.org", 2, Action::Blocklist));
+        // The soft rule takes no action: never suppressed.
+        let soft: Vec<_> = (0..5).map(|_| ev("s@y.org", BounceType::Soft, None)).collect();
+        assert!(run(&soft, &[], &actions).suppressions.is_empty());
     }
 }

@@ -5,6 +5,8 @@
 //! on a `TestDb`, which the database half cannot name without depending on
 //! `rebound-store`.
 
+pub mod receiver;
+
 use std::sync::Arc;
 
 use rebound_server::{App, ServerConfig};

@@ -9,6 +9,8 @@
 mod cli;
 mod companion;
 mod crash;
+mod events_crash;
+mod events_two_instances;
 // The mailbox tests' real Dovecot and corpus fixtures, reused as they are.
 #[path = "../../../mailbox/tests/mailboxes/dovecot.rs"]
 #[allow(dead_code)]

@@ -9,6 +9,7 @@ pub mod bounces;
 pub mod campaign_test;
 pub mod campaigns;
 pub mod deliverability;
+pub mod event_webhooks;
 pub mod health;
 pub mod lists;
 pub mod mailboxes;
@@ -17,6 +18,7 @@ pub mod providers;
 pub mod settings;
 pub mod subscriber_bulk;
 pub mod subscribers;
+pub mod suppressions;
 pub mod users;
 pub mod webhooks;
 

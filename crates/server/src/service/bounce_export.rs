@@ -30,6 +30,16 @@ pub struct Streamed {
     body: BoxStream<'static, Result<Bytes, std::io::Error>>,
 }
 
+impl Streamed {
+    pub(crate) fn new(
+        content_type: &'static str,
+        attachment: Option<&'static str>,
+        body: BoxStream<'static, Result<Bytes, std::io::Error>>,
+    ) -> Self {
+        Streamed { content_type, attachment, body }
+    }
+}
+
 impl IntoResponse for Streamed {
     fn into_response(self) -> Response {
         let body = Body::from_stream(self.body);

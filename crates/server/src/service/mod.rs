@@ -36,7 +36,9 @@ pub mod settings;
 pub mod subscriber_bulk;
 pub mod subscriber_query;
 pub mod subscribers;
+pub mod suppressions;
 pub mod users;
+pub mod webhooks;
 
 mod error;
 

@@ -23,6 +23,8 @@ mod page;
 pub mod session;
 mod settings;
 mod subscribers;
+mod suppressions;
+mod webhooks;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -62,6 +64,14 @@ pub fn router() -> Router<AppState> {
         .route(&r("/campaigns"), get(campaigns::list).post(campaigns::create))
         .route(&r("/campaigns/{id}"), get(campaign_report::show))
         .route(&r("/campaigns/{id}/test"), get(campaigns::test_form).post(campaigns::send_test))
+        .route(&r("/suppressions"), get(suppressions::list))
+        .route(&r("/suppressions/add"), post(suppressions::add))
+        .route(&r("/suppressions/reactivate"), post(suppressions::reactivate))
+        .route(&r("/webhooks"), get(webhooks::list).post(webhooks::create))
+        .route(&r("/webhooks/{id}/resume"), post(webhooks::resume))
+        .route(&r("/webhooks/{id}/pause"), post(webhooks::pause))
+        .route(&r("/webhooks/{id}/delete"), post(webhooks::delete))
+        .route(&r("/webhooks/deliveries/{id}/redeliver"), post(webhooks::redeliver))
         .route(&r("/mailboxes"), get(mailboxes::status))
         .route(&r("/domains"), get(domains::list))
         .route(&r("/mailboxes/{uuid}/scan"), post(mailboxes::scan_now))

@@ -90,6 +90,15 @@ impl Flash {
                 ("warn", "The mailbox's scanner is starting; try again in a moment.".to_string())
             }
             "scan-busy" => ("warn", "A scan of that mailbox is already queued.".to_string()),
+            "reactivated" => (
+                "ok",
+                "Reactivated: the address may be mailed again and its bounces count from zero.".to_string(),
+            ),
+            "suppressed" => ("ok", "Address suppressed.".to_string()),
+            "paused" => ("ok", "Endpoint paused: events queue until it is resumed.".to_string()),
+            "resumed" => ("ok", "Endpoint resumed: queued events are being sent.".to_string()),
+            "endpoint-deleted" => ("ok", "Endpoint deleted.".to_string()),
+            "redelivered" => ("ok", "Delivery queued again.".to_string()),
             _ => return None,
         };
         Some(Flash { kind, message })

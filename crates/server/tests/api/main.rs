@@ -8,6 +8,7 @@ mod concurrency;
 mod cross_site;
 mod deliverability;
 mod error_shape;
+mod event_webhooks;
 mod http_limits;
 mod login_limits;
 mod openapi;
@@ -18,8 +19,10 @@ mod recording;
 mod resources;
 mod settings_api;
 mod settings_listmonk;
+mod standard_webhooks;
 mod subscriber_query;
 mod subscribers_api;
+mod suppressions_api;
 mod users_api;
 mod webhook_errors;
 

@@ -7,6 +7,7 @@ mod bounce_actions;
 mod browser;
 mod campaign_report;
 mod campaign_test;
+mod events_pages;
 mod failing_source;
 mod forms;
 mod http;

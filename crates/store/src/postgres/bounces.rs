@@ -65,7 +65,7 @@ impl BounceStore for PgStore {
         let mut tx = self.pool.begin().await?;
         let events = nul::clean_events(events);
         let plan = plan_batch(&mut tx, &events, actions, now).await?;
-        write_plan(&mut tx, &plan, true).await?;
+        write_plan(&mut tx, &plan, true, now).await?;
         tx.commit().await?;
         Ok(plan.outcomes)
     }
@@ -205,7 +205,7 @@ impl BounceStore for PgStore {
         .await?;
         let events: Vec<BounceEvent> = rows.iter().map(unmatched_to_event).collect();
         let plan = plan_batch(&mut tx, &events, actions, now).await?;
-        write_plan(&mut tx, &plan, false).await?;
+        write_plan(&mut tx, &plan, false, now).await?;
         let matched: Vec<i64> = rows
             .iter()
             .zip(&plan.outcomes)
@@ -298,10 +298,56 @@ async fn plan_batch(
             .collect()
     };
 
-    let counts = if subscribers.is_empty() {
+    // The batch's addresses on the suppression list, and their resets.
+    let mut addresses: Vec<String> = emails.iter().map(|e| e.to_lowercase()).collect();
+    addresses.extend(subscribers.iter().map(|s| s.email.to_lowercase()));
+    addresses.sort_unstable();
+    addresses.dedup();
+    let rows: Vec<(String, bool, Option<DateTime<Utc>>)> =
+        sqlx::query_as("SELECT email, active, reset_at FROM rebound_suppressions WHERE email = ANY($1)")
+            .bind(&addresses)
+            .fetch_all(&mut *conn)
+            .await?;
+    let suppressed: HashMap<String, bool> = rows.iter().map(|(e, a, _)| (e.clone(), *a)).collect();
+    let resets: HashMap<String, DateTime<Utc>> =
+        rows.into_iter().filter_map(|(e, _, r)| r.map(|r| (e, r))).collect();
+    let since = record::count_since(actions, now).map(|(_, s)| s);
+
+    // Addresses no subscriber has: their unmatched bounces count for the rules.
+    let known: HashSet<String> = subscribers.iter().map(|s| s.email.to_lowercase()).collect();
+    let strangers: Vec<&str> = addresses
+        .iter()
+        .filter(|a| !known.contains(*a) && emails.iter().any(|e| e.eq_ignore_ascii_case(a)))
+        .map(String::as_str)
+        .collect();
+    let unmatched_counts: HashMap<(String, BounceType), u32> = if strangers.is_empty() {
         HashMap::new()
     } else {
-        let since = record::count_since(actions, now).map(|(_, s)| s);
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT a.e, c.type::text, c.n FROM UNNEST($1::text[]) AS a(e)
+             LEFT JOIN rebound_suppressions r ON r.email = a.e
+             CROSS JOIN LATERAL (
+               SELECT type, COUNT(*) AS n FROM rebound_unmatched_bounces u
+               WHERE LOWER(u.email) = a.e AND NOT u.unverified
+                 AND u.created_at >= COALESCE(CASE u.type WHEN 'soft' THEN $2 WHEN 'hard' THEN $3 ELSE $4 END,
+                                              '-infinity'::timestamptz)
+                 AND u.created_at >= COALESCE(r.reset_at, '-infinity'::timestamptz)
+               GROUP BY type) c",
+        )
+        .bind(&strangers)
+        .bind(since[0])
+        .bind(since[1])
+        .bind(since[2])
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.into_iter()
+            .filter_map(|(e, t, n)| Some(((e, t.parse::<BounceType>().ok()?), u32::try_from(n).ok()?)))
+            .collect()
+    };
+
+    let mut counts = if subscribers.is_empty() {
+        HashMap::new()
+    } else {
         let ids: Vec<i64> = subscribers.iter().map(|s| s.id).collect();
         // One index range per subscriber, for the same reason as above.
         let rows: Vec<(i64, String, i64)> = sqlx::query_as(
@@ -321,8 +367,35 @@ async fn plan_batch(
         .await?;
         rows.into_iter()
             .filter_map(|(id, t, n)| Some(((id, t.parse::<BounceType>().ok()?), u32::try_from(n).ok()?)))
-            .collect()
+            .collect::<HashMap<_, _>>()
     };
+    // A reactivated subscriber's bounces count from its reset on (rare:
+    // counted again, one subscriber at a time).
+    for sub in subscribers.iter().filter(|s| resets.contains_key(&s.email.to_lowercase())) {
+        let reset = resets[&sub.email.to_lowercase()];
+        counts.retain(|(id, _), _| *id != sub.id);
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT type::text, COUNT(*) FROM bounces WHERE subscriber_id = $1
+               AND created_at >= COALESCE(CASE type WHEN 'soft' THEN $2 WHEN 'hard' THEN $3 ELSE $4 END,
+                                          '-infinity'::timestamptz)
+               AND created_at >= $5
+             GROUP BY type",
+        )
+        .bind(sub.id)
+        .bind(since[0])
+        .bind(since[1])
+        .bind(since[2])
+        .bind(reset)
+        .fetch_all(&mut *conn)
+        .await?;
+        for (t, n) in rows {
+            if let (Ok(t), Ok(n)) = (t.parse::<BounceType>(), u32::try_from(n)) {
+                counts.insert((sub.id, t), n);
+            }
+        }
+    }
+
+    let routes = super::webhooks::load_routes(conn).await?;
 
     Ok(record::plan(&PlanInput {
         events,
@@ -332,10 +405,18 @@ async fn plan_batch(
         campaigns: &campaigns,
         actions,
         now,
+        suppressed: &suppressed,
+        unmatched_counts: &unmatched_counts,
+        routes: &routes,
     }))
 }
 
-pub(super) async fn write_plan(conn: &mut PgConnection, plan: &Plan, keep_unmatched: bool) -> Result<()> {
+pub(super) async fn write_plan(
+    conn: &mut PgConnection,
+    plan: &Plan,
+    keep_unmatched: bool,
+    now: DateTime<Utc>,
+) -> Result<()> {
     if !plan.bounces.is_empty() {
         let b = &plan.bounces;
         sqlx::query(
@@ -384,6 +465,11 @@ pub(super) async fn write_plan(conn: &mut PgConnection, plan: &Plan, keep_unmatc
             .bind(&plan.delete)
             .execute(&mut *conn)
             .await?;
+    }
+    super::suppressions::write_suppressions(conn, &plan.suppressions, keep_unmatched, now).await?;
+    super::webhooks::insert_outbox(conn, &plan.outbox, now).await?;
+    if keep_unmatched {
+        super::webhooks::insert_outbox(conn, &plan.outbox_unmatched, now).await?;
     }
     Ok(())
 }

@@ -19,7 +19,9 @@ mod stats;
 mod subscriber_bulk;
 mod subscriber_query;
 mod subscribers;
+mod suppressions;
 mod users;
+mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -61,7 +61,7 @@ impl CorrectionStore for PgStore {
             .bind(Json(&d.meta))
             .execute(&mut *tx)
             .await?;
-        write_plan(&mut tx, &action_plan(subscriber_id, d.correction.action, actions), false).await?;
+        write_plan(&mut tx, &action_plan(subscriber_id, d.correction.action, actions), false, now).await?;
         tx.commit().await?;
         reclassify::answer(self, r.bounce_id, d.correction).await
     }

@@ -61,7 +61,7 @@ impl BounceStore for SqliteStore {
         let mut tx = self.begin_write().await?;
         let events = nul::clean_events(events);
         let plan = plan_batch(&mut tx, &events, actions, now).await?;
-        write_plan(&mut tx, &plan, true).await?;
+        write_plan(&mut tx, &plan, true, now).await?;
         tx.commit().await?;
         Ok(plan.outcomes)
     }
@@ -212,7 +212,7 @@ impl BounceStore for SqliteStore {
         let events: Vec<BounceEvent> = rows.iter().map(unmatched_to_event).collect();
         let plan = plan_batch(&mut tx, &events, actions, now).await?;
         // Still-unmatched rows stay where they are instead of being copied.
-        write_plan(&mut tx, &plan, false).await?;
+        write_plan(&mut tx, &plan, false, now).await?;
         let matched: Vec<i64> = rows
             .iter()
             .zip(&plan.outcomes)
@@ -335,10 +335,60 @@ async fn plan_batch(
         rows.into_iter().filter_map(|(u, id)| Uuid::parse_str(&u).ok().map(|u| (u, id))).collect()
     };
 
-    let counts = if subscribers.is_empty() {
+    // The batch's addresses on the suppression list, and their resets.
+    let mut addresses: Vec<String> = emails.iter().map(|e| e.to_lowercase()).collect();
+    addresses.extend(subscribers.iter().map(|s| s.email.to_lowercase()));
+    addresses.sort_unstable();
+    addresses.dedup();
+    let rows: Vec<(String, i64, Option<String>)> = json_rows(
+        sqlx::query_scalar(
+            "SELECT json_group_array(json_array(LOWER(email), active, reset_at)) FROM rebound_suppressions
+             WHERE email IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(json_list(&addresses))
+        .fetch_one(&mut *conn)
+        .await?,
+    )?;
+    let suppressed: HashMap<String, bool> = rows.iter().map(|(e, a, _)| (e.clone(), *a == 1)).collect();
+    let resets: HashMap<String, String> =
+        rows.into_iter().filter_map(|(e, _, r)| r.map(|r| (e, r))).collect();
+    let since = record::count_since(actions, now).map(|(_, s)| s.map(ts).unwrap_or_default());
+
+    // Addresses no subscriber has: their unmatched bounces count for the rules.
+    let known: HashSet<String> = subscribers.iter().map(|s| s.email.to_lowercase()).collect();
+    let strangers: Vec<&String> = addresses
+        .iter()
+        .filter(|a| !known.contains(*a) && emails.iter().any(|e| e.eq_ignore_ascii_case(a)))
+        .collect();
+    let unmatched_counts: HashMap<(String, BounceType), u32> = if strangers.is_empty() {
         HashMap::new()
     } else {
-        let since = record::count_since(actions, now).map(|(_, s)| s.map(ts).unwrap_or_default());
+        let rows: Vec<(String, String, i64)> = json_rows(
+            sqlx::query_scalar(
+                "SELECT json_group_array(json_array(e, type, n)) FROM (
+                   SELECT j.value AS e, u.type AS type, COUNT(*) AS n FROM json_each(?1) j
+                   JOIN rebound_unmatched_bounces u ON u.email = j.value COLLATE NOCASE
+                   LEFT JOIN rebound_suppressions r ON r.email = j.value
+                   WHERE u.unverified = 0
+                     AND u.created_at >= CASE u.type WHEN 'soft' THEN ?2 WHEN 'hard' THEN ?3 ELSE ?4 END
+                     AND u.created_at >= COALESCE(r.reset_at, '')
+                   GROUP BY j.value, u.type)",
+            )
+            .bind(json_list(&strangers))
+            .bind(&since[0])
+            .bind(&since[1])
+            .bind(&since[2])
+            .fetch_one(&mut *conn)
+            .await?,
+        )?;
+        rows.into_iter()
+            .filter_map(|(e, t, n)| Some(((e, t.parse::<BounceType>().ok()?), u32::try_from(n).ok()?)))
+            .collect()
+    };
+
+    let mut counts = if subscribers.is_empty() {
+        HashMap::new()
+    } else {
         let ids: Vec<i64> = subscribers.iter().map(|s| s.id).collect();
         let rows: Vec<(i64, String, i64)> = json_rows(
             sqlx::query_scalar(
@@ -357,8 +407,34 @@ async fn plan_batch(
         )?;
         rows.into_iter()
             .filter_map(|(id, t, n)| Some(((id, t.parse::<BounceType>().ok()?), u32::try_from(n).ok()?)))
-            .collect()
+            .collect::<HashMap<_, _>>()
     };
+    // A reactivated subscriber's bounces count from its reset on (rare:
+    // counted again, one subscriber at a time).
+    for sub in subscribers.iter().filter(|s| resets.contains_key(&s.email.to_lowercase())) {
+        let reset = &resets[&sub.email.to_lowercase()];
+        counts.retain(|(id, _), _| *id != sub.id);
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT type, COUNT(*) FROM bounces WHERE subscriber_id = ?1
+               AND created_at >= CASE type WHEN 'soft' THEN ?2 WHEN 'hard' THEN ?3 ELSE ?4 END
+               AND created_at >= ?5
+             GROUP BY type",
+        )
+        .bind(sub.id)
+        .bind(&since[0])
+        .bind(&since[1])
+        .bind(&since[2])
+        .bind(reset)
+        .fetch_all(&mut *conn)
+        .await?;
+        for (t, n) in rows {
+            if let (Ok(t), Ok(n)) = (t.parse::<BounceType>(), u32::try_from(n)) {
+                counts.insert((sub.id, t), n);
+            }
+        }
+    }
+
+    let routes = super::webhooks::load_routes(conn).await?;
 
     Ok(record::plan(&PlanInput {
         events,
@@ -368,6 +444,9 @@ async fn plan_batch(
         campaigns: &campaigns,
         actions,
         now,
+        suppressed: &suppressed,
+        unmatched_counts: &unmatched_counts,
+        routes: &routes,
     }))
 }
 
@@ -376,7 +455,12 @@ fn json_rows<T: serde::de::DeserializeOwned>(json: String) -> Result<Vec<T>> {
     serde_json::from_str(&json).map_err(|e| StoreError::Invalid(format!("unexpected row shape: {e}")))
 }
 
-pub(super) async fn write_plan(conn: &mut SqliteConnection, plan: &Plan, keep_unmatched: bool) -> Result<()> {
+pub(super) async fn write_plan(
+    conn: &mut SqliteConnection,
+    plan: &Plan,
+    keep_unmatched: bool,
+    now: DateTime<Utc>,
+) -> Result<()> {
     if !plan.bounces.is_empty() {
         // One statement for the batch, rows passed as a JSON array.
         let rows: Vec<_> = plan
@@ -427,6 +511,11 @@ pub(super) async fn write_plan(conn: &mut SqliteConnection, plan: &Plan, keep_un
             .bind(json_list(&plan.delete))
             .execute(&mut *conn)
             .await?;
+    }
+    super::suppressions::write_suppressions(conn, &plan.suppressions, keep_unmatched, now).await?;
+    super::webhooks::insert_outbox(conn, &plan.outbox, now).await?;
+    if keep_unmatched {
+        super::webhooks::insert_outbox(conn, &plan.outbox_unmatched, now).await?;
     }
     Ok(())
 }

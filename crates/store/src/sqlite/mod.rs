@@ -17,7 +17,9 @@ mod stats;
 mod subscriber_bulk;
 mod subscriber_query;
 mod subscribers;
+mod suppressions;
 mod users;
+mod webhooks;
 
 use std::path::Path;
 use std::str::FromStr;
