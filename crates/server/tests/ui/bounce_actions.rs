@@ -76,13 +76,15 @@ async fn scoped_bulk_actions_touch_only_what_the_filter_shows(b: Backend) {
     assert!(left["data"]["results"].as_array().unwrap().iter().all(|r| r["type"] == "soft"));
 
     // A wrong blocklisting is undone from the subscriber's page.
-    let h1 = s.get_json("/api/subscribers?query=subscribers.email='h1@x.test'").await["data"]["results"][0]["id"]
-        .as_i64()
-        .unwrap();
+    let h1 =
+        s.get_json("/api/subscribers?query=subscribers.email='h1@x.test'").await["data"]["results"][0]["id"]
+            .as_i64()
+            .unwrap();
     let (_, _, html) = page(&s, &session, &format!("/admin/subscribers/{h1}")).await;
     assert!(html.contains("id=\"reactivate\""), "a blocklisted subscriber offers Reactivate: {html}");
     let back = format!("/admin/subscribers/{h1}");
-    let form = [("csrf", csrf.as_str()), ("email", "h1@x.test"), ("back", back.as_str()), ("confirmed", "yes")];
+    let form =
+        [("csrf", csrf.as_str()), ("email", "h1@x.test"), ("back", back.as_str()), ("confirmed", "yes")];
     let (status, location, body) = post_form(&s, &session, "/admin/suppressions/reactivate", &form).await;
     assert_eq!(status, 303, "{body}");
     assert!(location.starts_with(&back), "{location}");

@@ -184,7 +184,8 @@ async fn bounces_per_receiving_domain(b: Backend) {
     ];
     s.store.record_bounces(&events, &actions, Utc::now()).await.unwrap();
     let got = s.store.bounces_by_domain(Utc::now() - Duration::days(30), 2).await.unwrap();
-    let view: Vec<(&str, i64, i64, i64, Vec<(&str, i64)>)> = got
+    type Row<'a> = (&'a str, i64, i64, i64, Vec<(&'a str, i64)>);
+    let view: Vec<Row> = got
         .iter()
         .map(|d| {
             let reasons = d.reasons.iter().map(|r| (r.reason.as_str(), r.count)).collect();
