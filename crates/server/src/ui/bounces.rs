@@ -207,11 +207,16 @@ pub(super) fn reason_cells(
         p.push(("reason", r.to_string()));
         (reason_words(r), link("/bounces", &p))
     });
-    let why = ["explanation", "diagnostic", "Details", "description"]
+    (reason, explanation(meta))
+}
+
+/// Why a bounce bounced, shortened for a table cell: the parser's
+/// explanation, else the server's diagnostic (as providers name it).
+pub(super) fn explanation(meta: &Value) -> Option<String> {
+    ["explanation", "diagnostic", "Details", "description"]
         .iter()
         .find_map(|k| meta.get(*k).and_then(Value::as_str).filter(|t| !t.trim().is_empty()))
-        .map(|t| shorten(t, 140));
-    (reason, why)
+        .map(|t| shorten(t, 140))
 }
 
 /// At most `max` characters, with "…" when cut.
@@ -260,7 +265,7 @@ pub async fn list(State(state): State<AppState>, ui: Ui, q: QueryPairs) -> Resul
             },
             kind: b.bounce_type.as_str(),
             reason: reason_cells(&b.meta, &l.filter_params()).0,
-            why: reason_cells(&b.meta, &[]).1,
+            why: explanation(&b.meta),
             created: when(b.created_at),
             created_iso: iso(b.created_at),
             href: format!("{BASE}/bounces/{}", b.id),
@@ -358,7 +363,7 @@ pub async fn detail(
         row: Row {
             id: b.id,
             reason: reason_cells(&b.meta, &[]).0,
-            why: reason_cells(&b.meta, &[]).1,
+            why: explanation(&b.meta),
             subscriber_href: can_subscribers.then(|| format!("{BASE}/subscribers/{}", b.subscriber_id)),
             subscriber_status: b.subscriber_status.as_str().to_string(),
             campaign: b

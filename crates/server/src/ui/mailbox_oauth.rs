@@ -8,7 +8,7 @@ use axum::http::HeaderMap;
 use axum::http::header::LOCATION;
 use axum::response::{IntoResponse, Response};
 
-use super::session::{Ui, is_tls};
+use super::session::{Ui, base_url};
 use super::{BASE, UiError};
 use crate::extract::QueryPairs;
 use crate::service::{ServiceError, mailbox_oauth, mailboxes};
@@ -18,12 +18,7 @@ use crate::ui::form::redirect_done;
 /// The callback as the browser reaches this server (Host, or the proxy's
 /// X-Forwarded-Host): it must be the redirect URI registered with the provider.
 pub fn callback_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get("x-forwarded-host")
-        .or_else(|| headers.get(axum::http::header::HOST))
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    format!("{}://{host}{BASE}/oauth/callback", if is_tls(headers) { "https" } else { "http" })
+    format!("{}{BASE}/oauth/callback", base_url(headers))
 }
 
 /// GET /admin/settings/bounces/mailboxes/{uuid}/authorize

@@ -107,7 +107,7 @@ pub async fn detail(
                 .map(|b| Row {
                     id: b.id,
                     reason: super::bounces::reason_cells(&b.meta, &[]).0,
-                    why: super::bounces::reason_cells(&b.meta, &[]).1,
+                    why: super::bounces::explanation(&b.meta),
                     subscriber_href: None,
                     subscriber_status: b.subscriber_status.as_str().to_string(),
                     campaign: b

@@ -17,17 +17,8 @@ use crate::service;
 use crate::state::AppState;
 use crate::ui::form::redirect_done;
 use crate::ui::page::count;
-use crate::ui::session::{Ui, UiForm, is_tls};
+use crate::ui::session::{Ui, UiForm, base_url};
 use crate::ui::{BASE, UiError};
-
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get("x-forwarded-host")
-        .or_else(|| headers.get(axum::http::header::HOST))
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    format!("{}://{host}", if is_tls(headers) { "https" } else { "http" })
-}
 
 fn list_len(map: &Map<String, Value>, key: &str) -> usize {
     map.get(key).and_then(|v| v.as_array()).map_or(0, |a| a.len())
