@@ -300,6 +300,17 @@ fn sha256_hex(s: &str) -> String {
     Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// This server as the browser reaches it (Host, or a proxy's
+/// X-Forwarded-Host), for URLs to paste into providers and redirect URIs.
+pub fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get("x-forwarded-host")
+        .or_else(|| headers.get(axum::http::header::HOST))
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    format!("{}://{host}", if is_tls(headers) { "https" } else { "http" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,15 +349,4 @@ mod tests {
         let c = c.to_str().unwrap();
         assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.contains("Secure"), "{c}");
     }
-}
-
-/// This server as the browser reaches it (Host, or a proxy's
-/// X-Forwarded-Host), for URLs to paste into providers and redirect URIs.
-pub fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get("x-forwarded-host")
-        .or_else(|| headers.get(axum::http::header::HOST))
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    format!("{}://{host}", if is_tls(headers) { "https" } else { "http" })
 }
